@@ -1,0 +1,42 @@
+# Two commands matter: `make demo` and `make test`. Everything else is what they are made of.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test install dev lint bench services clean
+
+demo: install
+	$(BIN)/tiered-router demo
+
+test: dev services
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -q
+
+install: $(VENV)/bin/python
+	@test -f $(VENV)/.installed-runtime || { $(BIN)/pip install -q -e . && touch $(VENV)/.installed-runtime; }
+
+dev: $(STAMP)
+
+$(STAMP): pyproject.toml $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@ $(VENV)/.installed-runtime
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed; set PYTHON=python3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Start (or install and start) what the tests need: a PostgreSQL server on loopback.
+services:
+	@bash scripts/ensure-postgres.sh
+
+lint: dev
+	$(BIN)/ruff check src tests bench
+
+bench: dev
+	$(BIN)/python bench/classify_speed.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

@@ -1,0 +1,221 @@
+"""The ``tiered-router`` command: route, ask, simulate, demo, eval."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .errors import AllTiersFailed, ConfigError, RouterError
+from .tiers import Tier
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Show configuration and routing errors as one clear line, never as a traceback."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            _fail(str(exc), 2)
+        except AllTiersFailed as exc:
+            _fail(str(exc))
+        except RouterError as exc:
+            _fail(f"{getattr(exc, 'code', 'error')}: {exc}")
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log routing decisions to stderr.")
+@click.version_option(package_name="tiered-router")
+def main(verbose: bool) -> None:
+    """Route LLM requests across a small local model, a large local model and the cloud."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--tier", help="Force a tier (1/2/3 or a name).")
+@_guarded
+def route(text: str, as_json: bool, tier: str | None) -> None:
+    """Classify TEXT only: the tier it would start on, its score and why. No model is called."""
+    from .classify import classify
+
+    try:
+        decision = classify(text, {"tier": tier} if tier else None)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    out = {"tier": int(decision.tier), "tier_name": decision.tier.name, "score": round(decision.score, 4),
+           "reasons": list(decision.reasons)}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        console.print(f"tier {out['tier']} ({decision.tier.name})  score {out['score']}  "
+                      f"reasons: {', '.join(decision.reasons) or '-'}", highlight=False)
+
+
+@main.command()
+@click.argument("text")
+@click.option("--tier", help="Force a tier (1/2/3 or a name).")
+@click.option("--no-cloud", is_flag=True, help="Never use the cloud tier for this request.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and routing record as JSON.")
+@_guarded
+def ask(text: str, tier: str | None, no_cloud: bool, as_json: bool) -> None:
+    """Route TEXT for real (configured by TIER_* variables) and print the answer and how it was reached."""
+    from .router import TieredModelRouter
+
+    context: dict[str, Any] = {"entry_point": "cli"}
+    if tier:
+        context["tier"] = tier
+    if no_cloud:
+        context["allow_cloud"] = False
+    with TieredModelRouter(sinks=[]) as router:
+        response = router.complete_sync(text, context)
+        record = router.records[-1]
+    if as_json:
+        click.echo(json.dumps({"text": response.text, "record": record}, default=str))
+        return
+    console.print(response.text, highlight=False, markup=False)
+    console.print()
+    console.print(_attempts_table([record], title="routing"))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=11434, show_default=True, type=int)
+@click.option("--ttft-ms", default=None, type=float, help="Delay before the first token [env TIER_SIM_TTFT_MS].")
+@click.option("--token-ms", default=None, type=float, help="Delay per token [env TIER_SIM_TOKEN_MS].")
+def simulate(host: str, port: int, ttft_ms: float | None, token_ms: float | None) -> None:
+    """Serve simulated models over the Ollama, OpenAI and Anthropic wire protocols."""
+    from .serving import run_simulator
+
+    click.echo(f"simulator on http://{host}:{port} (Ollama /api/chat, OpenAI /v1/chat/completions, "
+               f"Anthropic /v1/messages); Ctrl-C stops it", err=True)
+    run_simulator(host, port, ttft_ms, token_ms)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the routing records as JSON lines.")
+@_guarded
+def demo(as_json: bool) -> None:
+    """Run a scripted session through all three tiers against the built-in simulator."""
+    from .demo import run_demo
+
+    records = run_demo()
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record, default=str))
+        return
+    console.print(_attempts_table(records, title="tiered-router demo (simulated models)"))
+    console.print("Each row is one request; 'path' shows every tier tried. "
+                  "Markers like [[sim:refuse@llama3.1:8b]] make the simulator misbehave on purpose.",
+                  highlight=False)
+
+
+@main.command(name="eval")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def eval_(path: Path, as_json: bool) -> None:
+    """Score the classifier on a JSONL file of {"prompt", "tier"} rows."""
+    from rich.progress import track
+
+    from .classify import classify
+
+    rows = _read_labelled(path)
+    confusion = {(a, p): 0 for a in Tier for p in Tier}
+    elapsed_ns = 0
+    for row in track(rows, description="classifying", console=err_console, disable=as_json):
+        t0 = time.perf_counter_ns()
+        decision = classify(row["prompt"])
+        elapsed_ns += time.perf_counter_ns() - t0
+        confusion[(Tier.parse(row["tier"]), decision.tier)] += 1
+    total = len(rows)
+    correct = sum(n for (a, p), n in confusion.items() if a == p)
+    heavy = sum(n for (a, _), n in confusion.items() if a == Tier.LOCAL_HEAVY)
+    under = confusion[(Tier.LOCAL_HEAVY, Tier.LOCAL_FAST)]
+    figures = {
+        "rows": total, "accuracy": correct / total if total else 0.0,
+        "tier2_to_tier1_rate": under / heavy if heavy else 0.0,
+        "mean_classify_us": elapsed_ns / total / 1000 if total else 0.0,
+        "confusion": {f"{int(a)}->{int(p)}": n for (a, p), n in confusion.items()},
+    }
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    table = Table(title=f"confusion matrix ({total} rows): actual ↓ / predicted →")
+    table.add_column("actual")
+    for p in Tier:
+        table.add_column(f"tier {int(p)}", justify="right")
+    for a in Tier:
+        table.add_row(f"tier {int(a)}", *(str(confusion[(a, p)]) for p in Tier))
+    console.print(table)
+    console.print(f"accuracy {figures['accuracy']:.3f}   tier-2 rows sent to tier 1: "
+                  f"{figures['tier2_to_tier1_rate']:.3f}   mean classification {figures['mean_classify_us']:.1f} µs",
+                  highlight=False)
+
+
+def _read_labelled(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            Tier.parse(row["tier"])
+            if not isinstance(row["prompt"], str):
+                raise TypeError("prompt must be a string")
+        except (ValueError, KeyError, TypeError) as exc:
+            _fail(f"{path}:{number}: expected {{\"prompt\": str, \"tier\": 1|2|3}} ({exc})", 2)
+        rows.append(row)
+    if not rows:
+        _fail(f"{path}: no rows", 2)
+    return rows
+
+
+def _path(record: dict[str, Any]) -> str:
+    steps = []
+    for a in record["router.attempts"]:
+        detail = a["error.type"] or (a["router.quality"] if a["router.outcome"] == "rejected" else "")
+        detail = detail or (a["router.error"] if a["router.outcome"] == "skipped" else "")
+        steps.append(f"{a['tier']}:{a['router.outcome']}" + (f"({detail})" if detail else ""))
+    return " → ".join(steps) or "-"
+
+
+def _attempts_table(records: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, show_lines=False)
+    for name, justify in (("#", "right"), ("request", "left"), ("start", "right"), ("final", "right"),
+                          ("model", "left"), ("path", "left"), ("ms", "right"), ("cost $", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for i, r in enumerate(records, 1):
+        start = r["router.forced_tier"] and f"{r['router.forced_tier']} (forced)" or str(r["router.classified_tier"])
+        table.add_row(
+            str(i), r.get("demo.label", r["request_id"][:8]), start, str(r["router.final_tier"] or "-"),
+            r["gen_ai.response.model"] or "-", _path(r), f"{r['router.latency_ms']:.1f}",
+            f"{r['router.cost_usd']:.6f}",
+        )
+    return table
+
+
+if __name__ == "__main__":
+    main()

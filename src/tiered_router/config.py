@@ -1,0 +1,274 @@
+"""Settings: environment variables (``TIER_*``), an optional TOML file (``TIER_CONFIG``), defaults.
+
+Priority, highest first: arguments to ``Settings(...)``, environment, the TOML file, defaults.
+The TOML file uses the same names as the environment without the ``TIER_`` prefix, lower case,
+for example ``local_fast_model = "ollama/llama3.1:8b"``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import ConfigError
+from .tiers import Tier
+
+DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
+
+# Providers that speak each protocol, and where their public APIs live.
+OLLAMA_PROVIDERS = {"ollama"}
+ANTHROPIC_PROVIDERS = {"anthropic"}
+OPENAI_PROVIDERS = {"openai", "xai", "openai_compat", "vllm", "lmstudio", "llamacpp"}
+LOCAL_PROVIDERS = OLLAMA_PROVIDERS | {"openai_compat", "vllm", "lmstudio", "llamacpp"}
+PUBLIC_URLS = {
+    "openai": "https://api.openai.com/v1",
+    "xai": "https://api.x.ai/v1",
+    "anthropic": "https://api.anthropic.com",
+}
+KEY_ENV_VARS = {"openai": "OPENAI_API_KEY", "xai": "XAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+def default_db_path() -> str:
+    return str(Path(platformdirs.user_data_dir("tiered-router")) / "tiered-router.db")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model string: which protocol to speak, to whom, for which model."""
+
+    provider: str
+    model: str
+    base_url: str | None = None  # set when the model string itself carries a URL
+
+    @property
+    def protocol(self) -> str:
+        if self.provider in OLLAMA_PROVIDERS:
+            return "ollama"
+        if self.provider in ANTHROPIC_PROVIDERS:
+            return "anthropic"
+        return "openai"
+
+    @property
+    def is_local(self) -> bool:
+        return self.provider in LOCAL_PROVIDERS
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+
+def parse_model(value: str, *, local: bool) -> ModelSpec:
+    """Parse ``provider/model``, ``URL#model`` (OpenAI-compatible server), or a bare model name.
+
+    A bare name is guessed from its family (claude → anthropic, gpt/o-series → openai,
+    grok → xai); anything else is an Ollama model on a local tier.
+    """
+    text = value.strip()
+    if not text:
+        raise ValueError("model name is empty")
+    if text.startswith(("http://", "https://")):
+        url, sep, model = text.partition("#")
+        if not sep or not model:
+            raise ValueError(f"{text!r}: an OpenAI-compatible URL needs '#MODEL', e.g. http://127.0.0.1:8000/v1#qwen2.5")
+        return ModelSpec("openai_compat", model, base_url=_check_url(url))
+    provider, sep, model = text.partition("/")
+    if sep and provider.lower() in OLLAMA_PROVIDERS | ANTHROPIC_PROVIDERS | OPENAI_PROVIDERS:
+        if not model:
+            raise ValueError(f"{text!r}: no model after the provider")
+        return ModelSpec(provider.lower(), model)
+    lowered = text.lower()
+    if lowered.startswith("claude"):
+        return ModelSpec("anthropic", text)
+    if lowered.startswith(("gpt-", "o1", "o3", "o4", "chatgpt")):
+        return ModelSpec("openai", text)
+    if lowered.startswith("grok"):
+        return ModelSpec("xai", text)
+    if local:
+        return ModelSpec("ollama", text)
+    raise ValueError(f"{text!r}: cannot tell the provider; write it as provider/model, e.g. anthropic/{text}")
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    return url.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """Every knob, with the environment variable that sets it (prefix ``TIER_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="TIER_", extra="ignore", validate_default=True)
+
+    local_fast_model: str = "ollama/llama3.1:8b"
+    local_heavy_model: str = "ollama/hermes3:70b"
+    cloud_model: str = "anthropic/claude-haiku-4-5"
+
+    local_fast_url: str = DEFAULT_OLLAMA_URL
+    local_heavy_url: str = DEFAULT_OLLAMA_URL
+    cloud_url: str | None = None  # the provider's own API by default
+    cloud_api_key: SecretStr | None = None
+    cloud_enabled: bool = True
+
+    # Context windows in tokens: a prompt too long for one tier skips to a tier that can hold it.
+    local_fast_context: int = Field(8192, ge=256)
+    local_heavy_context: int = Field(32768, ge=256)
+    cloud_context: int = Field(200000, ge=256)
+
+    # Seconds. Local tiers can be slow to load a model; the whole call is bounded by these.
+    local_fast_timeout_s: float = Field(60.0, gt=0)
+    local_heavy_timeout_s: float = Field(300.0, gt=0)
+    cloud_timeout_s: float = Field(120.0, gt=0)
+    connect_timeout_s: float = Field(5.0, gt=0)
+
+    # Classifier operating point: scores at or above these pick tier 2 / tier 3.
+    heavy_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    cloud_threshold: float | None = Field(None, ge=0.0)
+
+    # Quality gate on these tiers' answers (tier 3 has nowhere to escalate to).
+    gate_tiers: tuple[int, ...] = (1, 2)
+
+    # A backend that fails this many times in a row is skipped for cooldown_s.
+    cooldown_failures: int = Field(3, ge=1)
+    cooldown_s: float = Field(30.0, ge=0)
+
+    # Cloud calls get this max_tokens when the client gave none, so their cost has a bound.
+    cloud_max_tokens: int = Field(1024, ge=1)
+
+    cloud_daily_budget_usd: float = Field(5.0, ge=0)
+    cloud_monthly_budget_usd: float = Field(50.0, ge=0)
+    budget_timezone: str = "UTC"
+    budget_fail_open: bool = False
+    db: str = Field(default_factory=default_db_path)
+
+    # Store prompt and answer text in routing records. Off: only a hash and a length are kept.
+    log_content: bool = False
+
+    @field_validator("local_fast_url", "local_heavy_url", "cloud_url")
+    @classmethod
+    def _urls(cls, v: str | None) -> str | None:
+        return None if v in (None, "") else _check_url(v)
+
+    @field_validator("local_fast_model", "local_heavy_model")
+    @classmethod
+    def _local_models(cls, v: str) -> str:
+        parse_model(v, local=True)
+        return v
+
+    @field_validator("cloud_model")
+    @classmethod
+    def _cloud_model(cls, v: str) -> str:
+        parse_model(v, local=False)
+        return v
+
+    @field_validator("budget_timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r}, e.g. UTC or Europe/Berlin") from None
+        return v
+
+    @field_validator("gate_tiers")
+    @classmethod
+    def _gate_tiers(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(int(Tier.parse(t)) for t in v)
+
+    @model_validator(mode="after")
+    def _ordered_thresholds(self) -> Settings:
+        if (
+            self.heavy_threshold is not None
+            and self.cloud_threshold is not None
+            and self.cloud_threshold < self.heavy_threshold
+        ):
+            raise ValueError("cloud_threshold must not be below heavy_threshold")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get("TIER_CONFIG")
+        if path:
+            if not Path(path).is_file():
+                raise ConfigError(f"TIER_CONFIG: no such file {path!r}")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    # --- derived views -------------------------------------------------------------------
+
+    def model_spec(self, tier: Tier) -> ModelSpec:
+        return {
+            Tier.LOCAL_FAST: lambda: parse_model(self.local_fast_model, local=True),
+            Tier.LOCAL_HEAVY: lambda: parse_model(self.local_heavy_model, local=True),
+            Tier.CLOUD_API: lambda: parse_model(self.cloud_model, local=False),
+        }[tier]()
+
+    def base_url(self, tier: Tier) -> str:
+        spec = self.model_spec(tier)
+        if spec.base_url:
+            return spec.base_url
+        configured = {
+            Tier.LOCAL_FAST: self.local_fast_url,
+            Tier.LOCAL_HEAVY: self.local_heavy_url,
+            Tier.CLOUD_API: self.cloud_url,
+        }[tier]
+        if configured:
+            return configured
+        if spec.provider in PUBLIC_URLS:
+            return PUBLIC_URLS[spec.provider]
+        return DEFAULT_OLLAMA_URL
+
+    def context_window(self, tier: Tier) -> int:
+        return {
+            Tier.LOCAL_FAST: self.local_fast_context,
+            Tier.LOCAL_HEAVY: self.local_heavy_context,
+            Tier.CLOUD_API: self.cloud_context,
+        }[tier]
+
+    def timeout_s(self, tier: Tier) -> float:
+        return {
+            Tier.LOCAL_FAST: self.local_fast_timeout_s,
+            Tier.LOCAL_HEAVY: self.local_heavy_timeout_s,
+            Tier.CLOUD_API: self.cloud_timeout_s,
+        }[tier]
+
+    def api_key(self, tier: Tier) -> str | None:
+        """The key for a tier: TIER_CLOUD_API_KEY for the cloud, else the provider's usual variable."""
+        spec = self.model_spec(tier)
+        if tier is Tier.CLOUD_API and self.cloud_api_key is not None:
+            return self.cloud_api_key.get_secret_value() or None
+        env = KEY_ENV_VARS.get(spec.provider)
+        return (os.environ.get(env) or None) if env else None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings, turning validation errors into one ConfigError that names each setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            env = f"TIER_{field.upper()}" if err["loc"] else "settings"
+            problems.append(f"{env}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,1 @@
+"""Observability: routing records, and (later) their storage, metrics and stats."""

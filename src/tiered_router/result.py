@@ -1,0 +1,73 @@
+"""What a routed request returns: the answer, and how it was reached."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .backends.base import Usage
+from .tiers import Tier
+
+
+@dataclass
+class Attempt:
+    """One try on one tier. ``outcome`` is accepted, rejected (by the gate), error or skipped."""
+
+    tier: Tier
+    provider: str
+    model: str
+    outcome: str
+    latency_ms: float = 0.0
+    error_kind: str | None = None
+    error: str | None = None
+    quality: str | None = None  # the gate's reason, when the gate ran
+    finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tier": int(self.tier),
+            "gen_ai.provider.name": self.provider,
+            "gen_ai.request.model": self.model,
+            "router.outcome": self.outcome,
+            "router.latency_ms": round(self.latency_ms, 3),
+            "error.type": self.error_kind,
+            "router.error": self.error,
+            "router.quality": self.quality,
+            "gen_ai.response.finish_reasons": [self.finish_reason] if self.finish_reason else [],
+            "gen_ai.usage.input_tokens": self.usage.input_tokens,
+            "gen_ai.usage.output_tokens": self.usage.output_tokens,
+            "router.cost_usd": round(self.cost_usd, 8),
+        }
+
+
+@dataclass
+class RoutedResponse:
+    text: str
+    tier: Tier
+    model: str
+    provider: str
+    escalated: bool
+    attempts: list[Attempt]
+    usage: Usage  # of the answer returned
+    cost_usd: float  # of every attempt, because a cascade pays for its failures too
+    latency_ms: float
+    request_id: str
+    finish_reason: str = "stop"
+    classified_tier: Tier = Tier.LOCAL_FAST
+    score: float = 0.0
+    reasons: tuple[str, ...] = ()
+    forced_tier: Tier | None = None
+    escalation_reason: str | None = None
+    degraded: bool = False
+    degraded_reason: str | None = None
+    quality: str | None = None
+    overhead_ms: float = 0.0
+
+    @property
+    def total_usage(self) -> Usage:
+        total = Usage()
+        for a in self.attempts:
+            total = total + a.usage
+        return total

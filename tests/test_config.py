@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import pytest
+
+from tiered_router.breaker import Breakers
+from tiered_router.config import load_settings, parse_model
+from tiered_router.errors import AuthError, ConfigError, RateLimited, UpstreamServerError
+from tiered_router.tiers import Tier
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("TIER_") or key.endswith("_API_KEY"):
+            monkeypatch.delenv(key)
+
+
+def test_defaults_match_the_documented_ones():
+    s = load_settings()
+    assert str(s.model_spec(Tier.LOCAL_FAST)) == "ollama/llama3.1:8b"
+    assert str(s.model_spec(Tier.LOCAL_HEAVY)) == "ollama/hermes3:70b"
+    assert str(s.model_spec(Tier.CLOUD_API)) == "anthropic/claude-haiku-4-5"
+    assert s.base_url(Tier.LOCAL_FAST) == "http://127.0.0.1:11434"
+    assert s.base_url(Tier.CLOUD_API) == "https://api.anthropic.com"
+    assert (s.cloud_daily_budget_usd, s.cloud_monthly_budget_usd) == (5.0, 50.0)
+    assert s.db.endswith("tiered-router.db")
+
+
+def test_environment_sets_models_urls_and_keys(monkeypatch):
+    monkeypatch.setenv("TIER_LOCAL_FAST_MODEL", "ollama/qwen2.5:3b")
+    monkeypatch.setenv("TIER_CLOUD_MODEL", "openai/gpt-4o")
+    monkeypatch.setenv("TIER_LOCAL_HEAVY_URL", "http://10.0.0.5:11434")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    s = load_settings()
+    assert s.model_spec(Tier.LOCAL_FAST).model == "qwen2.5:3b"
+    assert s.base_url(Tier.LOCAL_HEAVY) == "http://10.0.0.5:11434"
+    assert s.base_url(Tier.CLOUD_API) == "https://api.openai.com/v1"
+    assert s.api_key(Tier.CLOUD_API) == "sk-openai"
+    monkeypatch.setenv("TIER_CLOUD_API_KEY", "sk-override")
+    assert load_settings().api_key(Tier.CLOUD_API) == "sk-override"
+
+
+def test_toml_file_is_read_and_environment_wins(tmp_path, monkeypatch):
+    path = tmp_path / "tier.toml"
+    path.write_text('cloud_model = "xai/grok-4"\ncloud_daily_budget_usd = 2.5\nheavy_threshold = 0.4\n')
+    monkeypatch.setenv("TIER_CONFIG", str(path))
+    monkeypatch.setenv("TIER_CLOUD_DAILY_BUDGET_USD", "1.25")
+    s = load_settings()
+    assert s.model_spec(Tier.CLOUD_API).provider == "xai"
+    assert s.base_url(Tier.CLOUD_API) == "https://api.x.ai/v1"
+    assert s.heavy_threshold == 0.4
+    assert s.cloud_daily_budget_usd == 1.25
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "named"),
+    [
+        ("TIER_LOCAL_FAST_URL", "not a url", "TIER_LOCAL_FAST_URL"),
+        ("TIER_CLOUD_DAILY_BUDGET_USD", "-1", "TIER_CLOUD_DAILY_BUDGET_USD"),
+        ("TIER_BUDGET_TIMEZONE", "Mars/Olympus", "TIER_BUDGET_TIMEZONE"),
+        ("TIER_CLOUD_MODEL", "mystery-model", "TIER_CLOUD_MODEL"),
+        ("TIER_HEAVY_THRESHOLD", "1.5", "TIER_HEAVY_THRESHOLD"),
+    ],
+)
+def test_bad_configuration_names_the_setting(monkeypatch, env, value, named):
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError, match=named):
+        load_settings()
+
+
+def test_missing_config_file_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("TIER_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match="TIER_CONFIG"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("text", "local", "provider", "model", "url"),
+    [
+        ("ollama/llama3.1:8b", True, "ollama", "llama3.1:8b", None),
+        ("llama3.1:8b", True, "ollama", "llama3.1:8b", None),
+        ("anthropic/claude-haiku-4-5", False, "anthropic", "claude-haiku-4-5", None),
+        ("claude-sonnet-4-5", False, "anthropic", "claude-sonnet-4-5", None),
+        ("gpt-4o", False, "openai", "gpt-4o", None),
+        ("xai/grok-4", False, "xai", "grok-4", None),
+        ("http://127.0.0.1:8000/v1#qwen2.5", True, "openai_compat", "qwen2.5", "http://127.0.0.1:8000/v1"),
+    ],
+)
+def test_parse_model(text, local, provider, model, url):
+    spec = parse_model(text, local=local)
+    assert (spec.provider, spec.model, spec.base_url) == (provider, model, url)
+
+
+def test_tier_names_parse():
+    assert Tier.parse("tier-1") is Tier.LOCAL_FAST
+    assert Tier.parse("LOCAL_HEAVY") is Tier.LOCAL_HEAVY
+    assert Tier.parse("cloud") is Tier.CLOUD_API
+    assert Tier.parse(3) is Tier.CLOUD_API
+    with pytest.raises(ValueError, match="not a tier"):
+        Tier.parse("tier-9")
+
+
+def test_breaker_rules():
+    now = [0.0]
+    b = Breakers(threshold=2, cooldown_s=10, clock=lambda: now[0])
+    b.failure("x", UpstreamServerError("boom"))
+    assert b.blocked("x") is None
+    b.failure("x", UpstreamServerError("boom"))
+    assert b.blocked("x") and "cooling" in b.blocked("x")
+    now[0] = 10.5
+    assert b.blocked("x") is None
+    b.failure("y", RateLimited("slow", retry_after_s=2))
+    assert b.blocked("y") == "rate-limited"
+    now[0] = 13
+    assert b.blocked("y") is None
+    b.failure("z", AuthError("bad key"))
+    now[0] = 1e9
+    assert b.blocked("z") == "auth-failed"
