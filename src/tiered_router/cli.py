@@ -133,6 +133,67 @@ def demo(as_json: bool) -> None:
                   highlight=False)
 
 
+@main.command()
+@click.option("--host", default=None, help="Address to bind [env TIER_HOST; default 127.0.0.1].")
+@click.option("--port", default=None, type=int, help="Port [env TIER_PORT; default 8080].")
+@_guarded
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the router: OpenAI /v1/chat/completions, Ollama /api/chat, metrics and the router API."""
+    import uvicorn
+
+    from .config import load_settings
+    from .server.app import create_app
+
+    settings = load_settings()
+    host = host or settings.host
+    port = port if port is not None else settings.port
+    app = create_app(settings=settings)
+    if not settings.client_keys() and host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(f"[yellow]warning:[/] serving on {host} with no TIER_API_KEYS: anyone who can reach it "
+                          "can spend your cloud budget", highlight=False)
+    click.echo(f"tiered-router on http://{host}:{port} (OpenAI /v1, Ollama /api, /metrics)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@_guarded
+def budget(as_json: bool) -> None:
+    """Show cloud spend, open reservations and what is left, today and this month."""
+    from .budget import BudgetError
+    from .config import load_settings
+    from .spend import Spend
+
+    spend = Spend(load_settings())
+    try:
+        summary = spend.tracker.get_summary()
+    except BudgetError as exc:
+        _fail(f"budget ledger unavailable: {exc}")
+    finally:
+        spend.close()
+    if as_json:
+        click.echo(json.dumps(summary, default=str))
+        return
+    table = Table(title=f"cloud budget ({summary['timezone']}, {summary['db']})")
+    for name in ("window", "spent $", "reserved $", "limit $", "remaining $", "calls"):
+        table.add_column(name, justify="left" if name == "window" else "right")
+    for key in ("daily", "monthly"):
+        w = summary[key]
+        limit = "-" if w["limit_usd"] is None else f"{w['limit_usd']:.4f}"
+        remaining = "-" if w["remaining_usd"] is None else f"{w['remaining_usd']:.4f}"
+        table.add_row(f"{key} {w['window']}", f"{w['spent_usd']:.6f}", f"{w['reserved_usd']:.6f}", limit,
+                      remaining, str(w["calls"]))
+    console.print(table)
+    by_model = summary["monthly"].get("by_model") or {}
+    if by_model:
+        models = Table(title="this month by model")
+        models.add_column("model")
+        models.add_column("cost $", justify="right")
+        for name, v in sorted(by_model.items(), key=lambda kv: -kv[1]["cost_usd"]):
+            models.add_row(name, f"{v['cost_usd']:.6f}")
+        console.print(models)
+
+
 @main.command(name="eval")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
@@ -208,7 +269,8 @@ def _attempts_table(records: list[dict[str, Any]], title: str) -> Table:
                           ("model", "left"), ("path", "left"), ("ms", "right"), ("cost $", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for i, r in enumerate(records, 1):
-        start = r["router.forced_tier"] and f"{r['router.forced_tier']} (forced)" or str(r["router.classified_tier"])
+        forced = r["router.forced_tier"]
+        start = f"{forced} (forced)" if forced else str(r["router.classified_tier"])
         table.add_row(
             str(i), r.get("demo.label", r["request_id"][:8]), start, str(r["router.final_tier"] or "-"),
             r["gen_ai.response.model"] or "-", _path(r), f"{r['router.latency_ms']:.1f}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -151,7 +151,18 @@ class Settings(BaseSettings):
     cloud_monthly_budget_usd: float = Field(50.0, ge=0)
     budget_timezone: str = "UTC"
     budget_fail_open: bool = False
+    # When the router wanted the cloud but the budget is spent: "degrade" returns the best local
+    # answer marked degraded; "error" refuses with budget_exceeded. A forced cloud call always errors.
+    budget_exhausted: Literal["degrade", "error"] = "degrade"
+    # USD per million tokens, {"provider/model" or "model": [input, output]}, over genai-prices.
+    price_overrides: dict[str, tuple[float, float]] = Field(default_factory=dict)
     db: str = Field(default_factory=default_db_path)
+
+    # The proxy server. TIER_API_KEYS is a comma-separated list; when set, clients must send one as a bearer token.
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    api_keys: SecretStr | None = None
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
     # Store prompt and answer text in routing records. Off: only a hash and a length are kept.
     log_content: bool = False
@@ -215,6 +226,10 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     # --- derived views -------------------------------------------------------------------
+
+    def client_keys(self) -> list[str]:
+        raw = self.api_keys.get_secret_value() if self.api_keys else ""
+        return [k.strip() for k in raw.split(",") if k.strip()]
 
     def model_spec(self, tier: Tier) -> ModelSpec:
         return {

@@ -113,3 +113,19 @@ class AllTiersFailed(RouterError):
         super().__init__(message)
         self.attempts = attempts
         self.request_id = request_id
+
+
+class CloudBudgetExceeded(RouterError):
+    """The cloud was required (forced, or no local answer to fall back on) and the budget is spent."""
+
+    code = "budget_exceeded"
+
+
+class StreamBroken(RouterError):
+    """An upstream stream broke after bytes had reached the client: the answer is incomplete."""
+
+    code = "stream_broken"
+
+    def __init__(self, message: str, request_id: str = "") -> None:
+        super().__init__(message)
+        self.request_id = request_id

@@ -1,7 +1,7 @@
-"""The cascade: classify → (budget) → call a tier → quality gate → escalate or settle → record.
+"""The request path: classify → (budget) → call a tier → quality gate → escalate or settle → record.
 
-``TieredModelRouter.complete`` is the whole request path. Each stage is a function or object
-from its own module; this one only decides the order and what a failure leads to.
+``TieredModelRouter`` is the public face. It plans which tiers to try; ``cascade.Cascade`` walks
+them; ``spend.Spend`` holds the budget; ``observe.record`` writes what happened.
 """
 
 from __future__ import annotations
@@ -12,19 +12,20 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .backends import Backend, ChatRequest, ChatResult, HttpPool, backend_for_tier
-from .backends.base import estimate_prompt_tokens
+from .backends import Backend, ChatRequest, HttpPool, StreamChunk, backend_for_tier
 from .breaker import Breakers
+from .budget import BudgetTracker
+from .cascade import Buffered, Call, Cascade, Live
 from .classify import Decision, Thresholds, classify
 from .config import Settings, load_settings
-from .errors import AllTiersFailed, BackendError, CloudUnavailable, ErrorKind, RouterError
+from .errors import BackendError, CloudUnavailable, RouterError, StreamBroken
 from .messages import Message, as_messages
 from .observe.record import RecordSink, build_record, log_sink
-from .quality import QualityVerdict, assess_response
-from .result import Attempt, RoutedResponse
+from .result import RoutedResponse
+from .spend import Spend
 from .tiers import Tier
 
 log = logging.getLogger("tiered_router")
@@ -32,6 +33,7 @@ T = TypeVar("T")
 
 # Parameters the router understands; anything else is passed to OpenAI-compatible backends as is.
 _KNOWN_PARAMS = ("max_tokens", "temperature", "top_p", "stop", "response_format")
+_REPLAY_CHUNK_CHARS = 32
 
 
 class InvalidRequest(RouterError, ValueError):
@@ -42,7 +44,8 @@ class TieredModelRouter:
     """Routes each request to the cheapest tier that does it well.
 
     ``backends`` replaces the backends built from settings (tests, custom providers);
-    ``transport`` is handed to the shared httpx client (unit tests with MockTransport);
+    ``pool`` carries the shared httpx client (give it a MockTransport in unit tests);
+    ``budget`` replaces the BudgetTracker built from settings;
     ``sinks`` receive every routing record (default: one JSON log line per request).
     """
 
@@ -52,6 +55,7 @@ class TieredModelRouter:
         *,
         backends: Mapping[Tier, Backend] | None = None,
         pool: HttpPool | None = None,
+        budget: BudgetTracker | None = None,
         sinks: Iterable[RecordSink] | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
@@ -64,6 +68,8 @@ class TieredModelRouter:
         self.cloud_enabled = self._check_cloud()
         self.thresholds = _thresholds(self.settings)
         self.breakers = Breakers(self.settings.cooldown_failures, self.settings.cooldown_s)
+        self.spend = Spend(self.settings, budget)
+        self.cascade = Cascade(self, clock)
         self.sinks: list[RecordSink] = list(sinks) if sinks is not None else [log_sink]
         self.records: deque[dict[str, Any]] = deque(maxlen=1000)
         self._sync: _LoopThread | None = None
@@ -81,33 +87,62 @@ class TieredModelRouter:
             return False
         return True
 
+    @property
+    def budget(self) -> BudgetTracker:
+        """The cloud budget ledger (opened on first use). Raises LedgerUnavailable when it cannot open."""
+        return self.spend.tracker
+
     # --- the request path ---------------------------------------------------------------
 
     async def complete(
         self, messages_or_text: str | Sequence[Mapping[str, Any]], context: Mapping[str, Any] | None = None,
         **params: Any,
     ) -> RoutedResponse:
-        started = self._clock()
-        context = dict(context or {})
-        request_id = str(context.get("request_id") or uuid.uuid4().hex)
-        messages = _validated_messages(messages_or_text)
-        decision = self._classify(messages, context)
-        forced = decision.tier if _is_forced(context) else None
-        request = _chat_request(params)
-        request.messages = messages
-        attempts: list[Attempt] = []
+        """Route one request and return the accepted answer with how it was reached."""
+        call = self._new_call(messages_or_text, context, params)
         try:
-            response = await self._cascade(messages, request, decision, forced, context, attempts, request_id)
+            choice = await self.cascade.select(call, streaming=False)
         except RouterError as exc:
-            self._record(None, exc, decision, forced, attempts, request_id, started, context, messages)
+            self._record(call, None, exc)
             raise
-        response.latency_ms = (self._clock() - started) * 1000
-        response.overhead_ms = max(0.0, response.latency_ms - sum(a.latency_ms for a in attempts))
-        self._record(response, None, decision, forced, attempts, request_id, started, context, messages)
+        assert isinstance(choice, Buffered)
+        response = self._response(call, choice.attempt.tier, choice.result.text, choice.result.finish_reason,
+                                  choice.verdict.reason if choice.verdict else None)
+        self._record(call, response, None)
         return response
 
+    async def stream(
+        self, messages_or_text: str | Sequence[Mapping[str, Any]], context: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> RoutedStream:
+        """Route one request as a stream. Returns once the answering tier is chosen, before any byte.
+
+        Tiers that may still escalate are buffered and gated, then replayed; the last tier of the
+        plan streams live. Iterate the result for chunks; ``.response`` is set when it ends.
+        """
+        call = self._new_call(messages_or_text, context, params)
+        try:
+            choice = await self.cascade.select(call, streaming=True)
+        except RouterError as exc:
+            self._record(call, None, exc)
+            raise
+        return RoutedStream(self, call, choice)
+
+    def _new_call(self, task: str | Sequence[Mapping[str, Any]], context: Mapping[str, Any] | None,
+                  params: Mapping[str, Any]) -> Call:
+        started = self._clock()
+        ctx = dict(context or {})
+        messages = _validated_messages(task)
+        request = _chat_request(messages, params)
+        decision = self._classify(messages, ctx)
+        forced = decision.tier if ctx.get("tier") is not None else None
+        call = Call(str(ctx.get("request_id") or uuid.uuid4().hex), messages, request, decision, forced, ctx,
+                    started)
+        call.chain = self.plan(decision, forced, ctx.get("allow_cloud", True) is not False)
+        return call
+
     def _classify(self, messages: list[Message], context: dict[str, Any]) -> Decision:
-        if not self.cloud_enabled and not _is_forced(context):
+        if not self.cloud_enabled and context.get("tier") is None:
             context.setdefault("allow_cloud", False)
         try:
             return classify(messages, context, self.thresholds)
@@ -125,93 +160,25 @@ class TieredModelRouter:
         top = Tier.CLOUD_API if (self.cloud_enabled and allow_cloud) else Tier.LOCAL_HEAVY
         return [t for t in Tier if decision.tier <= t <= top] or [top]
 
-    async def _cascade(
-        self, messages: list[Message], request: ChatRequest, decision: Decision, forced: Tier | None,
-        context: dict[str, Any], attempts: list[Attempt], request_id: str,
-    ) -> RoutedResponse:
-        chain = self.plan(decision, forced, context.get("allow_cloud", True) is not False)
-        prompt_tokens = estimate_prompt_tokens(messages)
-        too_long_for = 0  # context windows at or below this are known to be too small
-        best: tuple[Attempt, ChatResult, QualityVerdict | None] | None = None
-        escalation_reason: str | None = None
-        for index, tier in enumerate(chain):
-            backend = self.backends[tier]
-            is_last = index == len(chain) - 1
-            skip = self._skip_reason(backend, prompt_tokens, too_long_for)
-            if skip:
-                attempts.append(Attempt(tier, backend.provider, backend.model, "skipped", error=skip))
-                escalation_reason = escalation_reason or f"tier{int(tier)}-skipped:{skip}"
-                continue
-            attempt, result = await self._attempt(tier, backend, request)
-            attempts.append(attempt)
-            if result is None:
-                if attempt.error_kind == ErrorKind.CONTEXT_TOO_LONG:
-                    too_long_for = max(too_long_for, backend.context_window)
-                escalation_reason = escalation_reason or f"tier{int(tier)}-{attempt.error_kind}"
-                continue
-            verdict = self._gate(tier, messages, result, request, context)
-            attempt.quality = verdict.reason if verdict else None
-            if verdict is not None and verdict.low_quality and not is_last:
-                attempt.outcome = "rejected"
-                best = best or (attempt, result, verdict)
-                escalation_reason = escalation_reason or f"tier{int(tier)}-quality:{verdict.reason}"
-                continue
-            attempt.outcome = "accepted" if verdict is None or not verdict.low_quality else "rejected"
-            best = (attempt, result, verdict)
-            break
-        if best is None:
-            raise AllTiersFailed(_failure_summary(attempts), attempts, request_id)
-        final, result, verdict = best
+    def _response(self, call: Call, tier: Tier, text: str, finish_reason: str, quality: str | None) -> RoutedResponse:
+        final = next(a for a in reversed(call.attempts) if a.tier == tier and a.outcome != "skipped")
+        latency_ms = (self._clock() - call.started) * 1000
         return RoutedResponse(
-            text=result.text, tier=final.tier, model=final.model, provider=final.provider,
-            escalated=final.tier != chain[0] or len([a for a in attempts if a.outcome != "skipped"]) > 1,
-            attempts=attempts, usage=result.usage, cost_usd=sum(a.cost_usd for a in attempts),
-            latency_ms=0.0, request_id=request_id, finish_reason=result.finish_reason,
-            classified_tier=decision.tier, score=decision.score, reasons=decision.reasons,
-            forced_tier=forced, escalation_reason=escalation_reason if final.tier != chain[0] else None,
-            quality=verdict.reason if verdict else None,
+            text=text, tier=tier, model=final.model, provider=final.provider,
+            escalated=tier != call.chain[0], attempts=call.attempts, usage=final.usage,
+            cost_usd=sum(a.cost_usd for a in call.attempts), latency_ms=latency_ms, request_id=call.request_id,
+            finish_reason=finish_reason, classified_tier=call.decision.tier, score=call.decision.score,
+            reasons=call.decision.reasons, forced_tier=call.forced,
+            escalation_reason=call.escalation_reason if tier != call.chain[0] else None,
+            degraded=call.degraded_reason is not None, degraded_reason=call.degraded_reason, quality=quality,
+            overhead_ms=max(0.0, latency_ms - sum(a.latency_ms for a in call.attempts)),
         )
 
-    def _skip_reason(self, backend: Backend, prompt_tokens: int, too_long_for: int) -> str | None:
-        if backend.context_window <= too_long_for:
-            return "context-too-small"
-        if prompt_tokens > backend.context_window:
-            return "context-too-small"
-        return self.breakers.blocked(backend.name)
-
-    async def _attempt(self, tier: Tier, backend: Backend, request: ChatRequest) -> tuple[Attempt, ChatResult | None]:
-        if tier is Tier.CLOUD_API and request.max_tokens is None:
-            # A bound on output is what makes the worst-case cost of a cloud call finite.
-            request = _with_max_tokens(request, self.settings.cloud_max_tokens)
-        t0 = self._clock()
-        try:
-            result = await backend.chat(request)
-        except BackendError as exc:
-            self.breakers.failure(backend.name, exc)
-            log.info("tier %d %s failed: %s", tier, backend.name, exc)
-            return Attempt(tier, backend.provider, backend.model, "error", (self._clock() - t0) * 1000,
-                           error_kind=exc.kind.value, error=exc.message[:300]), None
-        self.breakers.success(backend.name)
-        attempt = Attempt(tier, backend.provider, backend.model, "accepted", (self._clock() - t0) * 1000,
-                          finish_reason=result.finish_reason, usage=result.usage)
-        return attempt, result
-
-    def _gate(self, tier: Tier, messages: list[Message], result: ChatResult, request: ChatRequest,
-              context: Mapping[str, Any]) -> QualityVerdict | None:
-        if int(tier) not in self.settings.gate_tiers:
-            return None
-        return assess_response(
-            messages, result.text, finish_reason=result.finish_reason,
-            expect_json=True if request.wants_json else None, answer_format=context.get("answer_format"),
-        )
-
-    def _record(self, response: RoutedResponse | None, error: RouterError | None, decision: Decision,
-                forced: Tier | None, attempts: list[Attempt], request_id: str, started: float,
-                context: Mapping[str, Any], messages: list[Message]) -> None:
+    def _record(self, call: Call, response: RoutedResponse | None, error: RouterError | None) -> None:
         record = build_record(
-            response=response, error=error, decision=decision, forced=forced, attempts=attempts,
-            request_id=request_id, latency_ms=(self._clock() - started) * 1000,
-            entry_point=str(context.get("entry_point", "library")), messages=messages,
+            response=response, error=error, decision=call.decision, forced=call.forced, attempts=call.attempts,
+            request_id=call.request_id, latency_ms=(self._clock() - call.started) * 1000,
+            entry_point=str(call.context.get("entry_point", "library")), messages=call.messages,
             answer=response.text if response else None, store_content=self.settings.log_content,
         )
         self.records.append(record)
@@ -253,6 +220,7 @@ class TieredModelRouter:
             self._sync.run(self.aclose())
             self._sync.stop()
             self._sync = None
+        self.spend.close()
 
     def __enter__(self) -> TieredModelRouter:
         return self
@@ -265,6 +233,93 @@ class TieredModelRouter:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+        self.spend.close()
+
+
+class RoutedStream:
+    """A chosen answer as a stream of chunks. ``tier``/``model`` are known before the first chunk."""
+
+    def __init__(self, router: TieredModelRouter, call: Call, choice: Buffered | Live) -> None:
+        self._router = router
+        self._call = call
+        self._choice = choice
+        self.request_id = call.request_id
+        self.tier: Tier = choice.attempt.tier
+        self.model = choice.attempt.model
+        self.provider = choice.attempt.provider
+        self.attempts = call.attempts
+        self.response: RoutedResponse | None = None
+
+    @property
+    def escalated(self) -> bool:
+        return self.tier != self._call.chain[0]
+
+    @property
+    def overhead_ms(self) -> float:
+        """Time spent in the router so far, outside upstream calls."""
+        now = self._router._clock()
+        upstream = sum(a.latency_ms for a in self.attempts)
+        if isinstance(self._choice, Live) and self._choice.attempt.outcome == "streaming":
+            upstream += (now - self._choice.t0) * 1000
+        return max(0.0, (now - self._call.started) * 1000 - upstream)
+
+    def __aiter__(self) -> AsyncIterator[StreamChunk]:
+        if isinstance(self._choice, Buffered):
+            return self._replay(self._choice)
+        return self._live(self._choice)
+
+    async def _replay(self, choice: Buffered) -> AsyncIterator[StreamChunk]:
+        text = choice.result.text
+        for start in range(0, len(text), _REPLAY_CHUNK_CHARS):
+            yield StreamChunk(text=text[start:start + _REPLAY_CHUNK_CHARS])
+        self._finish(text, choice.result.finish_reason, choice.verdict.reason if choice.verdict else None)
+        yield StreamChunk(finish_reason=choice.result.finish_reason, usage=choice.result.usage)
+
+    async def _live(self, live: Live) -> AsyncIterator[StreamChunk]:
+        router, attempt = self._router, live.attempt
+        parts: list[str] = []
+        usage = None
+        finish = "stop"
+        settled = False
+        try:
+            chunk: StreamChunk | None = live.first
+            while chunk is not None:
+                parts.append(chunk.text)
+                usage = chunk.usage or usage
+                finish = chunk.finish_reason or finish
+                if chunk.text or chunk.finish_reason:
+                    yield StreamChunk(text=chunk.text, finish_reason=chunk.finish_reason)
+                chunk = await anext(live.rest, None)
+            cost, charged = await router.spend.settle(live.hold, usage, "".join(parts))
+            settled = True
+            attempt.outcome, attempt.usage, attempt.cost_usd = "accepted", charged, cost
+            attempt.finish_reason = finish
+            attempt.latency_ms = (router._clock() - live.t0) * 1000
+            self._finish("".join(parts), finish, None)
+            yield StreamChunk(usage=charged)
+        except BackendError as exc:
+            # Bytes already reached the client: charge what was consumed, and say the answer broke.
+            cost, charged = await router.spend.settle(live.hold, None, "".join(parts))
+            settled = True
+            attempt.outcome, attempt.usage, attempt.cost_usd = "error", charged, cost
+            attempt.error_kind, attempt.error = exc.kind.value, exc.message[:300]
+            attempt.latency_ms = (router._clock() - live.t0) * 1000
+            router.breakers.failure(live.backend.name, exc)
+            error = StreamBroken(f"the answer from {live.backend.name} broke off mid-stream: {exc.message}",
+                                 self.request_id)
+            router._record(self._call, None, error)
+            raise error from None
+        finally:
+            if not settled:  # the consumer went away: charge for what was produced so far
+                await live.rest.aclose()
+                cost, charged = await router.spend.settle(live.hold, None, "".join(parts))
+                attempt.outcome, attempt.usage, attempt.cost_usd = "cancelled", charged, cost
+                attempt.latency_ms = (router._clock() - live.t0) * 1000
+                router._record(self._call, None, RouterError("client went away mid-stream"))
+
+    def _finish(self, text: str, finish_reason: str, quality: str | None) -> None:
+        self.response = self._router._response(self._call, self.tier, text, finish_reason, quality)
+        self._router._record(self._call, self.response, None)
 
 
 class _LoopThread:
@@ -292,10 +347,6 @@ def _thresholds(settings: Settings) -> Thresholds:
     )
 
 
-def _is_forced(context: Mapping[str, Any]) -> bool:
-    return context.get("tier") is not None
-
-
 def _validated_messages(task: str | Sequence[Mapping[str, Any]]) -> list[Message]:
     try:
         messages = as_messages(task)
@@ -309,26 +360,15 @@ def _validated_messages(task: str | Sequence[Mapping[str, Any]]) -> list[Message
     return messages
 
 
-def _chat_request(params: Mapping[str, Any]) -> ChatRequest:
-    if params.get("stream"):
-        raise InvalidRequest("complete() does not stream; use the server's streaming endpoint")
+def _chat_request(messages: list[Message], params: Mapping[str, Any]) -> ChatRequest:
     extra = {k: v for k, v in params.items() if k not in _KNOWN_PARAMS and k != "stream" and v is not None}
     max_tokens = params.get("max_tokens")
-    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)
+                                   or max_tokens < 1):
         raise InvalidRequest("max_tokens must be a positive integer")
     stop = params.get("stop")
     return ChatRequest(
-        messages=[], max_tokens=max_tokens, temperature=params.get("temperature"), top_p=params.get("top_p"),
-        stop=[stop] if isinstance(stop, str) else stop, response_format=params.get("response_format"), extra=extra,
+        messages=messages, max_tokens=max_tokens, temperature=params.get("temperature"),
+        top_p=params.get("top_p"), stop=[stop] if isinstance(stop, str) else stop,
+        response_format=params.get("response_format"), extra=extra,
     )
-
-
-def _with_max_tokens(request: ChatRequest, max_tokens: int) -> ChatRequest:
-    return ChatRequest(request.messages, max_tokens, request.temperature, request.top_p, request.stop,
-                       request.response_format, request.extra)
-
-
-def _failure_summary(attempts: list[Attempt]) -> str:
-    parts = [f"tier {int(a.tier)} {a.provider}/{a.model}: {a.outcome} {a.error_kind or ''} {a.error or ''}".strip()
-             for a in attempts]
-    return "every tier failed: " + ("; ".join(parts) if parts else "no tier could be tried")

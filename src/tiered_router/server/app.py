@@ -1,0 +1,177 @@
+"""The proxy server: one Starlette app with an OpenAI front, an Ollama front and the router's own API.
+
+    tiered-router serve            # 127.0.0.1:8080 by default
+
+Every error leaves as JSON in OpenAI's shape (Ollama's on ``/api/*``); nothing leaves as a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..classify import classify
+from ..config import Settings, load_settings
+from ..observe.metrics import CONTENT_TYPE, Metrics
+from ..observe.record import log_sink
+from ..router import TieredModelRouter
+from . import ollama_front, openai_front
+from .common import parse, read_json
+from .errors import HTTPProblem, error_body, problem_from, problem_response
+from .openapi import openapi_document
+from .schemas import ClassifyRequest
+
+Handler = Callable[[Request], Awaitable[Response]]
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def guarded(handler: Handler) -> Handler:
+    """Turn every exception into a JSON error: OpenAI's shape, or Ollama's on /api/*."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Exception as exc:
+            problem = problem_from(exc)
+            if request.url.path.startswith("/api/"):
+                return JSONResponse({"error": problem.message}, status_code=problem.status)
+            return problem_response(problem)
+
+    return wrapper
+
+
+class BearerAuth:
+    """Require ``Authorization: Bearer KEY`` when keys are configured. Keys are compared in constant time."""
+
+    def __init__(self, app: ASGIApp, keys: list[str]) -> None:
+        self.app = app
+        self.keys = [k.encode() for k in keys]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.keys or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        token = header[7:].strip() if header[:7].lower() == b"bearer " else b""
+        # Compare with every key, so the time taken does not say which key came close.
+        matched = False
+        for key in self.keys:
+            matched |= hmac.compare_digest(token, key)
+        if matched:
+            await self.app(scope, receive, send)
+            return
+        body = error_body("missing or invalid API key: send Authorization: Bearer <key>",
+                          "invalid_request_error", "invalid_api_key")
+        if scope["path"].startswith("/api/"):
+            body = {"error": body["error"]["message"]}
+        await JSONResponse(body, status_code=401, headers={"www-authenticate": "Bearer"})(scope, receive, send)
+
+
+async def classify_endpoint(request: Request) -> Response:
+    req = parse(ClassifyRequest, await read_json(request, request.app.state.max_body_bytes))
+    if req.messages is None and req.prompt is None:
+        raise HTTPProblem(400, "send either prompt or messages", "invalid_request_error", "invalid_request")
+    task: Any = req.prompt if req.prompt is not None else [m.model_dump(exclude_none=True) for m in req.messages or []]
+    try:
+        decision = classify(task, req.context, request.app.state.router.thresholds)
+    except ValueError as exc:
+        raise HTTPProblem(400, str(exc), "invalid_request_error", "invalid_request") from None
+    return JSONResponse({"tier": int(decision.tier), "tier_name": decision.tier.name,
+                         "score": decision.score, "reasons": list(decision.reasons)})
+
+
+async def budget_endpoint(request: Request) -> Response:
+    from ..budget import BudgetError
+
+    try:
+        return JSONResponse(request.app.state.router.budget.get_summary())
+    except BudgetError as exc:
+        raise HTTPProblem(503, f"the budget ledger is unavailable: {exc}", "budget_unavailable",
+                          "budget_unavailable") from None
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    router: TieredModelRouter = request.app.state.router
+    tiers = await router.health()
+    ready = all(t["healthy"] for name, t in tiers.items() if name != "cloud")
+    return JSONResponse({"status": "ready" if ready else "not ready", "tiers": tiers},
+                        status_code=200 if ready else 503)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
+
+
+async def openapi_endpoint(request: Request) -> Response:
+    return JSONResponse(request.app.state.openapi)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+    return JSONResponse(error_body(str(exc.detail), "invalid_request_error", code), status_code=exc.status_code)
+
+
+def _budget_remaining(router: TieredModelRouter) -> Callable[[], dict[str, float]]:
+    def read() -> dict[str, float]:
+        summary = router.budget.get_summary()
+        windows = ("daily", "monthly")
+        return {w: summary[w]["remaining_usd"] for w in windows if summary[w].get("remaining_usd") is not None}
+
+    return read
+
+
+def create_app(router: TieredModelRouter | None = None, settings: Settings | None = None) -> Starlette:
+    """The server around ``router`` (built from settings when not given)."""
+    settings = settings or (router.settings if router else load_settings())
+    owns_router = router is None
+    router = router or TieredModelRouter(settings, sinks=[log_sink])
+    metrics = Metrics(_budget_remaining(router) if router.cloud_enabled else None)
+    router.sinks.append(metrics.observe)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if owns_router:
+            await router.aclose()
+            router.spend.close()
+
+    routes = [
+        Route("/v1/chat/completions", guarded(openai_front.chat_completions), methods=["POST"]),
+        Route("/v1/models", guarded(openai_front.list_models), methods=["GET"]),
+        Route("/v1/router/classify", guarded(classify_endpoint), methods=["POST"]),
+        Route("/v1/router/budget", guarded(budget_endpoint), methods=["GET"]),
+        Route("/api/chat", guarded(ollama_front.chat), methods=["POST"]),
+        Route("/api/tags", guarded(ollama_front.tags), methods=["GET"]),
+        Route("/api/version", guarded(ollama_front.version), methods=["GET"]),
+        Route("/healthz", guarded(healthz), methods=["GET"]),
+        Route("/readyz", guarded(readyz), methods=["GET"]),
+        Route("/metrics", guarded(metrics_endpoint), methods=["GET"]),
+        Route("/openapi.json", guarded(openapi_endpoint), methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_exception})
+    app.state.router = router
+    app.state.metrics = metrics
+    app.state.max_body_bytes = settings.max_body_bytes
+    app.state.openapi = openapi_document()
+    keys = settings.client_keys()
+    if keys:
+        app.add_middleware(BearerAuth, keys=keys)
+    return app

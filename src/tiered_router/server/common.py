@@ -1,0 +1,117 @@
+"""Pieces both fronts share: reading a bounded JSON body, choosing a tier from ``model``, headers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+
+from ..result import RoutedResponse
+from ..router import RoutedStream, TieredModelRouter
+from ..tiers import Tier
+from .errors import HTTPProblem
+
+M = TypeVar("M", bound=BaseModel)
+
+AUTO_MODELS = ("auto",)
+TIER_ALIASES: dict[str, Tier] = {
+    "tier-1": Tier.LOCAL_FAST, "local-fast": Tier.LOCAL_FAST,
+    "tier-2": Tier.LOCAL_HEAVY, "local-heavy": Tier.LOCAL_HEAVY,
+    "tier-3": Tier.CLOUD_API, "cloud": Tier.CLOUD_API,
+}
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The body as JSON, refusing more than ``limit`` bytes even when no Content-Length was sent."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPProblem(413, f"request body is over the {limit}-byte limit", "invalid_request_error",
+                          "request_too_large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPProblem(413, f"request body is over the {limit}-byte limit", "invalid_request_error",
+                              "request_too_large")
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPProblem(400, f"the body is not valid JSON: {exc}", "invalid_request_error", "invalid_json") from None
+
+
+def parse(model: type[M], data: Any) -> M:
+    if not isinstance(data, dict):
+        raise HTTPProblem(400, "the body must be a JSON object", "invalid_request_error", "invalid_request")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        raise HTTPProblem(400, f"invalid request: {problems}", "invalid_request_error", "invalid_request") from None
+
+
+def model_names(router: TieredModelRouter) -> list[str]:
+    names = list(AUTO_MODELS) + list(TIER_ALIASES)
+    for tier, backend in router.backends.items():
+        if tier is Tier.CLOUD_API and not router.cloud_enabled:
+            continue
+        names += [backend.model, backend.name]
+    return list(dict.fromkeys(names))
+
+
+def resolve_model(router: TieredModelRouter, name: str) -> Tier | None:
+    """None for "auto" (classify), else the tier the name forces. Unknown names are a 404."""
+    key = name.strip()
+    if key.lower() in AUTO_MODELS:
+        return None
+    if key.lower() in TIER_ALIASES:
+        return TIER_ALIASES[key.lower()]
+    for tier, backend in router.backends.items():
+        if key in (backend.model, backend.name):
+            return tier
+    raise HTTPProblem(404, f"the model {name!r} does not exist here; use auto, a tier alias "
+                      "(tier-1, local-fast, tier-2, local-heavy, tier-3, cloud) or a configured model",
+                      "invalid_request_error", "model_not_found")
+
+
+def routing_context(request: Request, entry_point: str, tier: Tier | None) -> dict[str, Any]:
+    context: dict[str, Any] = {"entry_point": entry_point}
+    if tier is not None:
+        context["tier"] = tier
+    if request.headers.get("x-router-allow-cloud", "").lower() in ("0", "false", "no"):
+        context["allow_cloud"] = False
+    rid = request.headers.get("x-request-id")
+    if rid and len(rid) <= 128 and rid.isprintable():
+        context["request_id"] = rid
+    return context
+
+
+def response_headers(r: RoutedResponse) -> dict[str, str]:
+    return {
+        "x-request-id": r.request_id,
+        "x-router-tier": str(int(r.tier)),
+        "x-router-model": r.model,
+        "x-router-escalated": "true" if r.escalated else "false",
+        "x-router-attempts": str(len(r.attempts)),
+        "x-router-cost-usd": f"{r.cost_usd:.6f}",
+        "x-router-overhead-ms": f"{r.overhead_ms:.3f}",
+    }
+
+
+def stream_headers(s: RoutedStream) -> dict[str, str]:
+    """Headers go out before the answer, so cost is what was spent before it (the final cost is in the log)."""
+    return {
+        "x-request-id": s.request_id,
+        "x-router-tier": str(int(s.tier)),
+        "x-router-model": s.model,
+        "x-router-escalated": "true" if s.escalated else "false",
+        "x-router-attempts": str(len(s.attempts)),
+        "x-router-cost-usd": f"{sum(a.cost_usd for a in s.attempts):.6f}",
+        "x-router-overhead-ms": f"{s.overhead_ms:.3f}",
+        "cache-control": "no-cache",
+    }

@@ -1,0 +1,54 @@
+"""Every error the server sends, in OpenAI's shape: ``{"error": {"message", "type", "code"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from ..errors import AllTiersFailed, CloudBudgetExceeded, CloudUnavailable, ConfigError, RouterError
+
+log = logging.getLogger("tiered_router.server")
+
+
+class HTTPProblem(Exception):
+    """An error with its HTTP status, raised anywhere in a handler."""
+
+    def __init__(self, status: int, message: str, type_: str, code: str | None = None,
+                 extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.type, self.code = status, message, type_, code
+        self.extra = extra or {}
+        self.headers = headers
+
+
+def error_body(message: str, type_: str, code: str | None, **extra: Any) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": None, "code": code, **extra}}
+
+
+def problem_response(problem: HTTPProblem) -> JSONResponse:
+    return JSONResponse(error_body(problem.message, problem.type, problem.code, **problem.extra),
+                        status_code=problem.status, headers=problem.headers)
+
+
+def problem_from(exc: Exception) -> HTTPProblem:
+    """Map what the router raises to a status. Unknown exceptions become a 500 with no details."""
+    if isinstance(exc, HTTPProblem):
+        return exc
+    if isinstance(exc, CloudBudgetExceeded):
+        return HTTPProblem(429, str(exc), "budget_exceeded", "budget_exceeded")
+    if isinstance(exc, AllTiersFailed):
+        attempts = [a.as_dict() for a in exc.attempts]
+        last = exc.attempts[-1] if exc.attempts else None
+        if last is not None and last.error_kind == "timeout":
+            return HTTPProblem(504, str(exc), "upstream_timeout", "upstream_timeout", {"attempts": attempts})
+        return HTTPProblem(502, str(exc), "upstream_error", "all_tiers_failed", {"attempts": attempts})
+    if isinstance(exc, CloudUnavailable):
+        return HTTPProblem(503, str(exc), "cloud_unavailable", "cloud_unavailable")
+    if isinstance(exc, (ConfigError, ValueError)) and isinstance(exc, RouterError):
+        return HTTPProblem(400, str(exc), "invalid_request_error", getattr(exc, "code", None))
+    if isinstance(exc, RouterError):
+        return HTTPProblem(502, str(exc), "upstream_error", getattr(exc, "code", None))
+    log.exception("unexpected error while handling a request")
+    return HTTPProblem(500, "internal error; see the router's log", "server_error", "internal_error")

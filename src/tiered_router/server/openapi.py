@@ -1,0 +1,146 @@
+"""The server's OpenAPI 3.1 document, built from the same pydantic models that validate requests.
+
+Response schemas are described here too, so a schema-driven test (schemathesis) can check that
+every answer, success or error, has the shape the document promises.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .. import __version__
+from .schemas import ChatCompletionRequest, ClassifyRequest, OllamaChatRequest
+
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object", "required": ["message", "type", "code"],
+        "properties": {"message": {"type": "string"}, "type": {"type": "string"},
+                       "code": {"type": ["string", "null"]}, "param": {"type": ["string", "null"]},
+                       "attempts": {"type": "array", "items": {"type": "object"}}},
+    }},
+}
+_OLLAMA_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+
+
+class _Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class _Message(BaseModel):
+    role: str
+    content: str
+
+
+class _Choice(BaseModel):
+    index: int
+    message: _Message
+    finish_reason: str
+
+
+class ChatCompletion(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    object: str
+    created: int
+    model: str
+    choices: list[_Choice]
+    usage: _Usage
+
+
+class _ModelEntry(BaseModel):
+    id: str
+    object: str
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: str
+    data: list[_ModelEntry]
+
+
+class ClassifyResponse(BaseModel):
+    tier: int
+    tier_name: str
+    score: float
+    reasons: list[str]
+
+
+class OllamaChatResponse(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str
+    created_at: str
+    message: _Message
+    done: bool
+
+
+def _schema(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs.update(schema.pop("$defs", {}))
+    defs[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _errors(ollama: bool, *statuses: int) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/OllamaError" if ollama else "#/components/schemas/Error"}
+    return {str(s): {"description": "error", "content": {"application/json": {"schema": schema}}} for s in statuses}
+
+
+def _json(schema: dict[str, Any], description: str = "ok") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    defs: dict[str, Any] = {"Error": _ERROR, "OllamaError": _OLLAMA_ERROR}
+    chat_req = _schema(ChatCompletionRequest, defs)
+    ollama_req = _schema(OllamaChatRequest, defs)
+    classify_req = _schema(ClassifyRequest, defs)
+    any_object = {"type": "object"}
+    common = (400, 401, 404, 413, 429, 502, 503, 504)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "tiered-router", "version": __version__,
+                 "description": "OpenAI- and Ollama-compatible LLM router across local and cloud tiers."},
+        "paths": {
+            "/v1/chat/completions": {"post": {
+                "operationId": "createChatCompletion",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": chat_req}}},
+                "responses": {"200": {"description": "an answer, or a stream of chunks when stream is true",
+                                      "content": {"application/json": {"schema": _schema(ChatCompletion, defs)},
+                                                  "text/event-stream": {"schema": {"type": "string"}}}},
+                              **_errors(False, *common)},
+            }},
+            "/v1/models": {"get": {"operationId": "listModels",
+                                   "responses": {"200": _json(_schema(ModelList, defs)), **_errors(False, 401)}}},
+            "/v1/router/classify": {"post": {
+                "operationId": "classify",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": classify_req}}},
+                "responses": {"200": _json(_schema(ClassifyResponse, defs)), **_errors(False, 400, 401, 413)},
+            }},
+            "/v1/router/budget": {"get": {"operationId": "budget",
+                                          "responses": {"200": _json(any_object), **_errors(False, 401, 503)}}},
+            "/api/chat": {"post": {
+                "operationId": "ollamaChat",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": ollama_req}}},
+                "responses": {"200": {"description": "an answer, or NDJSON lines when stream is true",
+                                      "content": {"application/json": {"schema": _schema(OllamaChatResponse, defs)},
+                                                  "application/x-ndjson": {"schema": {"type": "string"}}}},
+                              **_errors(True, *common)},
+            }},
+            "/api/tags": {"get": {"operationId": "ollamaTags",
+                                  "responses": {"200": _json(any_object), **_errors(True, 401)}}},
+            "/healthz": {"get": {"operationId": "healthz", "responses": {"200": _json(any_object)}}},
+            "/readyz": {"get": {"operationId": "readyz",
+                                "responses": {"200": _json(any_object), "503": _json(any_object, "not ready")}}},
+            "/metrics": {"get": {"operationId": "metrics", "responses": {
+                "200": {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                **_errors(False, 401)}}},
+        },
+        "components": {"schemas": defs},
+    }

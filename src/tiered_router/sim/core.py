@@ -1,0 +1,302 @@
+"""Protocol-independent part of the simulator: configuration, behaviour markers, replies and pacing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tiered_router.sim import text as texts
+
+DEFAULT_MODELS: tuple[str, ...] = ("llama3.1:8b", "hermes3:70b", "claude-haiku-4-5", "gpt-4o")
+SMALL_CONTEXT_WINDOW = 8192  # models whose name contains ":8b"
+DEFAULT_CONTEXT_WINDOW = 131072  # everything else
+CUT_AFTER_DELTAS = 3  # content deltas sent before a [[sim:cut-stream]] connection is dropped
+
+BEHAVIOURS = frozenset({
+    "refuse", "empty", "truncate", "repeat", "bad-json", "http500", "http429", "hang", "cut-stream",
+    "context-too-long", "http401",
+})
+ERROR_BEHAVIOURS = frozenset({"http500", "http429", "http401", "hang", "context-too-long"})
+# [[sim:BEHAVIOUR]] or [[sim:BEHAVIOUR@MODEL]]; model names may hold ':', '.', '/', '-'.
+MARKER_RE = re.compile(r"\[\[sim:([a-z0-9-]+)(?:@([^\]\s]+))?\]\]", re.IGNORECASE)
+
+
+class SimulatedCut(Exception):
+    """Raised after part of a body was sent: the server then drops the connection (see app.py)."""
+
+
+class SeenRequest(NamedTuple):
+    model: str
+    body: dict[str, Any]
+    headers: Headers
+
+
+@dataclass(slots=True)
+class Chat:
+    """A chat request, normalised from any protocol."""
+
+    protocol: str
+    model: str
+    texts: list[str]  # system prompt and every message's text, for the prompt token count
+    last_user: str
+    json_mode: bool = False
+    max_tokens: int | None = None
+    stop: Sequence[str] = ()
+    context_window: int | None = None  # a per-request override (Ollama's options.num_ctx)
+
+
+@dataclass(slots=True)
+class Reply:
+    """What the model "said", before a protocol renders it. ``error`` is set for the error behaviours."""
+
+    prompt_tokens: int
+    text: str = ""
+    deltas: tuple[str, ...] = ()
+    finish: str = "stop"  # "stop" | "length"
+    stop_sequence: str | None = None
+    error: str | None = None  # "http500" | "http429" | "hang" | "context-too-long"
+    context_window: int = 0
+    cut: bool = False
+
+    @property
+    def completion_tokens(self) -> int:
+        return len(self.deltas)
+
+
+def find_behaviour(text: str, model: str) -> str | None:
+    """The first marker in ``text`` that names a known behaviour and applies to ``model``."""
+    if "[[" not in text:
+        return None
+    for m in MARKER_RE.finditer(text):
+        behaviour, scope = m.group(1).lower(), m.group(2)
+        if behaviour in BEHAVIOURS and (scope is None or scope == model):
+            return behaviour
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _deltas(text: str) -> tuple[str, ...]:
+    return tuple(texts.pieces(text))
+
+
+def _env_ms(name: str) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return 0.0
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of milliseconds, got {raw!r}") from None
+
+
+class Simulator:
+    """Configuration and counters of one simulated LLM server.
+
+    ``ttft_ms``/``token_ms`` default to ``$TIER_SIM_TTFT_MS``/``$TIER_SIM_TOKEN_MS``, else 0.
+    ``requests`` counts chat requests per ``(protocol, model)``, protocol being "ollama", "openai" or
+    "anthropic"; ``last_request`` keeps the latest chat request per protocol.
+    """
+
+    def __init__(
+        self,
+        ttft_ms: float | None = None,
+        token_ms: float | None = None,
+        models: Iterable[str] = DEFAULT_MODELS,
+        context_windows: Mapping[str, int] | None = None,
+        hang_s: float = 300.0,
+    ) -> None:
+        self.ttft_ms = float(_env_ms("TIER_SIM_TTFT_MS") if ttft_ms is None else ttft_ms)
+        self.token_ms = float(_env_ms("TIER_SIM_TOKEN_MS") if token_ms is None else token_ms)
+        if self.ttft_ms < 0 or self.token_ms < 0:
+            raise ValueError("ttft_ms and token_ms must be >= 0")
+        self.models: list[str] = list(models)
+        self.context_windows: dict[str, int] = dict(context_windows or {})
+        self.hang_s = hang_s
+        self.requests: Counter[tuple[str, str]] = Counter()
+        self.last_request: dict[str, SeenRequest] = {}
+
+    def __repr__(self) -> str:
+        return f"Simulator(ttft_ms={self.ttft_ms}, token_ms={self.token_ms}, models={self.models})"
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.last_request.clear()
+
+    def context_window(self, model: str) -> int:
+        if model in self.context_windows:
+            return self.context_windows[model]
+        return SMALL_CONTEXT_WINDOW if ":8b" in model else DEFAULT_CONTEXT_WINDOW
+
+    def record(self, protocol: str, model: str, body: dict[str, Any], headers: Headers) -> None:
+        self.requests[(protocol, model)] += 1
+        self.last_request[protocol] = SeenRequest(model, body, headers)
+
+    @staticmethod
+    def prompt_tokens(message_texts: Iterable[str]) -> int:
+        """Tokens of every message (and system prompt) plus 3 per message for the chat formatting."""
+        return sum(texts.count_tokens(t) + 3 for t in message_texts)
+
+    def reply(self, chat: Chat) -> Reply:
+        prompt_tokens = self.prompt_tokens(chat.texts)
+        window = chat.context_window or self.context_window(chat.model)
+        behaviour = find_behaviour(chat.last_user, chat.model)
+        if behaviour == "context-too-long":
+            return Reply(prompt_tokens + window, error=behaviour, context_window=window)
+        if behaviour in ERROR_BEHAVIOURS:
+            return Reply(prompt_tokens, error=behaviour, context_window=window)
+        if behaviour is None and prompt_tokens > window:
+            return Reply(prompt_tokens, error="context-too-long", context_window=window)
+
+        finish = "stop"
+        if behaviour == "refuse":
+            body = texts.REFUSAL
+        elif behaviour == "empty":
+            body = ""
+        elif behaviour == "repeat":
+            body = texts.repetition(chat.model)
+        elif behaviour == "bad-json":
+            body = texts.bad_json(chat.model)
+        else:
+            prompt = MARKER_RE.sub("", chat.last_user) if "[[" in chat.last_user else chat.last_user
+            body = texts.answer(chat.model, prompt, chat.json_mode)
+        deltas = _deltas(body)
+        if behaviour == "truncate":
+            deltas, finish = deltas[: max(3, len(deltas) // 3)], "length"
+
+        stop_sequence = None
+        if chat.stop:
+            full = "".join(deltas)
+            hits = [(full.find(s), s) for s in chat.stop if s and s in full]
+            if hits:
+                at, stop_sequence = min(hits)
+                deltas, finish = _deltas(full[:at].rstrip()), "stop"
+        if chat.max_tokens is not None and len(deltas) > chat.max_tokens:
+            deltas, finish, stop_sequence = deltas[: chat.max_tokens], "length", None
+        return Reply(
+            prompt_tokens, "".join(deltas), deltas, finish, stop_sequence,
+            context_window=window, cut=behaviour == "cut-stream",
+        )
+
+    async def wait_first_token(self) -> None:
+        if self.ttft_ms > 0:
+            await asyncio.sleep(self.ttft_ms / 1000)
+
+    async def wait_rest(self, reply: Reply) -> None:
+        """The generation time after the first token, for a non-streaming answer."""
+        if self.token_ms > 0 and reply.completion_tokens > 1:
+            await asyncio.sleep(self.token_ms * (reply.completion_tokens - 1) / 1000)
+
+    async def paced(self, head: bytes, deltas: Sequence[bytes], tail: bytes, cut: bool) -> AsyncIterator[bytes]:
+        """A stream body: ``head``, the content deltas ``token_ms`` apart, ``tail``.
+
+        With ``cut`` only the first few deltas are sent, then SimulatedCut drops the connection.
+        """
+        if cut:
+            deltas = deltas[:CUT_AFTER_DELTAS]
+        if self.token_ms <= 0:
+            yield head + b"".join(deltas) + (b"" if cut else tail)
+        else:
+            yield head
+            for i, delta in enumerate(deltas):
+                if i:
+                    await asyncio.sleep(self.token_ms / 1000)
+                yield delta
+            if not cut:
+                yield tail
+        if cut:
+            raise SimulatedCut("[[sim:cut-stream]]")
+
+    async def hang(self, request: Request) -> tuple[int, str] | None:
+        """Never answer: wait until the client goes away (None), ``hang_s`` passes (504) or the server shuts
+        down and cancels us (503). The request body must have been read already."""
+        try:
+            async with asyncio.timeout(self.hang_s):
+                while (await request.receive())["type"] != "http.disconnect":
+                    pass
+        except TimeoutError:
+            return 504, f"simulated hang reached its {self.hang_s:g}s cap ([[sim:hang]])"
+        except asyncio.CancelledError:  # uvicorn's graceful-shutdown timeout: answer instead of a traceback
+            return 503, "simulated hang ended by server shutdown ([[sim:hang]])"
+        return None
+
+
+def json_response(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(), status, headers,
+        media_type="application/json",
+    )
+
+
+class CutResponse(Response):
+    """Announces the full Content-Length, sends half the body, then drops the connection."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
+        raise SimulatedCut("[[sim:cut-stream]]")
+
+
+async def read_json(request: Request) -> dict[str, Any] | str:
+    """The request body as a JSON object, or an error message."""
+    try:
+        body = json.loads(await request.body())
+    except ValueError as exc:
+        return f"request body is not valid JSON: {exc}"
+    if not isinstance(body, dict):
+        return "request body must be a JSON object"
+    return body
+
+
+def content_text(content: Any) -> str:
+    """Text of a message content: a string, or a list of parts/blocks with a "text" field."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            p if isinstance(p, str) else p["text"]
+            for p in content
+            if isinstance(p, str) or (isinstance(p, dict) and isinstance(p.get("text"), str))
+        )
+    return str(content)
+
+
+def check_messages(messages: Any) -> str | None:
+    """An error message if ``messages`` is not a non-empty list of objects with a string role."""
+    if not isinstance(messages, list) or not messages:
+        return "messages must be a non-empty array"
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
+            return f"messages[{i}] must be an object with a string 'role'"
+    return None
+
+
+def last_user(messages: list[dict[str, Any]]) -> str:
+    for m in reversed(messages):
+        if m.get("role") == "user":
+            return content_text(m.get("content"))
+    return ""
+
+
+def positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def stop_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for s in value if isinstance(s, str) and s]
+    return []

@@ -1,0 +1,146 @@
+"""OpenAI-compatible chat completions: ``POST /v1/chat/completions`` (JSON or SSE) and ``GET /v1/models``."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from tiered_router.sim.core import (
+    Chat,
+    CutResponse,
+    Reply,
+    Simulator,
+    check_messages,
+    content_text,
+    json_response,
+    last_user,
+    positive_int,
+    read_json,
+    stop_list,
+)
+
+_ids = itertools.count(1)
+_PREFIX = os.urandom(4).hex()
+RETRY_HEADERS = {"retry-after": "1"}
+
+
+def error(status: int, message: str, type_: str, param: str | None = None, code: str | None = None,
+          headers: dict[str, str] | None = None) -> Response:
+    return json_response({"error": {"message": message, "type": type_, "param": param, "code": code}},
+                         status, headers)
+
+
+def invalid(message: str, param: str | None = None, code: str | None = None) -> Response:
+    return error(400, message, "invalid_request_error", param, code)
+
+
+def _error_reply(reply: Reply, model: str) -> Response:
+    if reply.error == "http500":
+        return error(500, "The server had an error while processing your request. Sorry about that! "
+                     "(simulated by [[sim:http500]])", "server_error")
+    if reply.error == "http401":
+        return error(401, "Incorrect API key provided. (simulated by [[sim:http401]])", "invalid_request_error",
+                     None, "invalid_api_key")
+    if reply.error == "http429":
+        return error(429, f"Rate limit reached for {model} on requests per min (RPM): Limit 3, Used 3, "
+                     "Requested 1. Please try again in 1s. (simulated by [[sim:http429]])",
+                     "requests", None, "rate_limit_exceeded", RETRY_HEADERS)
+    return invalid(
+        f"This model's maximum context length is {reply.context_window} tokens. However, your messages "
+        f"resulted in {reply.prompt_tokens} tokens. Please reduce the length of the messages.",
+        "messages", "context_length_exceeded",
+    )
+
+
+class OpenAIProtocol:
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    async def models(self, request: Request) -> Response:
+        if "anthropic-version" in request.headers:  # Anthropic's GET /v1/models shares the path
+            data = [{"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
+                    for m in self.sim.models]
+            return json_response({"data": data, "has_more": False,
+                                  "first_id": data[0]["id"] if data else None,
+                                  "last_id": data[-1]["id"] if data else None})
+        return json_response({"object": "list", "data": [
+            {"id": m, "object": "model", "created": 1735689600, "owned_by": "tiered-router-simulator"}
+            for m in self.sim.models
+        ]})
+
+    async def chat(self, request: Request) -> Response:
+        body = await read_json(request)
+        if isinstance(body, str):
+            return invalid(f"We could not parse the JSON body of your request. ({body})")
+        model, messages = body.get("model"), body.get("messages")
+        if not isinstance(model, str) or not model:
+            return invalid("you must provide a model parameter", "model")
+        if "messages" not in body:
+            return invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
+        if problem := check_messages(messages):
+            return invalid(f"Invalid 'messages': {problem}.", "messages", "invalid_value")
+        max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+        if max_tokens is not None and not positive_int(max_tokens):
+            return invalid(f"Invalid 'max_tokens': expected an integer >= 1, got {max_tokens!r}.",
+                           "max_tokens", "invalid_value")
+        fmt = body.get("response_format")
+        json_mode = isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
+        self.sim.record("openai", model, body, request.headers)
+
+        reply = self.sim.reply(Chat(
+            "openai", model, [content_text(m.get("content")) for m in messages], last_user(messages),
+            json_mode, max_tokens, stop_list(body.get("stop")),
+        ))
+        if reply.error == "hang":
+            ended = await self.sim.hang(request)
+            return error(*ended, "server_error") if ended else Response(status_code=499)
+        if reply.error:
+            return _error_reply(reply, model)
+
+        await self.sim.wait_first_token()
+        rid, created = f"chatcmpl-sim{_PREFIX}{next(_ids):012d}", int(time.time())
+        finish = "length" if reply.finish == "length" else "stop"
+        usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
+                 "total_tokens": reply.prompt_tokens + reply.completion_tokens}
+        if body.get("stream") is True:
+            options = body.get("stream_options")
+            include_usage = isinstance(options, dict) and options.get("include_usage") is True
+            return self._stream(reply, rid, created, model, finish, usage if include_usage else None)
+
+        await self.sim.wait_rest(reply)
+        completion = {
+            "id": rid, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.text, "refusal": None, "annotations": []},
+                "logprobs": None, "finish_reason": finish,
+            }],
+            "usage": usage, "system_fingerprint": "fp_simulator",
+        }
+        if reply.cut:
+            return CutResponse(json.dumps(completion).encode(), media_type="application/json")
+        return json_response(completion)
+
+    def _stream(self, reply: Reply, rid: str, created: int, model: str, finish: str,
+                usage: dict[str, int] | None) -> Response:
+        head = (f'data: {{"id":"{rid}","object":"chat.completion.chunk","created":{created},'
+                f'"model":{json.dumps(model)},"system_fingerprint":"fp_simulator","choices":[')
+        tail = "]" + (',"usage":null' if usage is not None else "") + "}\n\n"
+
+        def chunk(delta: str, finish_reason: str | None = None) -> bytes:
+            reason = "null" if finish_reason is None else f'"{finish_reason}"'
+            return (f'{head}{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":{reason}}}{tail}').encode()
+
+        first = chunk('{"role":"assistant","content":"","refusal":null}')
+        deltas = [chunk(f'{{"content":{json.dumps(d)}}}') for d in reply.deltas]
+        last = chunk("{}", finish)
+        if usage is not None:
+            last += f'{head}],"usage":{json.dumps(usage, separators=(",", ":"))}}}\n\n'.encode()
+        last += b"data: [DONE]\n\n"
+        return StreamingResponse(self.sim.paced(first, deltas, last, reply.cut), media_type="text/event-stream",
+                                 headers={"cache-control": "no-cache"})
