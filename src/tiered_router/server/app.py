@@ -84,7 +84,8 @@ async def classify_endpoint(request: Request) -> Response:
         raise HTTPProblem(400, "send either prompt or messages", "invalid_request_error", "invalid_request")
     task: Any = req.prompt if req.prompt is not None else [m.model_dump(exclude_none=True) for m in req.messages or []]
     try:
-        decision = classify(task, req.context, request.app.state.router.thresholds)
+        context = req.context.model_dump(exclude_none=True) if req.context else None
+        decision = classify(task, context, request.app.state.router.thresholds)
     except ValueError as exc:
         raise HTTPProblem(400, str(exc), "invalid_request_error", "invalid_request") from None
     return JSONResponse({"tier": int(decision.tier), "tier_name": decision.tier.name,
@@ -124,9 +125,11 @@ async def openapi_endpoint(request: Request) -> Response:
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})  # e.g. Allow on a 405
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
-    return JSONResponse(error_body(str(exc.detail), "invalid_request_error", code), status_code=exc.status_code)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=headers)
+    return JSONResponse(error_body(str(exc.detail), "invalid_request_error", code), status_code=exc.status_code,
+                        headers=headers)
 
 
 def _budget_remaining(router: TieredModelRouter) -> Callable[[], dict[str, float]]:

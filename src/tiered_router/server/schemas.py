@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ChatMessage(BaseModel):
@@ -33,15 +33,8 @@ class ChatCompletionRequest(BaseModel):
     max_completion_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
-    stop: str | list[str] | None = None
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = None
     response_format: dict[str, Any] | None = None
-
-    @field_validator("stop")
-    @classmethod
-    def _stop(cls, v: str | list[str] | None) -> str | list[str] | None:
-        if isinstance(v, list) and len(v) > 4:
-            raise ValueError("at most 4 stop sequences")
-        return v
 
 
 class OllamaOptions(BaseModel):
@@ -65,9 +58,28 @@ class OllamaChatRequest(BaseModel):
     format: str | dict[str, Any] | None = None
 
 
-class ClassifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+TierName = Literal[1, 2, 3, "1", "2", "3", "tier-1", "tier-2", "tier-3", "local-fast", "local-heavy", "cloud",
+                   "LOCAL_FAST", "LOCAL_HEAVY", "CLOUD_API"]
 
-    messages: list[ChatMessage] | None = None
+
+class RoutingContext(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    tier: TierName | None = None
+    allow_cloud: bool | None = None
+
+
+class ClassifyRequest(BaseModel):
+    """Either ``prompt`` or ``messages``; ``context`` as for the library's ``classify``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"anyOf": [
+            {"required": ["prompt"], "properties": {"prompt": {"type": "string"}}},
+            {"required": ["messages"], "properties": {"messages": {"type": "array"}}},
+        ]},
+    )
+
+    messages: list[ChatMessage] | None = Field(None, min_length=1)
     prompt: str | None = None
-    context: dict[str, Any] | None = None
+    context: RoutingContext | None = None
