@@ -12,12 +12,14 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import AllTiersFailed, ConfigError, RouterError
 from .tiers import Tier
 
-console = Console()
+# Piped output gets a wide fixed width rather than rich's 80 columns, so tables stay readable in logs.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 err_console = Console(stderr=True)
 
 
@@ -128,9 +130,9 @@ def demo(as_json: bool) -> None:
             click.echo(json.dumps(record, default=str))
         return
     console.print(_attempts_table(records, title="tiered-router demo (simulated models)"))
-    console.print("Each row is one request; 'path' shows every tier tried. "
-                  "Markers like [[sim:refuse@llama3.1:8b]] make the simulator misbehave on purpose.",
-                  highlight=False)
+    console.print("Each row is one request; 'path' shows every tier tried, with why a tier was left. "
+                  "Markers like [[sim:refuse@llama3.1:8b]] in a prompt make the simulator misbehave on purpose.",
+                  highlight=False, markup=False)
 
 
 @main.command()
@@ -272,8 +274,8 @@ def _attempts_table(records: list[dict[str, Any]], title: str) -> Table:
         forced = r["router.forced_tier"]
         start = f"{forced} (forced)" if forced else str(r["router.classified_tier"])
         table.add_row(
-            str(i), r.get("demo.label", r["request_id"][:8]), start, str(r["router.final_tier"] or "-"),
-            r["gen_ai.response.model"] or "-", _path(r), f"{r['router.latency_ms']:.1f}",
+            str(i), escape(r.get("demo.label", r["request_id"][:8])), start, str(r["router.final_tier"] or "-"),
+            r["gen_ai.response.model"] or "-", escape(_path(r)), f"{r['router.latency_ms']:.1f}",
             f"{r['router.cost_usd']:.6f}",
         )
     return table
