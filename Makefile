@@ -28,9 +28,10 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Start (or install and start) what the tests need: a PostgreSQL server on loopback.
+# Start (or install and start) what the tests need: PostgreSQL on loopback, and Chromium for the dashboard test.
 services:
 	@bash scripts/ensure-postgres.sh
+	@bash scripts/ensure-chromium.sh
 
 lint: dev
 	$(BIN)/ruff check src tests bench
