@@ -25,6 +25,6 @@ def live_server(simulator, tmp_path_factory):
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_server_errors_and_responses_match_the_schema(case, live_server):
     case.call_and_validate(base_url=live_server.url, timeout=15)

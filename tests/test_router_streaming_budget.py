@@ -57,7 +57,7 @@ async def test_rejected_tier_1_escalates_before_the_first_byte(make_router, reco
     stream = await router.stream(f"Open the inventory [[sim:refuse@{FAST}]]")
     # The tier is decided before any chunk is read: the refusal never reaches the client.
     assert stream.tier == Tier.LOCAL_HEAVY and stream.escalated
-    assert [a.outcome for a in stream.attempts][0] == "rejected"
+    assert stream.attempts[0].outcome == "rejected"
     text, _, _ = await collect(stream)
     assert "sorry" not in text.lower()
     assert records[-1]["router.final_tier"] == 2
@@ -66,7 +66,7 @@ async def test_rejected_tier_1_escalates_before_the_first_byte(make_router, reco
 async def test_streamed_cloud_answer_is_charged_from_its_usage(make_router):
     router = make_router()
     stream = await router.stream("Summarise the quest log", {"tier": "cloud"})
-    text, usage, _ = await collect(stream)
+    _, usage, _ = await collect(stream)
     assert stream.tier == Tier.CLOUD_API and not usage.estimated
     expected = router.budget.prices.cost("anthropic", CLOUD, usage.input_tokens, usage.output_tokens)
     assert expected > 0

@@ -177,7 +177,17 @@ _CODE_WORDS = _lex(
     """
 )
 _CODE_KEYWORDS = _lex("def return import self print elif const var let fn struct impl println printf")
-_CODE_SYMBOLS = (b"```", b"{", b"==", b"!=", b"->", b"=>", b"::", b"();")
+# (byte that must be present, token to count)
+_CODE_SYMBOLS = (
+    (b"`", b"```"),
+    (b"{", b"{"),
+    (b"=", b"=="),
+    (b"=", b"!="),
+    (b">", b"->"),
+    (b">", b"=>"),
+    (b":", b"::"),
+    (b";", b"();"),
+)
 _MATH_WORDS = _lex(
     """
     prove proof derive equation equations integral derivative matrix matrices polynomial theorem lemma
@@ -187,7 +197,15 @@ _MATH_WORDS = _lex(
     inequality function solve roots root quadratic cubic algebra calculus squared cubed
     """
 )
-_MATH_SYMBOLS = (b"^", b"**", b" = ", b" + ", b" * ", b" / ", b"\\frac", b"sqrt")
+_MATH_SYMBOLS = (
+    (b"^", b"^"),
+    (b"*", b"**"),
+    (b"=", b" = "),
+    (b"+", b" + "),
+    (b"*", b" * "),
+    (b"/", b" / "),
+    (b"\\", b"\\frac"),
+)
 _MATH_UNICODE = "√π∑∫≤≥≠×÷²³"
 
 # Word pairs (adjacent words) that signal intent. "|" stands for a sentence or clause boundary.
@@ -196,7 +214,7 @@ _SUPERLATIVES = _lex(
 )
 _PLAN_TARGETS = _lex(
     "way ways order sequence strategy approach plan route path build moves move method setup "
-    "combination allocation option options choice"
+    "combination allocation option options choice ending endings outcome outcomes"
 )
 _PROBLEM_VERBS = _lex(
     "fix solve debug prevent avoid stop handle improve optimize optimise speed scale reduce increase "
@@ -257,9 +275,11 @@ _CHAIN_PAIRS = frozenset(product(("and", "then", "also", "|"), _FOLLOW_VERBS | _
 # apostrophes are deleted ("what's" -> "whats").
 _SPACE_PUNCT = b'"#$%&()*+,/:<=>@[\\]^_`{}~\r\t'
 _BOUNDARY_PUNCT = b".!?;\n"
-_BYTE_TABLE = bytes.maketrans(
-    _SPACE_PUNCT + _BOUNDARY_PUNCT, b" " * len(_SPACE_PUNCT) + b"|" * len(_BOUNDARY_PUNCT)
-)
+_BYTE_TABLE = bytes.maketrans(_SPACE_PUNCT + _BOUNDARY_PUNCT, b" " * len(_SPACE_PUNCT) + b"|" * len(_BOUNDARY_PUNCT))
+_NOT_VOWELS = bytes(b for b in range(256) if b not in b"aeiouy")
+# Bytes that plain prose is made of; what is left after deleting them is the (usually empty) set of
+# symbols worth counting, so symbol counts are skipped for prose.
+_PROSE_BYTES = bytes(b for b in range(256) if chr(b).isalnum() or chr(b) in " \t\n\r.,'\"?!%$&@#")
 _DIGIT_TABLE = bytes.maketrans(b"123456789", b"000000000")
 _POLITE_PREFIX_RE = re.compile(
     r"\s*(?:(?:please|pls|kindly|hey|hi|ok|okay|now|then|so|and)[\s,!.]+)*"
@@ -269,7 +289,7 @@ _POLITE_PREFIX_RE = re.compile(
 _FIRST_WORDS_RE = re.compile(r"[a-z][a-z'-]*")
 _LENGTH_REQUIREMENT_RE = re.compile(r"\d[\d,]*[\s-]*(?:words?|pages?|paragraphs?|sections?|slides?)\b")
 _FEWSHOT_ANSWER_RE = re.compile(
-    r"^[ \t]*(?:answer|a|output|label|solution|response)[ \t]*:[ \t]*(?:\S[^\n]*|\n[ \t]*\S[^\n]{0,80})$",
+    r"^[ \t]*(?:answer|a|output|label)[ \t]*:[ \t]*(?:\S[^\n]*|\n[ \t]*\S[^\n]{0,80})$",
     re.MULTILINE | re.IGNORECASE,
 )
 _NUMBERED_LINE_RE = re.compile(r"\n[ \t]*(?:\d{1,2}|[a-e])[.)][ \t]")
@@ -322,7 +342,7 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
     raw = _BIAS
 
     # ---- few-shot prompts: the worked examples are context, the request is the last block ----
-    if "nswer" in window or "\nA:" in window or "utput:" in window or "abel:" in window:
+    if "nswer:" in window or "NSWER:" in window or "\nA:" in window or "utput:" in window or "abel:" in window:
         shots = 0
         last_end = 0
         for m in _FEWSHOT_ANSWER_RE.finditer(window):
@@ -348,6 +368,11 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
     raw += 0.75 * math.log2(1.0 + n_chars / 40.0)
     if n_words >= 60 or n_chars > 400:
         reasons.append("long-prompt")
+    # Vocabulary: longer words mean more technical/abstract language (a readability signal); it also
+    # separates requests of equal length.
+    if n_words:
+        vowels = len(ascii_text.translate(None, _NOT_VOWELS))  # ~ syllables, as in readability formulas
+        raw += 0.1 * (min(len(ascii_text) / n_words, 12.0) - 5.0) + 0.3 * (min(vowels / n_words, 5.0) - 1.6)
 
     # ---- intent phrases anywhere in the request ----
     n_plan = len(pairs & _PLAN_PAIRS) + len(wset & _PLAN_WORDS)
@@ -436,16 +461,21 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
         raw += 0.5 * math.log2(1.0 + n_numbers)
         if n_numbers >= 3:
             reasons.append("numbers")
-    n_code = 2 * len(wset & _CODE_WORDS) + len(wset & _CODE_KEYWORDS) + min(ascii_text.count(b"_"), 6)
-    for token in _CODE_SYMBOLS:
-        n_code += ascii_text.count(token)
+    symbols = ascii_text.translate(None, _PROSE_BYTES)
+    n_code = 2 * len(wset & _CODE_WORDS) + len(wset & _CODE_KEYWORDS)
+    n_math = len(wset & _MATH_WORDS) + ("sqrt" in lowered)
+    if symbols:
+        n_code += min(symbols.count(b"_"), 6)
+        for gate, token in _CODE_SYMBOLS:
+            if gate in symbols:
+                n_code += ascii_text.count(token)
+        for gate, token in _MATH_SYMBOLS:
+            if gate in symbols:
+                n_math += ascii_text.count(token)
     if n_code:
         raw += 0.45 * math.log2(1.0 + n_code)
         if n_code >= 2:
             reasons.append("code")
-    n_math = len(wset & _MATH_WORDS)
-    for token in _MATH_SYMBOLS:
-        n_math += ascii_text.count(token)
     if len(ascii_text) != len(lowered):  # non-ASCII text: look for maths symbols too
         for char in _MATH_UNICODE:
             n_math += lowered.count(char)

@@ -196,6 +196,168 @@ def budget(as_json: bool) -> None:
         console.print(models)
 
 
+def _since_option(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
+    from .observe.stats import parse_since
+
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _tier_option(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    try:
+        return int(Tier.parse(value)) if value else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _log_store() -> tuple[Any, Any]:
+    from .config import load_settings
+    from .observe.store import RoutingLogStore
+
+    settings = load_settings()
+    return settings, RoutingLogStore.from_settings(settings)
+
+
+@main.command()
+@click.option("--since", "since_s", default="24h", show_default=True, callback=_since_option,
+              help="Look back this far: 30m, 24h, 7d, or all.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@_guarded
+def stats(since_s: float | None, as_json: bool) -> None:
+    """What the router decided and spent: requests per tier, escalations, latency, spend (from the routing log)."""
+    from .observe.stats import compute_stats
+    from .observe.store import LogStoreError
+
+    settings, store = _log_store()
+    try:
+        budget, budget_error = _budget_summary(settings, store)
+        figures = compute_stats(store, since_s, budget, budget_error=budget_error, timezone=settings.budget_timezone)
+    except LogStoreError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(figures, default=str))
+        return
+    window = "all time" if since_s is None else f"since {figures['since']}"
+    if not figures["requests"]:
+        console.print(f"no requests logged yet ({window}, {store.db_description})", highlight=False)
+        return
+    esc, t1 = figures["escalations"], figures["tier1_failures"]
+    tiers = Table(title=f"{figures['requests']} requests, {window} ({store.db_description})")
+    for name in ("final tier", "requests", "share", "p50 ms", "p95 ms", "cost $"):
+        tiers.add_column(name, justify="left" if name == "final tier" else "right")
+    for key, t in figures["tiers"].items():
+        lat = figures["latency_ms"].get(key, {})
+        tiers.add_row("no answer" if key == "none" else f"tier {key}", str(t["count"]), f"{t['share']:.1%}",
+                      _num(lat.get("p50")), _num(lat.get("p95")), f"{t['cost_usd']:.6f}")
+    console.print(tiers)
+    console.print(f"escalated {esc['count']} ({esc['rate']:.1%})   degraded {figures['degraded']['count']}   "
+                  f"errors {figures['errors']['count']}   tier-1 answers rejected or failed {t1['count']} of "
+                  f"{t1['attempts']} ({t1['rate']:.1%})   spent ${figures['spend']['total_usd']:.6f}",
+                  highlight=False)
+    reasons = Table(title="why requests moved up")
+    for name in ("kind", "reason", "count"):
+        reasons.add_column(name, justify="right" if name == "count" else "left")
+    for r in esc["top_reasons"]:
+        reasons.add_row("escalation", escape(r["reason"]), str(r["count"]))
+    for r in t1["reasons"]:
+        reasons.add_row(f"tier 1 {r['outcome']}", escape(r["reason"]), str(r["count"]))
+    for r in figures["degraded"]["top_reasons"]:
+        reasons.add_row("degraded", escape(r["reason"]), str(r["count"]))
+    for r in figures["errors"]["by_type"]:
+        reasons.add_row("error", escape(r["type"]), str(r["count"]))
+    if reasons.row_count:
+        console.print(reasons)
+    models = Table(title="spend by model (every attempt)")
+    for name in ("model", "tier", "calls", "tokens in", "tokens out", "cost $"):
+        models.add_column(name, justify="left" if name == "model" else "right")
+    for m in figures["spend"]["by_model"]:
+        models.add_row(escape(m["model"]), str(m["tier"]), str(m["calls"]), str(m["input_tokens"]),
+                       str(m["output_tokens"]), f"{m['cost_usd']:.6f}")
+    console.print(models)
+    days = Table(title=f"by day ({figures['timezone']})")
+    for name in ("day", "requests", "cost $"):
+        days.add_column(name, justify="left" if name == "day" else "right")
+    for d in figures["spend"]["by_day"]:
+        days.add_row(d["day"], str(d["requests"]), f"{d['cost_usd']:.6f}")
+    console.print(days)
+    budget = figures["budget"]
+    if budget:
+        parts = []
+        for key in ("daily", "monthly"):
+            w = budget[key]
+            limit = "no limit" if w["limit_usd"] is None else f"of ${w['limit_usd']:.2f}"
+            parts.append(f"{key} ${w['spent_usd']:.6f} {limit}")
+        console.print("cloud budget ledger: " + ", ".join(parts), highlight=False)
+
+
+def _budget_summary(settings: Any, store: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The ledger's summary when there is a cloud tier and a ledger to read (an unreadable one is no error)."""
+    from .observe.stats import read_budget
+    from .spend import Spend
+
+    if not settings.cloud_enabled or not store.exists():
+        return None, None
+    spend = Spend(settings)
+    try:
+        return read_budget(lambda: spend.tracker.get_summary())
+    finally:
+        spend.close()
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+@main.command(name="log")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000), help="How many requests.")
+@click.option("--tier", callback=_tier_option, help="Only requests answered by this tier (1/2/3 or a name).")
+@click.option("--escalated", is_flag=True, help="Only requests that escalated.")
+@click.option("--since", "since_s", default="all", callback=_since_option, help="Look back this far: 30m, 24h, 7d.")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON lines, newest first.")
+@_guarded
+def log_(limit: int, tier: int | None, escalated: bool, since_s: float | None, as_json: bool) -> None:
+    """The latest routing decisions from the routing log, newest first."""
+    from .observe.store import LogStoreError
+
+    _settings, store = _log_store()
+    try:
+        records = store.recent(limit, tier=tier, escalated=True if escalated else None,
+                               since=None if since_s is None else time.time() - since_s)
+    except LogStoreError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record, default=str))
+        return
+    if not records:
+        console.print(f"no requests logged yet ({store.db_description})", highlight=False)
+        return
+    table = Table(title=f"latest {len(records)} routing decisions ({store.db_description})")
+    for name, justify in (("time", "left"), ("request", "left"), ("entry", "left"), ("tiers", "left"),
+                          ("model", "left"), ("path", "left"), ("ms", "right"), ("cost $", "right"),
+                          ("status", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in records:
+        forced = r["router.forced_tier"]
+        start = f"{forced}!" if forced else str(r["router.classified_tier"] or "-")
+        status = r["router.status"] if r["router.status"] == "ok" else f"{r['router.status']}: {r['error.type']}"
+        table.add_row(
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["time"])), escape(r["request_id"][:12]),
+            escape(r["router.entry_point"] or "-"), f"{start}→{r['router.final_tier'] or '-'}",
+            escape(r["gen_ai.response.model"] or "-"), escape(_path(r)), f"{r['router.latency_ms']:.1f}",
+            f"{r['router.cost_usd']:.6f}", escape(status),
+        )
+    console.print(table)
+    console.print("tiers: start→final ('!' = forced); path: every tier tried, with why it was left.",
+                  highlight=False, markup=False)
+
+
 @main.command(name="eval")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
@@ -236,6 +398,44 @@ def eval_(path: Path, as_json: bool) -> None:
     console.print(f"accuracy {figures['accuracy']:.3f}   tier-2 rows sent to tier 1: "
                   f"{figures['tier2_to_tier1_rate']:.3f}   mean classification {figures['mean_classify_us']:.1f} µs",
                   highlight=False)
+
+
+@main.command(name="bench-routing")
+@click.argument("dataset", type=click.Choice(["arc", "mbpp", "gsm8k", "mmlu", "all"]))
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the cost-quality curve (PNG; with 'all', one file per dataset: NAME-<dataset>.png).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--data-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Benchmark data [env TIER_EVAL_DIR; default <repo>/../shared/eval].")
+@click.option("--markdown", "md_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the table into this Markdown file, between the routing-eval markers.")
+def bench_routing(dataset: str, plot_path: Path | None, as_json: bool, data_dir: Path | None,
+                  md_path: Path | None) -> None:
+    """Replay the cascade on recorded benchmark answers: accuracy, cost, APGR and CPT, no model called."""
+    from .evaluate import DATASETS, run
+    from .evaluate.report import markdown, rich_tables, update_section
+
+    names = DATASETS if dataset == "all" else (dataset,)
+    try:
+        reports = run(names, data_dir)
+    except FileNotFoundError as exc:
+        _fail(f"benchmark data not found: {exc} (set TIER_EVAL_DIR or --data-dir)", 2)
+    if plot_path is not None:
+        from .evaluate.plot import plot_report
+
+        for rep in reports:
+            target = plot_path if len(reports) == 1 else plot_path.with_name(
+                f"{plot_path.stem}-{rep.dataset}{plot_path.suffix or '.png'}")
+            plot_report(rep, target)
+            err_console.print(f"plot: {target}", highlight=False)
+    if md_path is not None:
+        update_section(md_path, markdown(reports))
+        err_console.print(f"table: {md_path}", highlight=False)
+    if as_json:
+        click.echo(json.dumps([rep.to_dict(curves=True) for rep in reports]))
+        return
+    for table in rich_tables(reports):
+        console.print(table)
 
 
 def _read_labelled(path: Path) -> list[dict[str, Any]]:

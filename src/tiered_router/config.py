@@ -166,6 +166,10 @@ class Settings(BaseSettings):
 
     # Store prompt and answer text in routing records. Off: only a hash and a length are kept.
     log_content: bool = False
+    # The routing log (one row per request in the database above): on/off, and its retention.
+    log_enabled: bool = True
+    log_retention_days: int = Field(30, ge=0)
+    log_max_rows: int = Field(100_000, ge=0)
 
     @field_validator("local_fast_url", "local_heavy_url", "cloud_url")
     @classmethod

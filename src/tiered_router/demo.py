@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from .config import Settings, load_settings
@@ -40,12 +41,11 @@ def demo_settings(sim_url: str, **overrides: Any) -> Settings:
 def run_demo(**overrides: Any) -> list[dict[str, Any]]:
     """Run SCRIPT and return one routing record per request, each labelled ``demo.label``."""
     records: list[dict[str, Any]] = []
-    with ServerThread(create_app(Simulator())) as sim:
-        with TieredModelRouter(demo_settings(sim.url, **overrides), sinks=[]) as router:
-            for label, prompt, context in SCRIPT:
-                try:
-                    router.complete_sync(prompt, {**context, "entry_point": "demo"})
-                except RouterError:
-                    pass  # the failure is in the record; the demo shows it rather than stopping
-                records.append({**router.records[-1], "demo.label": label})
+    with ServerThread(create_app(Simulator())) as sim, \
+            TieredModelRouter(demo_settings(sim.url, **overrides), sinks=[]) as router:
+        for label, prompt, context in SCRIPT:
+            # A failure is in the record; the demo shows it rather than stopping.
+            with contextlib.suppress(RouterError):
+                router.complete_sync(prompt, {**context, "entry_point": "demo"})
+            records.append({**router.records[-1], "demo.label": label})
     return records

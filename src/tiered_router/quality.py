@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from tiered_router.messages import as_messages, last_user_text
@@ -47,6 +48,7 @@ _OK = QualityVerdict(False, "ok")
 
 # Bounds for long answers: the opening is judged on its first characters, repetition on a head and a tail.
 _OPENING_CHARS = 700
+_BODY_CHARS = 3000
 _HEAD_CHARS = 8192
 _TAIL_CHARS = 4096
 
@@ -54,14 +56,12 @@ _TAIL_CHARS = 4096
 # Placeholders and template tokens
 # --------------------------------------------------------------------------------------------------
 
+_PLACEHOLDER_WORDS = (
+    "null none nil nan n/a n.a. na undefined void error err todo tbd tba fixme placeholder ... … - -- --- "
+    "? ?? ??? [placeholder] <placeholder> {placeholder} [answer] <answer> {answer} answer response output"
+)
 _PLACEHOLDERS = frozenset(
-    """
-    null none nil nan n/a n.a. na undefined void error err todo tbd tba fixme placeholder ... …
-    [placeholder] <placeholder> {placeholder} [answer] <answer> {answer} answer response output
-    your answer here insert answer here [insert answer here] <insert answer here> lorem ipsum
-    - -- --- ? ?? ??? [] {} "" ''
-    """.split()
-    + ["your answer here", "insert answer here", "[insert answer here]", "lorem ipsum", "no answer"]
+    {*_PLACEHOLDER_WORDS.split(), "your answer here", "insert answer here", "[insert answer here]", "no answer"}
 )
 # "None" / "0" can be a correct answer to "how many ..." or "which of these ...".
 _NONE_OK_TASK_RE = re.compile(r"\b(?:how\s+many|which|any|are\s+there|is\s+there|what\s+number)\b", re.I)
@@ -71,7 +71,8 @@ _SPECIAL_TOKEN_RE = re.compile(
     r"<start_of_turn>|<end_of_turn>|<eos>|<bos>|<\|reserved_special_token_\d+\|>",
     re.IGNORECASE,
 )
-_LOREM_RE = re.compile(r"\blorem\s+ipsum\b", re.IGNORECASE)
+_TAGGED_CODE_RE = re.compile(r"\[PYTHON\]\s*\n?(.*?)\[/PYTHON\]|<code>(?:\s*\n)?(.*?)</code>", re.DOTALL | re.I)
+_CODE_START_RE = re.compile(r"^(?:def |class |import |from \w+ import |async def |@\w)", re.MULTILINE)
 _FENCE_RE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 # --------------------------------------------------------------------------------------------------
@@ -110,6 +111,8 @@ _INABILITY = (
     r"|(?:would|'d)\s+(?:rather|prefer)\s+not"
     r"|(?:do\s+not|don'?t)\s+(?:condone|endorse|encourage|promote|provide|assist\s+with|engage\s+in)"
     r"|(?:am|'m)\s+(?:just|only)\s+an?\s+ai"
+    r"|(?:would\s+|must\s+|'d\s+)?(?:strongly\s+)?(?:advise|caution|urge|recommend)\s+(?:you\s+)?against"
+    r"|(?:would\s+)?(?:strongly\s+)?discourage\s+(?:you|this|that|it|anyone)"
     r")"
 )
 _INABILITY_RE = re.compile(r"\b" + _INABILITY)
@@ -145,8 +148,7 @@ _LECTURE_PREAMBLE = (
 )
 # Openings that lecture whatever follows: "It's not appropriate to ...", "I would advise against ...".
 _HARD_LECTURE_RE = re.compile(
-    _LECTURE_PREAMBLE
-    + r"(?:"
+    _LECTURE_PREAMBLE + r"(?:"
     r"it(?:'s|\s+is|\s+would\s+(?:not|be))\s+(?:not\s+|never\s+|highly\s+|generally\s+)?(?:appropriate|ethical|okay|"
     r"ok|acceptable|advisable|recommended|safe|legal|right|fair|respectful|productive|accurate|possible\s+to\s+"
     r"(?:provide|help|assist)|inappropriate|unethical|illegal|wrong|justified|justifiable|a\s+good\s+idea|"
@@ -169,8 +171,7 @@ _HARD_LECTURE_RE = re.compile(
 )
 # Openings that are a lecture only when harm/ethics vocabulary follows ("It's important to note that ...").
 _SOFT_LECTURE_RE = re.compile(
-    _LECTURE_PREAMBLE
-    + r"(?:"
+    _LECTURE_PREAMBLE + r"(?:"
     r"(?:it(?:'s|\s+is)|that(?:'s|\s+is))\s+(?:important|crucial|essential|vital)\s+to\s+(?:note|remember|"
     r"understand|recognize|emphasi[sz]e|clarify|consider|remind|be\s+aware|acknowledge)"
     r"|i\s+(?:must|have\s+to|need\s+to|should|want\s+to|would\s+like\s+to)\s+(?:respectfully\s+|strongly\s+|"
@@ -184,7 +185,7 @@ _HARM_RE = re.compile(
     r"disrespectful|discriminat\w*|prejudic\w*|stereotyp\w*|hateful|hate|violen\w*|crime|criminal|abuse|"
     r"against\s+the\s+law|serious\s+consequences|legal\s+consequences|human\s+rights|dignity|not\s+recommended|"
     r"morally|wrong|violat\w*|never\s+(?:okay|acceptable|justified)|respect\w*|consent|safety|well-being|privacy|"
-    r"(?:not|never)\s+(?:a\s+)?(?:safe|ethical|legal|appropriate|acceptable|okay))\b"
+    r"(?:not|never)\s+(?:a\s+)?(?:recommended|safe|ethical|legal|appropriate|acceptable|okay))\b"
 )
 # Phrases of an assistant moralising instead of answering, counted over the whole (bounded) answer.
 _MORALISING_RE = re.compile(
@@ -215,13 +216,46 @@ _DEFLECT_RE = re.compile(
     r"\bseek\s+(?:professional\s+|immediate\s+)?(?:help|support)"
 )
 _PIVOT_RE = re.compile(r"\b(?:however|but|that\s+said|nevertheless|nonetheless|instead|in\s+general)\b")
+# Right after "As an AI ...": disowning or declining ("and do not condone", "don't have access to ...").
+_AI_DECLINE_RE = re.compile(
+    r"[\s,]*(?:[\w-]+\s+){0,3}?(?:(?:developed|created|made|trained)\s+by\s+[\w ]{1,30}?,\s*)?(?:and\s+|,\s*)?(?:i\s+)?"
+    r"(?:do\s+not|don'?t|cannot|can'?t|am\s+not\s+able\s+to|'m\s+not\s+able\s+to)\s+(?:condone|promote|endorse|"
+    r"support|encourage|have\s+(?:the\s+)?(?:ability|capability|capacity|means)|have\s+access|access|provide|assist|"
+    r"help)\b"
+)
+# "As an AI, I must clarify that ..." - a lecture when harm/ethics vocabulary follows.
+_AI_LECTURE_RE = re.compile(
+    r"\bi\s+(?:must|have\s+to|need\s+to|want\s+to|would\s+like\s+to|should)\s+(?:clarify|point\s+out|"
+    r"emphasi[sz]e|stress|inform|note|remind)|\bi\s+am\s+committed\s+to|\bit(?:'s|\s+is)\s+not\s+(?:appropriate|"
+    r"ethical|accurate|fair|right|okay)"
+)
+# A friendly preamble, then "However, I must inform you that ..." / "However, it is not safe ...".
+_PIVOT_LECTURE_RE = re.compile(
+    r"\b(?:however|but)\s*,?\s+(?:i\s+(?:must|have\s+to|need\s+to|should|want\s+to|would\s+like\s+to)\s+"
+    r"(?:respectfully\s+|kindly\s+|gently\s+|first\s+)?(?:inform|point\s+out|clarify|remind|emphasi[sz]e|stress|"
+    r"note|caution|warn|advise)|it(?:'s|\s+is)\s+(?:not|never)\s+(?:appropriate|ethical|safe|legal|okay|acceptable))"
+)
+# Questions whose honest answer may be "I would advise against it".
+_ADVICE_TASK_RE = re.compile(
+    r"\b(?:should\s+(?:i|we)|is\s+it\s+(?:a\s+good\s+idea|safe|okay|ok|wise|smart)|would\s+you\s+recommend|"
+    r"do\s+you\s+recommend)\b",
+    re.IGNORECASE,
+)
+_ADVISE_AGAINST_RE = re.compile(
+    r"\b(?:advise|caution|urge|recommend)\s+(?:you\s+)?against|\bdiscourage|\bwould\s*n[o']?t\s+recommend|"
+    r"\bnot\s+(?:be\s+)?(?:recommended|advisable|a\s+good\s+idea)"
+)
+# Cheap substring gates for regexes that most answers cannot match.
+_PIVOT_WORDS = ("however", "but", "that said", "nonetheless", "nevertheless")
+_JUST_AN_AI_WORDS = (" ai", "model", "assistant", "programming", "guideline", "polic", "principles", "responsible")
+_SENTENCE_END_RE = re.compile(r"[.!?](?:\s|$)|\n")
 
 # --------------------------------------------------------------------------------------------------
 # Non-answers
 # --------------------------------------------------------------------------------------------------
 
 _NON_ANSWER_RE = re.compile(
-    r"^(?:(?:sorry|hmm+|well|um+|uh+|unfortunately)[,.!]?\s+)?(?:"
+    r"^(?:(?:sorry|hmm+|well|um+|uh+|unfortunately)[,.!]?\s+)?(?:(?:i'?m|i\s+am)\s+afraid\s+(?:that\s+)?)?(?:"
     r"i\s+(?:really\s+|honestly\s+|simply\s+)?(?:do\s+not|don'?t)\s+(?:really\s+)?know"
     r"|(?:i'?m|i\s+am)\s+(?:not\s+(?:sure|certain)|unsure|uncertain)"
     r"|i\s+have\s+no\s+(?:idea|clue)|no\s+idea|not\s+sure|no\s+clue|dunno|unknown\.?$|i\s+can'?t\s+recall"
@@ -234,6 +268,7 @@ _NON_ANSWER_RE = re.compile(
     r"|what\s+do\s+you\s+mean"
     r")"
 )
+_BUT_ANSWER_RE = re.compile(r"\b(?:but|however|though|although)\b.{8,}")
 _CLARIFY_RE = re.compile(
     r"\b(?:could|can|would)\s+you\s+(?:please\s+)?(?:clarify|rephrase|provide\s+more|be\s+more\s+specific|"
     r"elaborate|tell\s+me\s+more)|please\s+(?:clarify|provide\s+more|rephrase)|what\s+do\s+you\s+mean"
@@ -243,9 +278,8 @@ _CLARIFY_RE = re.compile(
 # Repetition
 # --------------------------------------------------------------------------------------------------
 
-_TOKEN_RE = re.compile(r"\w+|[^\w\s]")
-_WORD_RE = re.compile(r"[^\W\d_]{2,}")  # words of letters: numbers and symbols repeat legitimately
-_CHAR_RUN_RE = re.compile(r"([^\s\-=_*#~.|`+])\1{24,}")
+_RULE_CHARS = frozenset("-=_*#~.|`+:")
+_NUMERIC_CHARS = "0123456789.,;:-+*/=()[]{}'\"$%"
 
 # --------------------------------------------------------------------------------------------------
 # JSON and formats
@@ -258,10 +292,12 @@ _JSON_TASK_RE = re.compile(
     re.IGNORECASE,
 )
 _CHOICE_LETTERS = "ABCDE"
+# "The answer is B", "Answer: (c)", "correct option is D". A lower-case letter only in brackets or before
+# ")" or at the very end, so that "the answer is a dog" is not choice A.
 _CHOICE_EXPLICIT_RE = re.compile(
-    r"(?:answer|option|choice|correct\s+(?:answer|option|choice|response))\s*(?:is|would\s+be|:|=|-)?\s*"
-    r"(?:is\s+)?(?:option\s+|choice\s+|letter\s+)?[\(\[*\"']*([A-Ea-e])\b(?![\w'])",
-    re.IGNORECASE,
+    r"(?i:answer|option|choice|correct\s+(?:answer|option|choice|response))\s*(?i:is|would\s+be|:|=|-)?\s*"
+    r"(?i:is\s+)?(?i:option\s+|choice\s+|letter\s+)?[\[*\"']*"
+    r"(?:\(?([A-E])\b(?![\w'])|\(([a-e])\)|([a-e])\)|([a-e])\W{0,3}$)"
 )
 _CHOICE_ALONE_RE = re.compile(r"^\W{0,3}([A-E])(?:\W{0,3}$|[\).:\]]\s)")
 _CHOICE_START_RE = re.compile(r"^\s*[\(\[*]*([A-E])[\)\].:](?:\s|$)")
@@ -292,6 +328,124 @@ _ALTERNATIVES_RE = re.compile(_NUMBER + r"\s*%?\s*(?:[a-z]+\s+){0,2}or\s+(?:mayb
 
 
 # --------------------------------------------------------------------------------------------------
+# Arithmetic consistency (answer_format "number"/"integer")
+# --------------------------------------------------------------------------------------------------
+
+# Multiplication written as "x", "×", "\*" or "\times" between numbers; division as "÷" or "\div".
+_TIMES_RE = re.compile(r"(?<=[\d)])\s*(?:[x×]|\\\*|\\times|\\cdot)\s*(?=[\d(.$])")
+_THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_ARITH_CHARS = frozenset("0123456789.$ ()+-*/")
+_ARITH_OPS = "+-*/"
+_MAX_EXPR_CHARS = 160
+_MAX_EXPR_NODES = 64
+_MAX_MAGNITUDE = 1e15
+
+
+def _safe_eval(node: ast.AST, budget: list[int]) -> float:
+    """Value of a parsed arithmetic expression: numbers, + - * /, unary minus, parentheses. Anything else
+    (names, calls, powers, ...) raises ``ValueError``; so does a too large expression or value."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ValueError("expression too large")
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        value = float(node.value)
+    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _safe_eval(node.operand, budget)
+        value = -value if isinstance(node.op, ast.USub) else value
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+        a = _safe_eval(node.left, budget)
+        b = _safe_eval(node.right, budget)
+        if isinstance(node.op, ast.Add):
+            value = a + b
+        elif isinstance(node.op, ast.Sub):
+            value = a - b
+        elif isinstance(node.op, ast.Mult):
+            value = a * b
+        elif b == 0:
+            raise ValueError("division by zero")
+        else:
+            value = a / b
+    else:
+        raise ValueError("not arithmetic")
+    if not abs(value) < _MAX_MAGNITUDE:
+        raise ValueError("too large")
+    return value
+
+
+def _arith_value(expr: str, before: str) -> tuple[float, bool, str] | None:
+    """(value, has an operator, the plain number as written) of one side of an "=", or None if it is not a
+    self-contained arithmetic expression. ``before`` is the text just before ``expr`` (a leading operator
+    right after a word or a number is binary: "y - 5 = ..." is not "-5")."""
+    e = expr.replace("$", "").strip()
+    if not e or len(e) > _MAX_EXPR_CHARS or e[0] in ")*/+" or e[-1] in _ARITH_OPS:
+        return None
+    if e[0] == "-" and before.rstrip()[-1:].isalnum():
+        return None
+    if e.count("(") != e.count(")"):
+        e = e.strip("()").strip()  # "(so 3 * 4 = 12)": the bracket belongs to the prose around it
+        if not e or e.count("(") != e.count(")") or e[0] in "*/+" or e[-1] in _ARITH_OPS:
+            return None
+    try:
+        tree = ast.parse(e, mode="eval")
+        value = _safe_eval(tree.body, [_MAX_EXPR_NODES])
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+    has_op = any(c in _ARITH_OPS for c in e.lstrip("-"))
+    return value, has_op, e
+
+
+def _decimals(number: str) -> int:
+    return len(number.rsplit(".", 1)[1]) if "." in number else 0
+
+
+def arithmetic_errors(text: str) -> list[str]:
+    """Equations in ``text`` whose two sides differ: ``a op b = c`` chains (numbers, ``+ - * /``, ``x``/``×``/
+    ``÷``, parentheses, GSM8K ``<<a*b=c>>`` annotations), evaluated without ``eval``.
+
+    A plain number on one side may be rounded to the digits written (or by 1 %); two expressions must agree
+    within 1 %. Sides that are not pure arithmetic (words, units in the middle, ``%``, powers) are skipped.
+    """
+    if "=" not in text:
+        return []
+    t = text[-_HEAD_CHARS:] if len(text) > _HEAD_CHARS else text
+    t = t.replace("<<", " | ").replace(">>", " | ").replace("÷", "/").replace("\\div", "/").replace("−", "-")
+    t = t.replace("**", " ").replace("\\$", "$")
+    t = _TIMES_RE.sub(" * ", _THOUSANDS_RE.sub("", t))
+    errors: list[str] = []
+    for line in t.splitlines():
+        if "=" not in line:
+            continue
+        parts = line.split("=")
+        for left, right in pairwise(parts):
+            i = len(left)
+            while i > 0 and left[i - 1] in _ARITH_CHARS:
+                i -= 1
+            j = 0
+            while j < len(right) and right[j] in _ARITH_CHARS:
+                j += 1
+            if right[j : j + 1] == "%" or (j < len(right) and right[j].isalpha() and right[j - 1 : j] != " "):
+                continue  # "1/2 = 50%", "500 * 3 = 1.5k": not the plain number it looks like
+            lhs = _arith_value(left[i:], left[:i])
+            if lhs is None:
+                continue
+            rhs = _arith_value(right[:j], "")
+            if rhs is None or not (lhs[1] or rhs[1]):
+                continue
+            lv, rv = lhs[0], rhs[0]
+            if not lhs[1] and left[:i].rstrip()[-1:] not in ("", "|", ":"):
+                continue  # "20% of 50 = 0.2 * 50": a plain number after words is only part of the left side
+            if lhs[1] and rhs[1]:
+                tol = 0.01 * max(abs(lv), abs(rv))
+            else:
+                plain = rhs[2] if not rhs[1] else lhs[2]
+                exact = lv if not lhs[1] else rv
+                tol = max(0.5 * 10.0 ** -_decimals(plain), 0.01 * abs(exact))
+            if abs(lv - rv) > tol + 1e-9:
+                errors.append(f"{left[i:].strip()} = {right[:j].strip()}")
+    return errors
+
+
+# --------------------------------------------------------------------------------------------------
 # Public helpers
 # --------------------------------------------------------------------------------------------------
 
@@ -309,11 +463,13 @@ def extract_choice(text: str) -> str | None:
         return None
     if _CHOICE_HEDGE_RE.search(t[-600:]):
         return None
-    explicit = [m.group(1).upper() for m in _CHOICE_EXPLICIT_RE.finditer(t[-4000:])]
+    explicit = _explicit_choices(t)
     # "answer is a" must not read an article as a letter: keep lower-case letters only when they stand alone.
     if explicit:
         distinct = set(explicit)
         return explicit[-1] if len(distinct) == 1 else _last_distinct_if_final(t, explicit)
+    if len(t) <= 5 and t.strip("()[]{}.:*`'\" ").upper() in _CHOICE_LETTERS and t.strip("()[]{}.:*`'\" "):
+        return t.strip("()[]{}.:*`'\" ").upper()
     m = _CHOICE_ALONE_RE.match(t) or _CHOICE_START_RE.match(t)
     if m:
         return m.group(1)
@@ -326,6 +482,10 @@ def extract_choice(text: str) -> str | None:
     if len(parens) == 1:
         return parens.pop()
     return None
+
+
+def _explicit_choices(t: str) -> list[str]:
+    return [next(g for g in m.groups() if g).upper() for m in _CHOICE_EXPLICIT_RE.finditer(t[-4000:])]
 
 
 def _last_distinct_if_final(t: str, explicit: list[str]) -> str | None:
@@ -402,7 +562,7 @@ def assess_response(
         return verdict
     norm = _straighten(stripped[:_OPENING_CHARS] if len(stripped) > _OPENING_CHARS else stripped).lower()
     norm = norm.lstrip("\"'*#> \t\n")
-    rule = _refusal(norm, stripped)
+    rule = _refusal(norm, stripped, task_text)
     if rule:
         return QualityVerdict(True, rule.split("/", 1)[0])
     if _non_answer(norm, stripped):
@@ -411,9 +571,8 @@ def assess_response(
         return QualityVerdict(True, "repetition")
 
     want_json = expect_json if expect_json is not None else bool(_JSON_TASK_RE.search(task_text[-4000:]))
-    if fmt == "json" or want_json:
-        if _parse_json(stripped) is None:
-            return QualityVerdict(True, "invalid-json")
+    if (fmt == "json" or want_json) and _parse_json(stripped) is None:
+        return QualityVerdict(True, "invalid-json")
     if fmt in ("choice", "mcq", "multiple-choice", "letter"):
         return _check_choice(stripped)
     if fmt in ("number", "integer", "int", "numeric", "float"):
@@ -436,8 +595,8 @@ def _task_text(task: str | Iterable[Mapping[str, Any]] | None) -> str:
 
 
 def _straighten(s: str) -> str:
-    if "’" in s or "‘" in s or "“" in s or "”" in s:  # noqa: RUF001
-        s = s.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')  # noqa: RUF001
+    if "’" in s or "‘" in s or "“" in s or "”" in s:
+        s = s.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     return s
 
 
@@ -457,23 +616,26 @@ def _placeholder(stripped: str, task_text: str, fmt: str | None) -> QualityVerdi
         scan = _FENCE_RE.sub(" ", scan) if "```" in scan else ""
     if ("<" in scan or "[" in scan) and _SPECIAL_TOKEN_RE.search(scan):
         return QualityVerdict(True, "placeholder")
-    if _LOREM_RE.search(head):
+    if "lorem ipsum" in head.lower():
         return QualityVerdict(True, "placeholder")
     return None
 
 
-def _refusal(norm: str, stripped: str) -> str | None:
+def _refusal(norm: str, stripped: str, task_text: str = "") -> str | None:
     """The refusal rule that fires on this answer (None if it is not a refusal).
 
     Judged on how the answer opens (its first sentences) and on its dominant intent. Rule names start
     with "refusal" or "ai-disclaimer"; ``assess_response`` reports the part before the first "/".
+    The body of the answer is only scanned (bounded) when an opening rule needs it.
     """
     opening = norm[:400]
     first = _first_sentences(opening, 2)
-    body = _straighten(stripped[:_HEAD_CHARS]).lower()
-    compliance = _compliance(body)
-    comply_pivot = bool(_COMPLY_PIVOT_RE.search(opening))
+    lazy = _Body(stripped)
+    comply_pivot = _has_any(opening, _PIVOT_WORDS) and bool(_COMPLY_PIVOT_RE.search(opening))
 
+    # 0. "Should I ...?" - "I'd advise against it; instead: 1. ... 2. ..." is an answer, not a refusal.
+    if _ADVICE_TASK_RE.search(task_text, 0, 300) and _ADVISE_AGAINST_RE.search(first) and lazy.compliance >= 2:
+        return None
     # 1. The answer opens by declining: "I can't help with that", "Sorry, but I cannot ...".
     if _OPEN_INABILITY_RE.match(opening):
         return "refusal/open-decline"
@@ -481,43 +643,86 @@ def _refusal(norm: str, stripped: str) -> str | None:
     if _SYMPATHY_RE.match(opening):
         if _INABILITY_RE.search(first) or _NO_ACCESS_RE.search(first):
             return "refusal/sympathy-decline"
-        if compliance < 2 and _deflects(body):
+        if _DEFLECT_RE.search(lazy.text, 0, 1500) and lazy.compliance < 2:
             return "refusal/sympathy-deflect"
     elif _APOLOGY_OPEN_RE.match(opening):
         if _INABILITY_RE.search(first) or _NO_ACCESS_RE.search(first) or len(stripped) < 120:
             return "refusal/apology-decline"
-        if _HARM_RE.search(_first_sentences(opening, 1)) and compliance < 2:
+        if _HARM_RE.search(_first_sentences(opening, 1)) and lazy.compliance < 2:
             return "refusal/apology-lecture"
-    # 3. "As an AI ...": fine if it pivots to an answer; a refusal if it declines.
-    if _AI_DISCLAIMER_RE.match(opening):
+    # 3. "As an AI ...": fine when an answer follows ("I don't have opinions, but historians agree ...");
+    #    a refusal when it declines, disowns ("I do not condone ...") or lectures; a non-answer when
+    #    nothing follows.
+    m_ai = _AI_DISCLAIMER_RE.match(opening)
+    if m_ai:
         if _INABILITY_RE.search(first) and not _NO_OPINION_RE.search(first):
             return "refusal/ai-decline"
+        if _AI_DECLINE_RE.match(opening, m_ai.end()):
+            return "refusal/ai-decline"
         rest = stripped[len(_first_sentences(stripped[:600], 1)) :].strip()
-        if len(rest) < 60 or (not _PIVOT_RE.search(first + " " + rest[:200].lower()) and compliance < 2):
+        if len(rest) < 30:
             return "ai-disclaimer/no-answer"
-        if not comply_pivot and _lecture_dominant(body, first, compliance):
+        m = _AI_LECTURE_RE.search(_first_sentences(opening, 1))
+        if m and (_HARM_RE.search(first, m.start()) or _MORALISING_RE.search(first, m.start())) and not comply_pivot:
+            return "refusal/ai-lecture"
+        if not comply_pivot and _lecture_dominant(lazy, first):
             return "refusal/ai-lecture"
         return None
-    if _JUST_AN_AI_RE.search(opening):
+    if _has_any(opening, _JUST_AN_AI_WORDS) and _JUST_AN_AI_RE.search(opening):
         return "refusal/just-an-ai"
     # 4. Lecturing instead of answering. "It's important to note that the moon ..." is an ordinary answer:
     #    soft openings count only with harm/ethics vocabulary in the first sentences.
     if _HARD_LECTURE_RE.match(opening) or (_SOFT_LECTURE_RE.match(opening) and _HARM_RE.search(first)):
-        if _INABILITY_RE.search(first) or _REDIRECT_RE.search(body, 0, 1200):
+        if _INABILITY_RE.search(first) or _REDIRECT_RE.search(lazy.text, 0, 1200):
             return "refusal/lecture-redirect"
-        if compliance < 2 and not comply_pivot:
+        if lazy.compliance < 2 and not comply_pivot:
             return "refusal/lecture-open"
-    # A decline in the first sentences after a preamble ("Thank you for your question. I cannot ...").
-    if _INABILITY_RE.search(first) and compliance < 2:
+    # A decline or lecture in the first sentences after a friendly preamble ("Thank you for reaching out!
+    # I'm here to help. However, I must inform you that ... is not safe").
+    if _INABILITY_RE.search(first) and lazy.compliance < 2:
         return "refusal/early-decline"
+    early = _first_sentences(opening, 3)
+    m = _PIVOT_LECTURE_RE.search(early)
+    if (
+        m
+        and (_HARM_RE.search(early, m.start()) or _REDIRECT_RE.search(lazy.text, 0, 1200))
+        and lazy.compliance < 2
+        and not comply_pivot
+    ):
+        return "refusal/pivot-lecture"
     # 5. Dominant intent: a moralising answer with no real content.
-    if not comply_pivot and _lecture_dominant(body, first, compliance):
+    if not comply_pivot and _lecture_dominant(lazy, first):
         return "refusal/lecture-dominant"
     return None
 
 
-def _deflects(body: str) -> bool:
-    return bool(_DEFLECT_RE.search(body, 0, 1500))
+def _has_any(text: str, needles: tuple[str, ...]) -> bool:
+    """Cheap substring pre-check before a regex search (``in`` is a C loop)."""
+    return any(n in text for n in needles)
+
+
+class _Body:
+    """The (bounded, lower-cased) body of an answer and its compliance count, computed on first use."""
+
+    __slots__ = ("_compliance", "_stripped", "_text")
+
+    def __init__(self, stripped: str) -> None:
+        self._stripped = stripped
+        self._text: str | None = None
+        self._compliance: int | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = _straighten(self._stripped[:_BODY_CHARS]).lower()
+        return self._text
+
+    @property
+    def compliance(self) -> int:
+        """Signs that the answer delivers content: list items, "here's how", code fences."""
+        if self._compliance is None:
+            self._compliance = len(_COMPLIANCE_RE.findall(self.text))
+        return self._compliance
 
 
 def _first_sentences(s: str, n: int) -> str:
@@ -530,19 +735,13 @@ def _first_sentences(s: str, n: int) -> str:
     return s[:end]
 
 
-_SENTENCE_END_RE = re.compile(r"[.!?](?:\s|$)|\n")
-
-
-def _compliance(body: str) -> int:
-    return len(_COMPLIANCE_RE.findall(body, 0, 3000))
-
-
-def _lecture_dominant(body: str, first: str, compliance: int) -> bool:
+def _lecture_dominant(lazy: _Body, first: str) -> bool:
     """Mostly moralising, starting in the first sentences, and no real content (steps, lists, code)."""
-    if compliance >= 2 or not _MORALISING_RE.search(first):
+    if not _MORALISING_RE.search(first) or lazy.compliance >= 2:
         return False
-    marks = len(_MORALISING_RE.findall(body, 0, 3000))
-    sentences = max(1, len(_SENTENCE_END_RE.findall(body, 0, 3000)))
+    body = lazy.text
+    marks = len(_MORALISING_RE.findall(body))
+    sentences = max(1, len(_SENTENCE_END_RE.findall(body)))
     return marks >= 3 and marks >= 0.5 * sentences
 
 
@@ -551,51 +750,59 @@ def _non_answer(norm: str, stripped: str) -> bool:
         return False
     if len(stripped) <= 160:
         # "I'm not sure, but I think it's Rome." still answers.
-        return not re.search(r"\b(?:but|however|though|although)\b.{8,}", norm)
+        return not _BUT_ANSWER_RE.search(norm)
     first = _first_sentences(norm, 1)
     rest = norm[len(first) :]
     return bool(_CLARIFY_RE.search(rest[:300])) and len(stripped) < 600
 
 
 def _repetitive(stripped: str) -> bool:
-    """Degenerate loops: a character/token run, one word dominating, few distinct n-grams, repeated lines."""
+    """Degenerate loops: a token or character run, one word dominating, few distinct n-grams, repeated lines.
+
+    Works on whitespace-separated tokens (``str.split`` is a C loop), so "4 + 4 + 4" is not a run while
+    "frog frog frog" is.
+    """
     if len(stripped) > _HEAD_CHARS + _TAIL_CHARS:
         sample = stripped[:_HEAD_CHARS] + "\n" + stripped[-_TAIL_CHARS:]
     else:
         sample = stripped
-    if _CHAR_RUN_RE.search(sample):
-        return True
-    lowered = sample.lower()
-    # All tokens (words, numbers, symbols): "4 + 4 + 4" is not a run, "frog frog frog" is.
-    tokens = _TOKEN_RE.findall(lowered)
+    tokens = sample.lower().split()
     n = len(tokens)
-    if n >= 6:
-        run = best = 1
-        for a, b in zip(tokens, tokens[1:], strict=False):
-            run = run + 1 if a == b and a.isalnum() else 1
-            best = max(best, run)
-        if best >= 6:
+    run = 1
+    for a, b in pairwise(tokens):
+        if a == b and a.strip(_NUMERIC_CHARS):
+            run += 1
+            if run >= 6:
+                return True
+        else:
+            run = 1
+    for tok in tokens:
+        # "aaaaaaaaaaaaaaaaaaaaaaaaa" or "!!!!!!!!!!!!!!!!!!!!!!!!!" (not a markdown rule like "-----").
+        if len(tok) >= 25 and len(set(tok)) <= 2 and not set(tok) <= _RULE_CHARS:
             return True
-    words = _WORD_RE.findall(lowered)
-    if len(words) >= 8:
-        _, count = Counter(words).most_common(1)[0]
-        if count / len(words) >= 0.5 and (len(words) >= 12 or len(set(words)) <= 2):
+    if n >= 8:
+        top, count = Counter(tokens).most_common(1)[0]
+        if count / n >= 0.5 and (n >= 12 or len(set(tokens)) <= 2) and top.strip(_NUMERIC_CHARS):
             return True
-    if n >= 60 and _ngram_diversity(tokens, 5) < 0.3:
+    if n >= 50 and _ngram_diversity(tokens, 4) < 0.3:
         return True
-    if n >= 200 and _ngram_diversity(tokens[-200:], 5) < 0.25:
+    if n >= 160 and _ngram_diversity(tokens[-160:], 4) < 0.25:
         return True
-    lines = [ln.strip() for ln in sample.splitlines() if len(ln.strip()) >= 8]
-    if len(lines) >= 4:
-        _, count = Counter(lines).most_common(1)[0]
-        if count >= 3 and count / len(lines) >= 0.4:
-            return True
+    if sample.count("\n") >= 3:
+        lines = [ln.strip() for ln in sample.splitlines() if len(ln.strip()) >= 8]
+        if len(lines) >= 4:
+            _, count = Counter(lines).most_common(1)[0]
+            if count >= 3 and count / len(lines) >= 0.4:
+                return True
     return False
 
 
 def _ngram_diversity(words: list[str], n: int) -> float:
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else 1.0
+    """Distinct n-grams / all n-grams."""
+    total = len(words) - n + 1
+    if total <= 0:
+        return 1.0
+    return len(set(zip(*(words[i:] for i in range(n)), strict=False))) / total
 
 
 def _parse_json(stripped: str) -> Any | None:
@@ -603,10 +810,11 @@ def _parse_json(stripped: str) -> Any | None:
     candidates = [stripped]
     if "```" in stripped:
         candidates.extend(m.group(2).strip() for m in _FENCE_RE.finditer(stripped))
-    for open_char, close_char in (("{", "}"), ("[", "]")):
-        i = stripped.find(open_char)
-        j = stripped.rfind(close_char)
-        if 0 <= i < j:
+    starts = [i for i in (stripped.find("{"), stripped.find("[")) if i >= 0]
+    if starts:
+        i = min(starts)
+        j = stripped.rfind("}" if stripped[i] == "{" else "]")
+        if i < j:
             candidates.append(stripped[i : j + 1])
     for c in candidates:
         if not c or c[0] not in "{[":
@@ -624,7 +832,7 @@ def _check_choice(stripped: str) -> QualityVerdict:
         return QualityVerdict(True, "hedged:choice")
     letter = extract_choice(t)
     if letter is None:
-        explicit = {m.group(1).upper() for m in _CHOICE_EXPLICIT_RE.finditer(t[-4000:])}
+        explicit = set(_explicit_choices(t))
         if len(explicit) > 1:
             return QualityVerdict(True, "hedged:choice")
         return QualityVerdict(True, "wrong-format:choice")
@@ -669,20 +877,31 @@ def _check_number(stripped: str, integer: bool) -> QualityVerdict:
 
 
 def _check_code(stripped: str) -> QualityVerdict:
+    """Python code must parse: a ```python / ``` fence, a [PYTHON] block, or the code lines of the text."""
     blocks = [(lang.lower(), body) for lang, body in _FENCE_RE.findall(stripped)]
+    blocks += [("python", a or b) for a, b in _TAGGED_CODE_RE.findall(stripped)]
     if blocks:
-        py = [b for lang, b in blocks if lang in ("", "python", "py", "python3")]
-        if not py:
-            return QualityVerdict(True, "wrong-format:code")
-        for body in py:
-            try:
-                ast.parse(body)
-            except (SyntaxError, ValueError):
-                continue
-            return _OK
+        for lang, body in blocks:
+            if lang in ("", "python", "py", "python3") and _parses(body):
+                return _OK
         return QualityVerdict(True, "wrong-format:code")
+    if _parses(stripped):
+        return _OK
+    # Prose around unfenced code: parse from the first code-looking line, trimming trailing prose.
+    m = _CODE_START_RE.search(stripped)
+    if m:
+        lines = stripped[m.start() :].splitlines()
+        for end in range(len(lines), max(0, len(lines) - 30), -1):
+            if _parses("\n".join(lines[:end])):
+                return _OK
+    return QualityVerdict(True, "wrong-format:code")
+
+
+def _parses(code: str) -> bool:
+    if not code.strip():
+        return False
     try:
-        ast.parse(stripped)
+        ast.parse(code)
     except (SyntaxError, ValueError):
-        return QualityVerdict(True, "wrong-format:code")
-    return _OK
+        return False
+    return True

@@ -24,6 +24,7 @@ from .config import Settings, load_settings
 from .errors import BackendError, CloudUnavailable, RouterError, StreamBroken
 from .messages import Message, as_messages
 from .observe.record import RecordSink, build_record, log_sink
+from .observe.store import RoutingLogStore, open_log_store
 from .result import RoutedResponse
 from .spend import Spend
 from .tiers import Tier
@@ -46,7 +47,8 @@ class TieredModelRouter:
     ``backends`` replaces the backends built from settings (tests, custom providers);
     ``pool`` carries the shared httpx client (give it a MockTransport in unit tests);
     ``budget`` replaces the BudgetTracker built from settings;
-    ``sinks`` receive every routing record (default: one JSON log line per request).
+    ``sinks`` receive every routing record (default: one JSON log line per request); the routing log
+    (``log_store``, in ``settings.db``) is added to them when ``settings.log_enabled``.
     """
 
     def __init__(
@@ -71,6 +73,10 @@ class TieredModelRouter:
         self.spend = Spend(self.settings, budget)
         self.cascade = Cascade(self, clock)
         self.sinks: list[RecordSink] = list(sinks) if sinks is not None else [log_sink]
+        # Cheap to build (no I/O until the first record); it writes on its own thread.
+        self.log_store: RoutingLogStore | None = open_log_store(self.settings)
+        if self.log_store is not None:
+            self.sinks.append(self.log_store.sink)
         self.records: deque[dict[str, Any]] = deque(maxlen=1000)
         self._sync: _LoopThread | None = None
 
@@ -201,6 +207,8 @@ class TieredModelRouter:
 
     async def aclose(self) -> None:
         await self.pool.aclose()
+        if self.log_store is not None:
+            await asyncio.to_thread(self.log_store.close)  # flushes: a clean shutdown loses no record
 
     def complete_sync(self, messages_or_text: str | Sequence[Mapping[str, Any]],
                       context: Mapping[str, Any] | None = None, **params: Any) -> RoutedResponse:
@@ -221,6 +229,8 @@ class TieredModelRouter:
             self._sync.stop()
             self._sync = None
         self.spend.close()
+        if self.log_store is not None:
+            self.log_store.close()
 
     def __enter__(self) -> TieredModelRouter:
         return self

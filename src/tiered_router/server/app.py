@@ -7,9 +7,12 @@ Every error leaves as JSON in OpenAI's shape (Ollama's on ``/api/*``); nothing l
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import hmac
+import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -102,6 +105,78 @@ async def budget_endpoint(request: Request) -> Response:
                           "budget_unavailable") from None
 
 
+# Query values the endpoints accept, exactly as server/openapi.py documents them ("" = no filter).
+_FLAGS = {"": None, "true": True, "1": True, "false": False, "0": False}
+_TIERS = {"": None, "1": 1, "2": 2, "3": 3, "local-fast": 1, "local-heavy": 2, "cloud": 3}
+
+
+def _bad_param(name: str, why: str) -> HTTPProblem:
+    return HTTPProblem(400, f"query parameter {name}: {why}", "invalid_request_error", "invalid_request")
+
+
+def _log_store(router: TieredModelRouter) -> Any:
+    if router.log_store is None:
+        raise HTTPProblem(503, "the routing log is disabled (TIER_LOG_ENABLED=0)", "log_unavailable",
+                          "log_disabled")
+    return router.log_store
+
+
+async def _read_log(fn: Callable[[], Any]) -> Any:
+    from ..observe.store import LogStoreError
+
+    try:
+        return await asyncio.to_thread(fn)
+    except LogStoreError as exc:
+        raise HTTPProblem(503, str(exc), "log_unavailable", "log_unavailable") from None
+
+
+async def stats_endpoint(request: Request) -> Response:
+    """Figures over the routing log: ``GET /v1/router/stats?since=24h`` (``all`` for everything)."""
+    from ..observe.stats import compute_stats, parse_since, read_budget
+
+    router: TieredModelRouter = request.app.state.router
+    try:
+        since_s = parse_since(request.query_params.get("since") or "24h", strict=True)
+    except ValueError as exc:
+        raise _bad_param("since", str(exc)) from None
+    store = _log_store(router)
+
+    def work() -> dict[str, Any]:
+        store.flush(timeout=2.0)  # include the requests of the last moments
+        budget, error = read_budget(lambda: router.budget.get_summary()) if router.cloud_enabled else (None, None)
+        return compute_stats(store, since_s, budget, budget_error=error, timezone=router.settings.budget_timezone)
+
+    return JSONResponse(await _read_log(work))
+
+
+async def decisions_endpoint(request: Request) -> Response:
+    """The latest routing records with their attempts: ``GET /v1/router/decisions?limit=50&tier=&escalated=``."""
+    from ..observe.stats import parse_since
+
+    router: TieredModelRouter = request.app.state.router
+    q = request.query_params
+    limit_text = q.get("limit", "50")
+    if not re.fullmatch(r"-?[0-9]{1,9}", limit_text) or not 1 <= int(limit_text) <= 1000:
+        raise _bad_param("limit", "must be an integer from 1 to 1000")
+    if q.get("tier", "") not in _TIERS:
+        raise _bad_param("tier", "must be 1, 2, 3, local-fast, local-heavy or cloud")
+    if q.get("escalated", "") not in _FLAGS:
+        raise _bad_param("escalated", "must be true or false")
+    limit, tier, escalated = int(limit_text), _TIERS[q.get("tier", "")], _FLAGS[q.get("escalated", "")]
+    try:
+        since_s = parse_since(q.get("since", "all"), strict=True)
+    except ValueError as exc:
+        raise _bad_param("since", str(exc)) from None
+    store = _log_store(router)
+
+    def work() -> list[dict[str, Any]]:
+        store.flush(timeout=2.0)
+        since = None if since_s is None else time.time() - since_s
+        return store.recent(limit, tier=tier, escalated=escalated, since=since)
+
+    return JSONResponse({"object": "list", "data": await _read_log(work)})
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -161,6 +236,8 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
         Route("/v1/models", guarded(openai_front.list_models), methods=["GET"]),
         Route("/v1/router/classify", guarded(classify_endpoint), methods=["POST"]),
         Route("/v1/router/budget", guarded(budget_endpoint), methods=["GET"]),
+        Route("/v1/router/stats", guarded(stats_endpoint), methods=["GET"]),
+        Route("/v1/router/decisions", guarded(decisions_endpoint), methods=["GET"]),
         Route("/api/chat", guarded(ollama_front.chat), methods=["POST"]),
         Route("/api/tags", guarded(ollama_front.tags), methods=["GET"]),
         Route("/api/version", guarded(ollama_front.version), methods=["GET"]),

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from .. import __version__
+from ..observe.stats import SINCE_PATTERN
 from .schemas import ChatCompletionRequest, ClassifyRequest, OllamaChatRequest
 
 _ERROR = {
@@ -24,6 +25,30 @@ _ERROR = {
     }},
 }
 _OLLAMA_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+# The routing log (observe/store.py, observe/stats.py); docs/observability.md lists every field.
+_SINCE_PARAM: dict[str, Any] = {
+    "name": "since", "in": "query", "required": False,
+    "description": "look-back window: 30m, 24h, 7d, or all (empty: the default)",
+    "schema": {"type": "string", "pattern": SINCE_PATTERN, "default": "24h"},
+}
+_STATS = {
+    "type": "object",
+    "required": ["requests", "tiers", "escalations", "degraded", "errors", "latency_ms", "spend", "tier1_failures",
+                 "budget"],
+    "properties": {
+        "requests": {"type": "integer"}, "tiers": {"type": "object"}, "escalations": {"type": "object"},
+        "degraded": {"type": "object"}, "errors": {"type": "object"}, "latency_ms": {"type": "object"},
+        "spend": {"type": "object"}, "tier1_failures": {"type": "object"}, "budget": {"type": ["object", "null"]},
+        "budget_error": {"type": ["string", "null"]},
+    },
+}
+_DECISIONS = {
+    "type": "object", "required": ["object", "data"],
+    "properties": {"object": {"type": "string"}, "data": {"type": "array", "items": {
+        "type": "object", "required": ["request_id", "time", "router.final_tier", "router.attempts"],
+        "properties": {"request_id": {"type": "string"}, "time": {"type": "number"},
+                       "router.attempts": {"type": "array", "items": {"type": "object"}}}}}},
+}
 
 
 class _Usage(BaseModel):
@@ -125,6 +150,26 @@ def openapi_document() -> dict[str, Any]:
             }},
             "/v1/router/budget": {"get": {"operationId": "budget",
                                           "responses": {"200": _json(any_object), **_errors(False, 401, 503)}}},
+            "/v1/router/stats": {"get": {
+                "operationId": "routerStats",
+                "parameters": [_SINCE_PARAM],
+                "responses": {"200": _json(_STATS), **_errors(False, 400, 401, 503)},
+            }},
+            "/v1/router/decisions": {"get": {
+                "operationId": "routerDecisions",
+                "parameters": [
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
+                    {"name": "tier", "in": "query", "required": False,
+                     "description": "only requests answered by this tier (empty: any)",
+                     "schema": {"type": "string", "enum": ["", "1", "2", "3", "local-fast", "local-heavy", "cloud"]}},
+                    {"name": "escalated", "in": "query", "required": False,
+                     "description": "only requests that did (true) or did not (false) escalate (empty: both)",
+                     "schema": {"type": "string", "enum": ["", "true", "false", "1", "0"]}},
+                    {**_SINCE_PARAM, "schema": {**_SINCE_PARAM["schema"], "default": "all"}},
+                ],
+                "responses": {"200": _json(_DECISIONS), **_errors(False, 400, 401, 503)},
+            }},
             "/api/chat": {"post": {
                 "operationId": "ollamaChat",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": ollama_req}}},

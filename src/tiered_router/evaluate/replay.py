@@ -1,0 +1,350 @@
+"""Replay the router's cascade on recorded answers: no network, no model.
+
+For every prompt of a :class:`~tiered_router.evaluate.datasets.Dataset`:
+
+1. the real classifier (``tiered_router.classify.classify``) picks the starting tier from the prompt text;
+2. the recorded answer of that tier goes through the real quality gate
+   (``tiered_router.quality.assess_response``, with the dataset's caller-stated ``answer_format``);
+3. a rejected answer escalates as the router does: to the next tier, gated again unless it is the last
+   (``Settings.gate_tiers`` defaults to tiers 1 and 2; the last tier of a chain is never gated);
+4. quality is the correctness of the answer finally kept; cost is the sum of the recorded costs of every
+   tier tried.
+
+Two views come out of it:
+
+* **operating points** (the table): the product cascade at the given thresholds, and baselines (always
+  tier 1/2/3, random and prompt-length routing at the same share sent up as the classifier, the oracle
+  that picks the cheapest model that is right);
+* **curves** on RouteLLM's protocol (:mod:`tiered_router.evaluate.metrics`), for the routed pair weak =
+  tier-1 model, strong = top model (tier 2 is skipped in this view on the three-model RouterBench sets, so
+  the figures compare with RouteLLM's). A "router" is a score and the outcome of each prompt kept or sent
+  up:
+
+  - *classifier*: the classifier score; kept = tier-1 answer, up = strong answer;
+  - *gate*: 1 if the gate rejects the tier-1 answer, else 0 (ties split: the gate is a yes/no signal);
+    every prompt pays for tier 1, a rejected one also for the strong model;
+  - *classifier + gate*: for each classifier threshold, prompts above it go to the strong model and the
+    rest start at tier 1, where a rejected answer escalates; the %strong axis counts every prompt that
+    reached the strong model. Below the gate's own escalation rate the curve runs linearly from the weak
+    model to the gate-only point (a random subset of the rejected answers escalated);
+  - *prompt length*, *random* (a constant score) and *oracle* (``strong_correct - weak_correct``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .datasets import DATASETS, Dataset, load
+from .metrics import Outcome, Point, apgr, cascade_outcome, cpt, mix, oracle_scores, pgr, sweep, tie_split
+
+__all__ = ["GateStats", "Report", "RouterResult", "evaluate", "run"]
+
+# (prompt, answer text, answer_format) -> (escalate?, reason)
+GateFn = Callable[[str, str, "str | None"], tuple[bool, str]]
+# prompt -> (score, starting tier 1..3)
+ClassifyFn = Callable[[str], tuple[float, int]]
+
+DEFAULT_GATE_TIERS = (1, 2)  # tiered_router.config.Settings.gate_tiers default
+
+
+@dataclass
+class RouterResult:
+    """One row of the table: an operating point, and the router's RouteLLM curve and metrics."""
+
+    key: str
+    label: str
+    point: Point
+    pgr: float
+    apgr: float | None = None
+    cpt50: float | None = None
+    cpt80: float | None = None
+    curve: list[Point] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class GateStats:
+    """What the gate does to tier-1 answers when every prompt starts at tier 1 and a rejection goes straight
+    to the strong model."""
+
+    available: bool
+    n: int = 0
+    rejected: int = 0
+    escalation_rate: float = 0.0
+    accuracy: float = 0.0
+    pgr: float = math.nan
+    rejected_wrong: int = 0  # rejected tier-1 answers that were wrong
+    rejected_gap: int = 0  # ... wrong and the strong model right (the escalations that pay)
+    rejected_harmful: int = 0  # right at tier 1, wrong at the strong model
+    weak_wrong: int = 0
+    gap: int = 0  # prompts the strong model fixes: tier 1 wrong, strong right
+    reasons: dict[str, dict[str, int]] = field(default_factory=dict)  # tier -> reason -> count
+
+    @property
+    def precision(self) -> float:
+        return self.rejected_wrong / self.rejected if self.rejected else math.nan
+
+    @property
+    def gap_recall(self) -> float:
+        return self.rejected_gap / self.gap if self.gap else math.nan
+
+
+@dataclass
+class Report:
+    dataset: str
+    title: str
+    n: int
+    models: tuple[str, ...]
+    cost_unit: str
+    answer_format: str | None
+    notes: tuple[str, ...]
+    weak_acc: float
+    strong_acc: float
+    heavy_threshold: float
+    cloud_threshold: float
+    rows: list[RouterResult]
+    gate: GateStats
+    product_curve: list[Point]
+    seconds: float = 0.0
+
+    def row(self, key: str) -> RouterResult:
+        return next(r for r in self.rows if r.key == key)
+
+    def to_dict(self, curves: bool = True) -> dict[str, Any]:
+        d = asdict(self)
+        d["gate"]["precision"] = self.gate.precision
+        d["gate"]["gap_recall"] = self.gate.gap_recall
+        if not curves:
+            for r in d["rows"]:
+                r.pop("curve", None)
+            d.pop("product_curve", None)
+        return _finite(d)
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, float):
+        return None if math.isnan(x) or math.isinf(x) else x
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    return x
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def default_classify(thresholds: Any = None) -> ClassifyFn:
+    from tiered_router.classify import classify
+
+    def fn(prompt: str) -> tuple[float, int]:
+        d = classify(prompt, thresholds=thresholds)
+        return d.score, int(d.tier)
+
+    return fn
+
+
+def default_gate(prompt: str, text: str, answer_format: str | None) -> tuple[bool, str]:
+    from tiered_router.quality import assess_response
+
+    v = assess_response(prompt, text, answer_format=answer_format)
+    return v.low_quality, v.reason
+
+
+def _one_hot(width: int, *idx: int) -> tuple[float, ...]:
+    return tuple(1.0 if i in idx else 0.0 for i in range(width))
+
+
+def evaluate(
+    ds: Dataset,
+    classify_fn: ClassifyFn | None = None,
+    gate_fn: GateFn | None = None,
+    heavy_threshold: float = math.nan,
+    cloud_threshold: float = math.nan,
+    gate_tiers: Sequence[int] = DEFAULT_GATE_TIERS,
+    num_results: int = 10,
+    cache: dict[str, tuple[float, int]] | None = None,
+) -> Report:
+    """Replay ``ds`` and compute every row of the table.
+
+    ``classify_fn`` defaults to the real classifier at its default thresholds, ``gate_fn`` to the real gate.
+    ``cache`` (prompt -> (score, tier)) is filled and reused, so duplicate prompts are classified once.
+    The thresholds are only recorded in the report.
+    """
+    t0 = time.perf_counter()
+    classify_fn = classify_fn or default_classify()
+    gate_fn = gate_fn or default_gate
+    cache = {} if cache is None else cache
+    items = ds.items
+    n = len(items)
+    if n == 0:
+        raise ValueError(f"{ds.name}: no prompts")
+    m = len(ds.models)
+    top = m - 1
+    heavy = min(1, top)  # model index of tier 2
+
+    # ---- classification (cached per prompt) and the gate on every gated, non-top answer ----
+    scores: list[float] = []
+    start: list[int] = []
+    for it in items:
+        hit = cache.get(it.prompt)
+        if hit is None:
+            hit = cache[it.prompt] = classify_fn(it.prompt)
+        scores.append(hit[0])
+        start.append(min(int(hit[1]), m) - 1)
+    gated = [((i + 1) in gate_tiers) and i < top for i in range(m)]
+    rejected: list[list[bool | None]] = []
+    reasons: dict[str, Counter[str]] = {str(i + 1): Counter() for i in range(top) if gated[i]}
+    for it in items:
+        row: list[bool | None] = [None] * m
+        for i in range(top):
+            text = it.answers[i].text
+            if gated[i] and text is not None:
+                low, why = gate_fn(it.prompt, text, ds.answer_format)
+                row[i] = low
+                if low:
+                    reasons[str(i + 1)][why] += 1
+        rejected.append(row)
+    gate_available = ds.has_responses
+
+    # ---- per-prompt outcomes ----
+    correct = [[a.correct for a in it.answers] for it in items]
+    cost = [[a.cost for a in it.answers] for it in items]
+    fixed = [[Outcome(correct[k][i], cost[k][i], _one_hot(m, i), float(i == top)) for i in range(m)] for k in range(n)]
+    from_tier = [
+        [cascade_outcome(range(s, m), correct[k], cost[k], [bool(r) for r in rejected[k]], gated) for s in range(m)]
+        for k in range(n)
+    ]
+    weak_kept = [f[0] for f in fixed]
+    strong_direct = [f[top] for f in fixed]
+    # Tier 1 tried first, then the strong model (the pair view of an escalation).
+    via_weak = [Outcome(correct[k][top], cost[k][0] + cost[k][top], _one_hot(m, 0, top), 1.0) for k in range(n)]
+    rej1 = [bool(r[0]) for r in rejected]
+
+    weak_acc = sum(c[0] for c in correct) / n
+    strong_acc = sum(c[top] for c in correct) / n
+
+    def curve_metrics(curve: list[Point]) -> dict[str, Any]:
+        return {
+            "apgr": apgr(curve, weak_acc, strong_acc),
+            "cpt50": cpt(curve, 0.5, weak_acc, strong_acc),
+            "cpt80": cpt(curve, 0.8, weak_acc, strong_acc),
+            "curve": curve,
+        }
+
+    def result(key: str, label: str, point: Point, curve: list[Point] | None = None, note: str = "") -> RouterResult:
+        extra = curve_metrics(curve) if curve else {}
+        return RouterResult(key, label, point, pgr(point.accuracy, weak_acc, strong_acc), note=note, **extra)
+
+    ones = [1.0] * n
+    rows: list[RouterResult] = []
+    names = _tier_labels(ds)
+    for i in range(m):
+        rows.append(result(f"always-{i + 1}", f"always {names[i]}", mix(weak_kept, [f[i] for f in fixed], ones)))
+
+    # Share the classifier starts above tier 1 at the given thresholds: random and length get the same.
+    share_up = sum(1 for s in start if s > 0) / n
+    k_up = share_up * n
+    heavy_out = [f[heavy] for f in fixed]
+    const = [0.0] * n
+    rows.append(result("random", "random", mix(weak_kept, heavy_out, [share_up] * n),
+                       sweep(const, weak_kept, strong_direct, num_results=num_results),
+                       note="expected value (ties split); same share sent up as the classifier"))
+    lengths = [float(len(it.prompt)) for it in items]
+    rows.append(result("length", "prompt length", mix(weak_kept, heavy_out, tie_split(lengths, k_up)),
+                       sweep(lengths, weak_kept, strong_direct, num_results=num_results),
+                       note="longer prompt goes up; same share sent up as the classifier"))
+    cheapest = [_cheapest_correct(correct[k], cost[k]) for k in range(n)]
+    rows.append(result("oracle", "oracle", mix(weak_kept, [fixed[k][cheapest[k]] for k in range(n)], ones),
+                       sweep(oracle_scores([c[0] for c in correct], [c[top] for c in correct]), weak_kept,
+                             strong_direct, num_results=num_results),
+                       note="cheapest model that is right"))
+
+    rows.append(result("classifier", "classifier only (no gate)",
+                       mix(weak_kept, [fixed[k][start[k]] for k in range(n)], ones),
+                       sweep(scores, weak_kept, strong_direct, num_results=num_results)))
+    if gate_available:
+        gate_scores = [1.0 if r else 0.0 for r in rej1]
+        rows.append(result("gate", "gate only (start at tier 1)", mix(weak_kept, [f[0] for f in from_tier], ones),
+                           sweep(gate_scores, weak_kept, via_weak, num_results=num_results)))
+        combined_scores = [2.0 if r else s for r, s in zip(rej1, scores, strict=True)]
+        combined_up = [via_weak[k] if rej1[k] else strong_direct[k] for k in range(n)]
+        rows.append(result("cascade", "cascade: classifier + gate",
+                           mix(weak_kept, [from_tier[k][start[k]] for k in range(n)], ones),
+                           sweep(combined_scores, weak_kept, combined_up, num_results=num_results)))
+
+    # ---- the product cascade as the heavy threshold moves (cost-quality curve) ----
+    product_curve = sweep(scores, [f[0] for f in from_tier], [f[heavy] for f in from_tier],
+                          num_results=max(20, num_results))
+
+    gate = _gate_stats(gate_available, n, rej1, correct, top, reasons)
+    return Report(
+        ds.name, ds.title, n, ds.models, ds.cost_unit, ds.answer_format, ds.notes, weak_acc, strong_acc,
+        heavy_threshold, cloud_threshold, rows, gate, product_curve, time.perf_counter() - t0,
+    )
+
+
+def _tier_labels(ds: Dataset) -> list[str]:
+    if len(ds.models) == 2:
+        return ["tier 1 (weak)", "strong"]
+    return ["tier 1", "tier 2", "tier 3 (cloud)"][: len(ds.models)]
+
+
+def _cheapest_correct(correct: Sequence[float], cost: Sequence[float]) -> int:
+    right = [i for i, c in enumerate(correct) if c > 0]
+    if not right:
+        return min(range(len(cost)), key=lambda i: (cost[i], i))
+    return min(right, key=lambda i: (cost[i], i))
+
+
+def _gate_stats(
+    available: bool, n: int, rej1: list[bool], correct: list[list[float]], top: int, reasons: dict[str, Counter[str]]
+) -> GateStats:
+    if not available:
+        return GateStats(False, n)
+    weak = [c[0] for c in correct]
+    strong = [c[top] for c in correct]
+    rejected = sum(rej1)
+    acc = sum(s if r else w for r, w, s in zip(rej1, weak, strong, strict=True)) / n
+    weak_acc = sum(weak) / n
+    strong_acc = sum(strong) / n
+    return GateStats(
+        True, n, rejected, rejected / n, acc, pgr(acc, weak_acc, strong_acc),
+        rejected_wrong=sum(1 for r, w in zip(rej1, weak, strict=True) if r and w == 0),
+        rejected_gap=sum(1 for r, w, s in zip(rej1, weak, strong, strict=True) if r and w == 0 and s > 0),
+        rejected_harmful=sum(1 for r, w, s in zip(rej1, weak, strong, strict=True) if r and w > 0 and s == 0),
+        weak_wrong=sum(1 for w in weak if w == 0),
+        gap=sum(1 for w, s in zip(weak, strong, strict=True) if w == 0 and s > 0),
+        reasons={t: dict(c.most_common()) for t, c in reasons.items()},
+    )
+
+
+def run(
+    names: Sequence[str] = DATASETS,
+    data_dir: Path | str | None = None,
+    heavy: float | None = None,
+    cloud: float | None = None,
+    num_results: int = 10,
+) -> list[Report]:
+    """Load and replay each named dataset with the real classifier and gate (thresholds default to the
+    classifier's own)."""
+    from tiered_router.classify import Thresholds
+
+    base = Thresholds()
+    th = Thresholds(heavy=base.heavy if heavy is None else heavy, cloud=base.cloud if cloud is None else cloud)
+    classify_fn = default_classify(th)
+    cache: dict[str, tuple[float, int]] = {}
+    reports = []
+    for name in names:
+        t0 = time.perf_counter()
+        ds = load(name, data_dir)
+        rep = evaluate(ds, classify_fn, default_gate, th.heavy, th.cloud, num_results=num_results, cache=cache)
+        rep.seconds = time.perf_counter() - t0
+        reports.append(rep)
+    return reports

@@ -1,0 +1,399 @@
+"""The heuristic tier classifier: acceptance on the shared dev set, a paraphrase set, API and properties."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tiered_router.classify import Decision, Thresholds, classify, classify_tier
+from tiered_router.tiers import Tier
+
+REPO = Path(__file__).resolve().parent.parent
+EVAL_DIR = Path(os.environ.get("TIER_EVAL_DIR", REPO.parent / "shared" / "eval"))
+DEV_SET = EVAL_DIR / "tiers_dev.jsonl"
+
+# Written for this test, worded differently from the dev set and spread over domains (game, everyday,
+# coding, business, maths). Tier 1: actions, lookups, short rewrites. Tier 2: planning, design, proofs,
+# diagnosis, multi-step analysis.
+PARAPHRASES: list[tuple[str, int]] = [
+    # --- tier 1: game actions
+    ("Go through the north gate", 1),
+    ("Pick up the rusty key", 1),
+    ("Talk to the innkeeper about a room", 1),
+    ("Climb the ladder", 1),
+    ("Put on the leather boots", 1),
+    ("Feed the dog", 1),
+    ("Close the window, it's cold", 1),
+    ("Say hello to the guard.", 1),
+    ("please open the gate", 1),
+    ("jump over the fence", 1),
+    ("Fill the bucket with water", 1),
+    ("Ask the blacksmith to repair my armor", 1),
+    ("Read the letter on the table", 1),
+    ("Thanks! Now go back to the tavern.", 1),
+    ("Draw your sword and attack the bandit", 1),
+    # --- tier 1: lookups
+    ("Who wrote Pride and Prejudice?", 1),
+    ("What's the boiling point of water in Fahrenheit?", 1),
+    ("How do you say 'thank you' in Japanese?", 1),
+    ("What's 12 plus 30?", 1),
+    ("When did World War II end?", 1),
+    ("What does HTTP stand for?", 1),
+    ("Is a tomato a fruit?", 1),
+    ("What time zone is Tokyo in?", 1),
+    ("What does ROI mean?", 1),
+    ("can you tell me who invented the telephone", 1),
+    ("hey, what's 15% of 80?", 1),
+    ("how many legs does a spider have", 1),
+    ("What's the largest ocean?", 1),
+    ("Whats the currency of Japan", 1),
+    ("Which planet is closest to the sun?", 1),
+    # --- tier 1: short rewrites and small generations
+    ("Define the word 'ephemeral'.", 1),
+    ("Give me a synonym for happy.", 1),
+    ("Rename the variable cnt to count in: cnt = cnt + 1", 1),
+    ("Convert 5 kilograms to pounds.", 1),
+    ("Make this sentence more polite: give me the report.", 1),
+    ("What's the plural of 'mouse'?", 1),
+    ("Sort these words alphabetically: pear, apple, fig", 1),
+    ("Write a one-line subject for an email about tomorrow's meeting.", 1),
+    ("i need the french word for bread", 1),
+    ("Could you spell 'necessary' for me?", 1),
+    ("Give a one-word answer: is ice cold?", 1),
+    ("Turn this into past tense: I walk home.", 1),
+    ("Count the vowels in 'banana'.", 1),
+    ("Swap the first and last words: red green blue", 1),
+    ("Add a comma where needed: Hello John how are you", 1),
+    # --- tier 2: game planning
+    ("Map out the fastest way to reach the rank of Archmage in the Mages Guild", 2),
+    (
+        "Figure out the best order to tackle the three faction questlines so I don't lock myself out of any rewards.",
+        2,
+    ),
+    ("What's the most efficient build for a stealth archer, and why?", 2),
+    ("Lay out a step-by-step approach for clearing the vampire lair with a level 5 character.", 2),
+    (
+        "what's the smartest way to level up alchemy and enchanting together so I can craft the strongest gear",
+        2,
+    ),
+    ("Come up with a plan to escape the prison without alerting the guards, using the spoon and the rope.", 2),
+    # --- tier 2: coding and systems
+    ("Write a Python function that merges overlapping intervals and explain its time complexity.", 2),
+    ("Refactor this class hierarchy to use composition instead of inheritance and justify the tradeoffs.", 2),
+    ("Why does my async code deadlock when I call a blocking function inside the event loop? Suggest fixes.", 2),
+    ("Propose a caching layer for a read-heavy service, covering invalidation, TTLs and failure modes.", 2),
+    ("How should we structure our database migrations so that deploys have zero downtime?", 2),
+    ("Find the bug: my binary search loops forever when the target is missing. Explain the root cause.", 2),
+    ("Sketch the architecture for a real-time chat app supporting a million concurrent users.", 2),
+    ("can you design a database schema for a multi-tenant invoicing app", 2),
+    ("Create a unit test strategy for a payments service that talks to three external providers.", 2),
+    ("Explain why quicksort is O(n log n) on average but O(n^2) in the worst case.", 2),
+    (
+        "Choose the right index for a query that filters by user_id and sorts by created_at, and explain the tradeoff.",
+        2,
+    ),
+    ("Which sorting algorithm should I use for nearly-sorted data of 10 million records, and why?", 2),
+    (
+        "Review this function for bugs and performance issues: def f(xs): return [x for x in xs if xs.count(x) == 1]",
+        2,
+    ),
+    (
+        "My React app re-renders constantly when I type in a form field. What's going on and how do I fix it?",
+        2,
+    ),
+    # --- tier 2: business and everyday decisions
+    ("Build a go-to-market strategy for a B2B SaaS product targeting dental clinics.", 2),
+    ("Weigh the pros and cons of leasing versus buying a delivery van for a small business.", 2),
+    (
+        "Put together a budget for a family of four living on $4,000 a month, including savings and emergencies.",
+        2,
+    ),
+    ("Assess whether raising prices by 10% would increase revenue given elastic demand.", 2),
+    ("Organize a week-long trip to Japan on a budget, balancing sightseeing, food and rest days.", 2),
+    ("Critique this business plan's assumptions and identify the biggest risks.", 2),
+    ("What would be the long-term consequences if the central bank raised interest rates sharply? Discuss.", 2),
+    (
+        "Help me decide between two job offers: one pays more, the other has better growth; walk me "
+        "through the decision.",
+        2,
+    ),
+    ("Create a study schedule to prepare for the bar exam in four months while working full time.", 2),
+    ("i need a plan to pay off 30k of credit card debt in 3 years while still saving for retirement", 2),
+    ("Our team keeps missing sprint deadlines. Diagnose likely reasons and propose a process change.", 2),
+    (
+        "Is it better to pay off my mortgage early or invest in index funds? Consider taxes, risk and liquidity.",
+        2,
+    ),
+    ("Should I learn Rust or Go for backend work? Compare ecosystems, performance and hiring market.", 2),
+    ("Draft a 12-week training program for a first marathon, adjusting for a runner who can run 5 km.", 2),
+    ("Write an essay arguing for or against a four-day work week.", 2),
+    # --- tier 2: maths and reasoning
+    ("Estimate how many piano tuners work in Chicago, showing your reasoning.", 2),
+    ("Show that the square root of 2 is irrational.", 2),
+    (
+        "If a train leaves at 3pm going 60 mph and another leaves at 4pm going 80 mph, when does the "
+        "second catch up? Show your work.",
+        2,
+    ),
+    ("Find all integer solutions of x^2 + y^2 = 25 and prove there are no others.", 2),
+    ("Model the spread of a rumor in a town of 5,000 people if each person tells two others per day.", 2),
+    (
+        "Work through the expected value of a lottery ticket costing $2 with a 1 in 10 million chance of $5M.",
+        2,
+    ),
+]
+
+
+def _load_dev() -> list[tuple[str, int]]:
+    if not DEV_SET.exists():
+        pytest.skip(f"shared eval set not found: {DEV_SET} (set TIER_EVAL_DIR to the directory holding it)")
+    with DEV_SET.open(encoding="utf-8") as fh:
+        return [(row["prompt"], int(row["tier"])) for row in map(json.loads, filter(str.strip, fh))]
+
+
+def _metrics(rows: list[tuple[str, int]]) -> tuple[float, float, list[str]]:
+    """(accuracy, share of tier-2 rows sent to tier 1, the misrouted prompts)."""
+    wrong = []
+    t2_total = t2_to_t1 = 0
+    for prompt, gold in rows:
+        tier = classify_tier(prompt)
+        if int(tier) != gold:
+            wrong.append(f"gold={gold} got={int(tier)} {prompt!r}")
+        if gold == 2:
+            t2_total += 1
+            t2_to_t1 += tier == Tier.LOCAL_FAST
+    return 1 - len(wrong) / len(rows), t2_to_t1 / max(t2_total, 1), wrong
+
+
+# --------------------------------------------------------------------------------------------------
+# Acceptance
+# --------------------------------------------------------------------------------------------------
+
+
+def test_acceptance_examples() -> None:
+    assert classify_tier("Walk to the next room") == Tier.LOCAL_FAST
+    assert classify_tier("Plan the optimal path to become Hortator") == Tier.LOCAL_HEAVY
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["What is the capital of Italy?", "What's 9 times 7?", "Is 29 prime?", "Convert 3 feet to centimeters."],
+)
+def test_short_lookups_are_tier_1(prompt: str) -> None:
+    assert classify_tier(prompt) == Tier.LOCAL_FAST
+
+
+def test_dev_set_accuracy() -> None:
+    accuracy, t2_to_t1, wrong = _metrics(_load_dev())
+    print(f"\ntiers_dev: accuracy={accuracy:.3f} tier2->tier1={t2_to_t1:.3f}")
+    assert accuracy >= 0.90, wrong
+    assert t2_to_t1 <= 0.05, wrong
+
+
+def test_paraphrase_set_accuracy() -> None:
+    assert sum(1 for _, t in PARAPHRASES if t == 1) >= 20 and sum(1 for _, t in PARAPHRASES if t == 2) >= 20
+    accuracy, t2_to_t1, wrong = _metrics(PARAPHRASES)
+    print(f"\nparaphrases: n={len(PARAPHRASES)} accuracy={accuracy:.3f} tier2->tier1={t2_to_t1:.3f}")
+    assert accuracy >= 0.90, wrong
+    assert t2_to_t1 <= 0.05, wrong
+
+
+def test_scores_are_continuous_and_ordered() -> None:
+    rows = _load_dev() + PARAPHRASES
+    scores = [classify(p).score for p, _ in rows]
+    assert len(set(scores)) >= 0.9 * len(scores), "too many exact ties"
+    t1 = [s for (_, t), s in zip(rows, scores, strict=True) if t == 1]
+    t2 = [s for (_, t), s in zip(rows, scores, strict=True) if t == 2]
+    assert statistics.median(t2) - statistics.median(t1) > 0.4
+    # Longer versions of the same request score higher.
+    short = classify("Summarize this text.").score
+    longer = classify("Summarize this text. " + "It talks about the weather in spring. " * 40).score
+    assert longer > short
+
+
+# --------------------------------------------------------------------------------------------------
+# API
+# --------------------------------------------------------------------------------------------------
+
+
+def test_decision_shape() -> None:
+    d = classify("Design a REST API for a library system; explain versioning.")
+    assert isinstance(d, Decision)
+    assert d.tier == Tier.LOCAL_HEAVY
+    assert 0.0 <= d.score <= 1.0
+    assert isinstance(d.reasons, tuple) and all(isinstance(r, str) for r in d.reasons)
+    assert "plan-request" in d.reasons
+    assert classify_tier("Design a REST API for a library system; explain versioning.") == d.tier
+
+
+def test_reasons_name_the_signals() -> None:
+    assert "action-verb" in classify("Walk to the next room").reasons
+    assert "lookup" in classify("What is the capital of Italy?").reasons
+    assert "code" in classify("Fix this: ```python\ndef f(x):\n    return x +\n```").reasons
+    assert "math" in classify("Solve x^3 - 6x^2 + 11x - 6 = 0").reasons
+    assert "long-prompt" in classify("Please read this. " + "Some background sentence here. " * 60).reasons
+    assert "multi-step" in classify("Compare A and B, then recommend one and explain why.").reasons
+
+
+def test_messages_input_and_content_parts() -> None:
+    text = "Plan a three-day conference for 200 attendees, covering venue, schedule and catering."
+    as_str = classify(text)
+    as_msgs = classify([{"role": "user", "content": text}])
+    as_parts = classify([{"role": "user", "content": [{"type": "text", "text": text}]}])
+    assert as_str.tier == as_msgs.tier == as_parts.tier == Tier.LOCAL_HEAVY
+    assert as_str.score == pytest.approx(as_msgs.score) == pytest.approx(as_parts.score)
+    # The last user message is the request; earlier turns are context.
+    convo = [
+        {"role": "user", "content": "Design a database schema for invoices."},
+        {"role": "assistant", "content": "Here is a schema ..."},
+        {"role": "user", "content": "Open the inventory"},
+    ]
+    assert classify(convo).score < classify("Design a database schema for invoices.").score
+
+
+def test_conversation_depth_and_system_prompt_raise_the_score() -> None:
+    prompt = "What should I do next?"
+    base = classify(prompt).score
+    deep: list[dict[str, object]] = []
+    for i in range(6):
+        deep += [{"role": "user", "content": f"step {i}"}, {"role": "assistant", "content": f"answer {i}"}]
+    deep.append({"role": "user", "content": prompt})
+    with_system = [
+        {"role": "system", "content": "You are a careful assistant. " * 120},
+        {"role": "user", "content": prompt},
+    ]
+    assert classify(deep).score > base
+    assert "conversation-depth" in classify(deep).reasons
+    assert classify(with_system).score > base
+
+
+def test_forcing_a_tier_keeps_the_score() -> None:
+    natural = classify("Walk to the next room")
+    for value, expected in [(3, Tier.CLOUD_API), ("tier-2", Tier.LOCAL_HEAVY), ("local-fast", Tier.LOCAL_FAST)]:
+        d = classify("Walk to the next room", {"tier": value})
+        assert d.tier == expected
+        assert d.score == natural.score
+        assert f"forced:tier-{int(expected)}" in d.reasons
+    assert classify("Walk to the next room", {"tier": "cloud"}).tier == Tier.CLOUD_API
+    assert classify("Walk to the next room", {"tier": "LOCAL_HEAVY"}).tier == Tier.LOCAL_HEAVY
+
+
+@pytest.mark.parametrize("bad", [0, 4, "tier-9", "gpu", 2.5, True])
+def test_invalid_forced_tier_raises(bad: object) -> None:
+    with pytest.raises(ValueError, match="tier"):
+        classify("hello", {"tier": bad})
+
+
+def test_allow_cloud_false_caps_tier() -> None:
+    d = classify("Walk to the next room", {"tier": 3, "allow_cloud": False})
+    assert d.tier == Tier.LOCAL_HEAVY
+    assert "cloud-not-allowed" in d.reasons and "forced:tier-3" in d.reasons
+    # With a reachable cloud threshold a hard prompt would go to the cloud, but not when cloud is off.
+    hard = "Design an algorithm to detect cycles in a directed graph and prove its correctness."
+    th = Thresholds(heavy=0.3, cloud=0.6)
+    assert classify(hard, thresholds=th).tier == Tier.CLOUD_API
+    assert classify(hard, {"allow_cloud": False}, th).tier == Tier.LOCAL_HEAVY
+    # allow_cloud=True or a missing key changes nothing.
+    assert classify("Walk to the next room", {"allow_cloud": True}).tier == Tier.LOCAL_FAST
+
+
+def test_default_cloud_threshold_is_unreachable() -> None:
+    assert Thresholds().cloud > 1.0
+    monster = "Design, prove and optimise a distributed consensus protocol; compare it with Raft and PBFT. " * 50
+    assert classify(monster).tier == Tier.LOCAL_HEAVY
+
+
+def test_thresholds_move_the_boundary() -> None:
+    d = classify("Explain what a mutex is.")
+    assert classify("Explain what a mutex is.", thresholds=Thresholds(heavy=d.score)).tier == Tier.LOCAL_HEAVY
+    assert classify("Explain what a mutex is.", thresholds=Thresholds(heavy=d.score + 1e-9)).tier == Tier.LOCAL_FAST
+
+
+def test_few_shot_prompt_is_judged_on_its_last_question() -> None:
+    shots = "".join(f"Question {i}: What colour is the sky?\nA) blue\nB) green\nAnswer: A\n\n" for i in range(5))
+    easy = classify(shots + "Question: What colour is grass?\nA) blue\nB) green\nAnswer:")
+    hard = classify(
+        shots
+        + "Question: Derive the variance of a binomial distribution and prove each step.\nA) np\nB) np(1-p)\nAnswer:"
+    )
+    assert "few-shot" in easy.reasons
+    assert hard.score > easy.score
+
+
+def test_huge_prompt_is_fast_and_long() -> None:
+    huge = "Design a system. " + "lorem ipsum dolor sit amet, " * 40_000  # ~1.1 MB
+    t0 = time.perf_counter()
+    d = classify(huge)
+    elapsed = time.perf_counter() - t0
+    assert d.tier == Tier.LOCAL_HEAVY and "long-prompt" in d.reasons
+    assert elapsed < 0.05  # bounded lexical window: about 1 ms in practice
+
+
+def test_typical_prompt_speed() -> None:
+    prompts = [p for p, _ in PARAPHRASES]
+    for p in prompts:
+        classify(p)
+    samples = []
+    for p in prompts:
+        t0 = time.perf_counter_ns()
+        classify(p)
+        samples.append(time.perf_counter_ns() - t0)
+    # Generous bound so a loaded CI machine does not flake; bench/classify_speed.py measures properly.
+    assert statistics.median(samples) < 500_000
+
+
+# --------------------------------------------------------------------------------------------------
+# Properties
+# --------------------------------------------------------------------------------------------------
+
+_text = st.text(max_size=400)
+_part = st.one_of(
+    st.fixed_dictionaries({"type": st.just("text"), "text": _text}),
+    st.fixed_dictionaries({"type": st.just("image_url"), "image_url": st.fixed_dictionaries({"url": _text})}),
+    _text,
+)
+_content = st.one_of(_text, st.none(), st.lists(_part, max_size=4), st.integers())
+_message = st.fixed_dictionaries(
+    {"role": st.sampled_from(["system", "user", "assistant", "tool", "developer"]), "content": _content}
+)
+_task = st.one_of(_text, st.lists(_message, max_size=8))
+_tier_value = st.one_of(st.sampled_from([1, 2, 3]), st.sampled_from(["tier-1", "local-heavy", "cloud", "LOCAL_FAST"]))
+_thresholds = st.builds(
+    Thresholds,
+    heavy=st.floats(min_value=0.0, max_value=1.2, allow_nan=False),
+    cloud=st.floats(min_value=0.0, max_value=1.5, allow_nan=False),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(task=_task)
+def test_any_input_gives_a_valid_decision(task: object) -> None:
+    d = classify(task)  # type: ignore[arg-type]
+    assert 0.0 <= d.score <= 1.0
+    assert d.tier in Tier
+    assert isinstance(d.reasons, tuple)
+    assert d.tier != Tier.CLOUD_API  # default cloud threshold is unreachable
+
+
+@settings(max_examples=200, deadline=None)
+@given(task=_task, forced=st.one_of(st.none(), _tier_value), thresholds=_thresholds)
+def test_allow_cloud_false_never_yields_tier_3(task: object, forced: object, thresholds: Thresholds) -> None:
+    context: dict[str, object] = {"allow_cloud": False}
+    if forced is not None:
+        context["tier"] = forced
+    assert classify(task, context, thresholds).tier != Tier.CLOUD_API  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(task=_task, forced=_tier_value)
+def test_forcing_always_wins(task: object, forced: object) -> None:
+    d = classify(task, {"tier": forced})  # type: ignore[arg-type]
+    assert d.tier == Tier.parse(forced)
+    assert d.score == classify(task).score  # type: ignore[arg-type]
