@@ -8,18 +8,21 @@ Every error leaves as JSON in OpenAI's shape (Ollama's on ``/api/*``); nothing l
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import functools
 import hmac
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -54,8 +57,26 @@ def guarded(handler: Handler) -> Handler:
     return wrapper
 
 
+def presented_key(header: bytes) -> bytes:
+    """The key in ``Bearer KEY``, or the password in ``Basic base64(user:KEY)`` (what a browser sends)."""
+    scheme, _, value = header.partition(b" ")
+    if scheme.lower() == b"bearer":
+        return value.strip()
+    if scheme.lower() == b"basic":
+        try:
+            return base64.b64decode(value.strip(), validate=True).partition(b":")[2]
+        except (ValueError, binascii.Error):
+            return b""
+    return b""
+
+
 class BearerAuth:
-    """Require ``Authorization: Bearer KEY`` when keys are configured. Keys are compared in constant time."""
+    """Require an API key when keys are configured, compared in constant time.
+
+    Clients send ``Authorization: Bearer KEY``. A browser opening the dashboard is asked for
+    HTTP Basic credentials instead (any user name, the key as password), which it then sends
+    with the page's own JSON requests.
+    """
 
     def __init__(self, app: ASGIApp, keys: list[str]) -> None:
         self.app = app
@@ -66,7 +87,7 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        token = header[7:].strip() if header[:7].lower() == b"bearer " else b""
+        token = presented_key(header)
         # Compare with every key, so the time taken does not say which key came close.
         matched = False
         for key in self.keys:
@@ -78,7 +99,8 @@ class BearerAuth:
                           "invalid_request_error", "invalid_api_key")
         if scope["path"].startswith("/api/"):
             body = {"error": body["error"]["message"]}
-        await JSONResponse(body, status_code=401, headers={"www-authenticate": "Bearer"})(scope, receive, send)
+        challenge = 'Basic realm="tiered-router"' if scope["path"].startswith("/dashboard") else "Bearer"
+        await JSONResponse(body, status_code=401, headers={"www-authenticate": challenge})(scope, receive, send)
 
 
 async def classify_endpoint(request: Request) -> Response:
@@ -193,6 +215,14 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
 
 
+_DASHBOARD = Path(__file__).with_name("static") / "dashboard.html"
+
+
+async def dashboard(request: Request) -> Response:
+    """One self-contained page (no CDN, no build step) that refreshes from the stats and decisions endpoints."""
+    return HTMLResponse(_DASHBOARD.read_bytes(), headers={"cache-control": "no-cache"})
+
+
 async def openapi_endpoint(request: Request) -> Response:
     return JSONResponse(request.app.state.openapi)
 
@@ -245,6 +275,7 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
         Route("/readyz", guarded(readyz), methods=["GET"]),
         Route("/metrics", guarded(metrics_endpoint), methods=["GET"]),
         Route("/openapi.json", guarded(openapi_endpoint), methods=["GET"]),
+        Route("/dashboard", guarded(dashboard), methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_exception})
     app.state.router = router

@@ -180,6 +180,9 @@ def openapi_document() -> dict[str, Any]:
             }},
             "/api/tags": {"get": {"operationId": "ollamaTags",
                                   "responses": {"200": _json(any_object), **_errors(True, 401)}}},
+            "/dashboard": {"get": {"operationId": "dashboard", "responses": {
+                "200": {"description": "the dashboard page", "content": {"text/html": {"schema": {"type": "string"}}}},
+                **_errors(False, 401)}}},
             "/healthz": {"get": {"operationId": "healthz", "responses": {"200": _json(any_object)}}},
             "/readyz": {"get": {"operationId": "readyz",
                                 "responses": {"200": _json(any_object), "503": _json(any_object, "not ready")}}},
