@@ -24,6 +24,7 @@ from .config import Settings, load_settings
 from .errors import BackendError, CloudUnavailable, RouterError, StreamBroken
 from .messages import Message, as_messages
 from .observe.record import RecordSink, build_record, log_sink
+from .observe.otel import otel_sink
 from .observe.store import RoutingLogStore, open_log_store
 from .result import RoutedResponse
 from .spend import Spend
@@ -77,6 +78,9 @@ class TieredModelRouter:
         self.log_store: RoutingLogStore | None = open_log_store(self.settings)
         if self.log_store is not None:
             self.sinks.append(self.log_store.sink)
+        tracing = otel_sink()  # None unless opentelemetry-sdk is installed
+        if tracing is not None:
+            self.sinks.append(tracing)
         self.records: deque[dict[str, Any]] = deque(maxlen=1000)
         self._sync: _LoopThread | None = None
 
