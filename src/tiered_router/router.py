@@ -23,8 +23,8 @@ from .classify import Decision, Thresholds, classify
 from .config import Settings, load_settings
 from .errors import BackendError, CloudUnavailable, RouterError, StreamBroken
 from .messages import Message, as_messages
-from .observe.record import RecordSink, build_record, log_sink
 from .observe.otel import otel_sink
+from .observe.record import RecordSink, build_record, log_sink
 from .observe.store import RoutingLogStore, open_log_store
 from .result import RoutedResponse
 from .spend import Spend
