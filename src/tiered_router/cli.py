@@ -133,6 +133,13 @@ def demo(as_json: bool) -> None:
     console.print("Each row is one request; 'path' shows every tier tried, with why a tier was left. "
                   "Markers like [[sim:refuse@llama3.1:8b]] in a prompt make the simulator misbehave on purpose.",
                   highlight=False, markup=False)
+    from .budget import redact_url
+    from .config import load_settings
+
+    spent = sum(r["router.cost_usd"] for r in records)
+    console.print(f"Logged to {redact_url(load_settings().db)}: see `tiered-router stats` and `tiered-router log`. "
+                  f"The simulated cloud calls (${spent:.6f}) count against today's budget in that database; "
+                  "set TIER_DB to keep demo runs apart.", highlight=False, markup=False)
 
 
 @main.command()

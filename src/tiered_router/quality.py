@@ -323,6 +323,30 @@ _HEDGE_RE = re.compile(
     r"|\b(?:approximately|approx\.?|about|around|roughly|nearly|almost|estimated(?:\s+at)?|close\s+to)\s*\$?\s*\d"
     r"|[~≈]\s*\$?\s*\d|\bbetween\s+\$?\d[\d,.]*\s+and\s+\$?\d"
 )
+# Explicit final-answer statements, and what an answer statement may say after its number.
+_ANSWER_MARK_RE = re.compile(r"####|\b(?:final\s+answer|the\s+answer\s+is|answer\s*:)", re.IGNORECASE)
+_NUMBER_TOKEN_RE = re.compile(r"(?<![\w.,])\$?\d[\d,]*(?:\.\d+)?")
+_EXPLANATION_RE = re.compile(r"\b(?:because|since|as|given|from|which|where|when|so|after|since)\b|[=;]", re.I)
+# Results of the working: right-hand sides of "=", "≈", "≥", "≤", "~" and GSM8K "<<a*b=c>>" annotations.
+_RESULT_RE = re.compile(r"(?:=|>>|≈|≥|≤|~)\s*\$?\s?(" + _NUMBER + r")")
+_CUT_NUMBER_RE = re.compile(r"\d,\d{1,2}[.!]?$|\d\s+[x×]$")
+_CANNOT_DETERMINE_RE = re.compile(
+    r"\b(?:(?:not|im)possible\s+to\s+(?:determine|calculate|know|tell|say)|cannot\s+be\s+(?:determined|calculated)"
+    r"|can'?t\s+be\s+(?:determined|calculated)|(?:not\s+enough|insufficient)\s+(?:information|data))\b",
+    re.IGNORECASE,
+)
+_HOW_MANY_RE = re.compile(r"\bhow\s+many\s+(?:more\s+|fewer\s+|less\s+|total\s+|additional\s+|extra\s+)?([a-z]+)", re.I)
+# Units a "how many" question may measure in (fractional answers are fine there).
+_MEASURE_UNITS = frozenset(
+    """
+    second seconds minute minutes hour hours day days week weeks month months year years decade decades
+    dollar dollars cent cents euro euros pound pounds penny pennies ounce ounces gram grams kilogram kilograms kg
+    g mg lb lbs oz ton tons tonne tonnes mile miles kilometer kilometers kilometre kilometres km meter meters
+    metre metres m cm mm foot feet inch inches yard yards gallon gallons liter liters litre litres ml quart
+    quarts pint pints cup cups tablespoon tablespoons teaspoon teaspoons calorie calories degree degrees
+    percent percentage square cubic acre acres hectare hectares mph times
+    """.split()
+)
 # Two alternative final numbers: "42 or 44", "90 minutes or 1 hour".
 _ALTERNATIVES_RE = re.compile(_NUMBER + r"\s*%?\s*(?:[a-z]+\s+){0,2}or\s+(?:maybe\s+|possibly\s+)?" + _NUMBER)
 
@@ -576,7 +600,7 @@ def assess_response(
     if fmt in ("choice", "mcq", "multiple-choice", "letter"):
         return _check_choice(stripped)
     if fmt in ("number", "integer", "int", "numeric", "float"):
-        return _check_number(stripped, integer=fmt in ("integer", "int"))
+        return _check_number(stripped, integer=fmt in ("integer", "int"), task_text=task_text)
     if fmt in ("code", "python"):
         return _check_code(stripped)
     return _OK
@@ -852,12 +876,14 @@ def _final_statement(t: str) -> str:
     return lines[-1] if lines else ""
 
 
-def _check_number(stripped: str, integer: bool) -> QualityVerdict:
+def _check_number(stripped: str, integer: bool, task_text: str = "") -> QualityVerdict:
     t = _straighten(stripped)
     kind = "integer" if integer else "number"
     value = extract_number(t)
     if value is None:
         return QualityVerdict(True, f"wrong-format:{kind}")
+    if _ends_mid_expression(t):
+        return QualityVerdict(True, f"truncated:{kind}")
     final = _final_statement(t).lower()
     if _HEDGE_RE.search(final):
         return QualityVerdict(True, f"hedged:{kind}")
@@ -871,9 +897,96 @@ def _check_number(stripped: str, integer: bool) -> QualityVerdict:
             return QualityVerdict(True, f"hedged:{kind}")
     if _ALTERNATIVES_RE.search(final):
         return QualityVerdict(True, f"hedged:{kind}")
+    line = _explicit_answer(t)
+    if line is not None:
+        verdict = _check_answer_line(line[1], kind)
+        if verdict:
+            return verdict
+    if _CANNOT_DETERMINE_RE.search(t[-600:]):
+        return QualityVerdict(True, f"non-answer:{kind}")
     if integer and value != int(value):
         return QualityVerdict(True, "wrong-format:integer")
+    if (value < 0 or value != int(value)) and _asks_for_count(task_text):
+        return QualityVerdict(True, f"not-a-count:{kind}")
+    if arithmetic_errors(t):
+        return QualityVerdict(True, f"wrong-arithmetic:{kind}")
+    body = t[: line[0]] if line is not None else t
+    if not _supported_by_working(value, body):
+        return QualityVerdict(True, f"unsupported:{kind}")
     return _OK
+
+
+def _ends_mid_expression(t: str) -> bool:
+    """The answer stops inside a calculation: on an operator or "=", inside a ``<<...`` annotation, or in
+    the middle of a number ("880,00")."""
+    s = t.rstrip()
+    while s.endswith(("**", "`")):
+        s = s.rstrip("*`").rstrip()
+    if not s:
+        return False
+    last_line = s[s.rfind("\n") + 1 :].strip()
+    if last_line and set(last_line) <= _RULE_CHARS:
+        return False  # a markdown rule ("---") after the answer
+    if s[-1] in "+-*/=×÷(" or s.endswith("\\"):
+        return True
+    if s.rfind("<<") > s.rfind(">>"):
+        return True
+    return bool(_CUT_NUMBER_RE.search(s[-40:]))
+
+
+def _explicit_answer(t: str) -> tuple[int, str] | None:
+    """(where it starts, the text after the marker) of the last explicit answer statement: a ``####`` line,
+    ``Answer:``, "the answer is", "final answer"; None if the answer has none."""
+    offset = max(0, len(t) - 2000)
+    tail = t[offset:]
+    last = None
+    for last in _ANSWER_MARK_RE.finditer(tail):  # noqa: B007 - the last match is wanted
+        pass
+    if last is None:
+        return None
+    end = tail.find("\n", last.end())
+    return offset + last.start(), tail[last.end() : end if end >= 0 else len(tail)][:200]
+
+
+def _check_answer_line(after: str, kind: str) -> QualityVerdict | None:
+    """An explicit answer statement must state one number: none ("#### No valid solution"), or several
+    distinct ones ("#### 86 glasses and 42 plates", "5 hours and 20 minutes (320 minutes)"), is not an
+    answer. Numbers in a trailing explanation ("because 3 * 4 = 12") do not count."""
+    m = _EXPLANATION_RE.search(after)
+    statement = after[: m.start()] if m else after
+    numbers = {_to_float(x) for x in _NUMBER_TOKEN_RE.findall(statement)}
+    numbers.discard(None)
+    if not numbers:
+        return None if _NUMBER_TOKEN_RE.search(after) else QualityVerdict(True, f"wrong-format:{kind}")
+    if len(numbers) > 1:
+        return QualityVerdict(True, f"hedged:{kind}")
+    return None
+
+
+def _asks_for_count(task_text: str) -> bool:
+    """The task asks "how many <things>", things that are counted, not measured ("how many hours" is not a
+    count: 2.5 hours is a fine answer; 2.5 people is not)."""
+    if not task_text:
+        return False
+    m = _HOW_MANY_RE.search(task_text[-2000:])
+    return bool(m) and m.group(1).lower() not in _MEASURE_UNITS
+
+
+def _supported_by_working(value: float, body: str) -> bool:
+    """Whether the final number is the result of some step of the working: the right-hand side of an "=",
+    "≈", "≥" or a ``<<...>>`` annotation (also as a percentage: 0.4 for 40 %). An answer with no such step
+    is not judged."""
+    results = _RESULT_RE.findall(body[-_HEAD_CHARS:])
+    if not results:
+        return True
+    tol = 1e-6 * max(1.0, abs(value))
+    for r in results:
+        v = _to_float(r)
+        if v is None:
+            continue
+        if abs(v - value) <= tol or abs(v * 100 - value) <= tol or abs(v - value * 100) <= 1e-6 * max(1.0, abs(v)):
+            return True
+    return False
 
 
 def _check_code(stripped: str) -> QualityVerdict:

@@ -1,1 +1,1 @@
-"""Observability: routing records, and (later) their storage, metrics and stats."""
+"""Observability: routing records, the routing log store, stats, Prometheus metrics, optional OpenTelemetry."""
