@@ -110,11 +110,7 @@ class TieredModelRouter:
     ) -> RoutedResponse:
         """Route one request and return the accepted answer with how it was reached."""
         call = self._new_call(messages_or_text, context, params)
-        try:
-            choice = await self.cascade.select(call, streaming=False)
-        except RouterError as exc:
-            self._record(call, None, exc)
-            raise
+        choice = await self._select(call, streaming=False)
         assert isinstance(choice, Buffered)
         response = self._response(call, choice.attempt.tier, choice.result.text, choice.result.finish_reason,
                                   choice.verdict.reason if choice.verdict else None)
@@ -131,12 +127,15 @@ class TieredModelRouter:
         plan streams live. Iterate the result for chunks; ``.response`` is set when it ends.
         """
         call = self._new_call(messages_or_text, context, params)
+        return RoutedStream(self, call, await self._select(call, streaming=True))
+
+    async def _select(self, call: Call, streaming: bool) -> Buffered | Live:
+        """Run the cascade; a request that fails still leaves its record."""
         try:
-            choice = await self.cascade.select(call, streaming=True)
+            return await self.cascade.select(call, streaming)
         except RouterError as exc:
             self._record(call, None, exc)
             raise
-        return RoutedStream(self, call, choice)
 
     def _new_call(self, task: str | Sequence[Mapping[str, Any]], context: Mapping[str, Any] | None,
                   params: Mapping[str, Any]) -> Call:

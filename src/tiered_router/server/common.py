@@ -92,26 +92,25 @@ def routing_context(request: Request, entry_point: str, tier: Tier | None) -> di
 
 
 def response_headers(r: RoutedResponse) -> dict[str, str]:
-    return {
-        "x-request-id": r.request_id,
-        "x-router-tier": str(int(r.tier)),
-        "x-router-model": r.model,
-        "x-router-escalated": "true" if r.escalated else "false",
-        "x-router-attempts": str(len(r.attempts)),
-        "x-router-cost-usd": f"{r.cost_usd:.6f}",
-        "x-router-overhead-ms": f"{r.overhead_ms:.3f}",
-    }
+    return _router_headers(r.request_id, r.tier, r.model, r.escalated, len(r.attempts), r.cost_usd, r.overhead_ms)
 
 
 def stream_headers(s: RoutedStream) -> dict[str, str]:
     """Headers go out before the answer, so cost is what was spent before it (the final cost is in the log)."""
+    headers = _router_headers(s.request_id, s.tier, s.model, s.escalated, len(s.attempts),
+                              sum(a.cost_usd for a in s.attempts), s.overhead_ms)
+    headers["cache-control"] = "no-cache"
+    return headers
+
+
+def _router_headers(request_id: str, tier: Tier, model: str, escalated: bool, attempts: int, cost_usd: float,
+                    overhead_ms: float) -> dict[str, str]:
     return {
-        "x-request-id": s.request_id,
-        "x-router-tier": str(int(s.tier)),
-        "x-router-model": s.model,
-        "x-router-escalated": "true" if s.escalated else "false",
-        "x-router-attempts": str(len(s.attempts)),
-        "x-router-cost-usd": f"{sum(a.cost_usd for a in s.attempts):.6f}",
-        "x-router-overhead-ms": f"{s.overhead_ms:.3f}",
-        "cache-control": "no-cache",
+        "x-request-id": request_id,
+        "x-router-tier": str(int(tier)),
+        "x-router-model": model,
+        "x-router-escalated": "true" if escalated else "false",
+        "x-router-attempts": str(attempts),
+        "x-router-cost-usd": f"{cost_usd:.6f}",
+        "x-router-overhead-ms": f"{overhead_ms:.3f}",
     }

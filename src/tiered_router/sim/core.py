@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
+from tiered_router.messages import content_text  # one reading of message content for router and simulator
 from tiered_router.sim import text as texts
 
 DEFAULT_MODELS: tuple[str, ...] = ("llama3.1:8b", "hermes3:70b", "claude-haiku-4-5", "gpt-4o")
@@ -256,21 +257,6 @@ async def read_json(request: Request) -> dict[str, Any] | str:
     if not isinstance(body, dict):
         return "request body must be a JSON object"
     return body
-
-
-def content_text(content: Any) -> str:
-    """Text of a message content: a string, or a list of parts/blocks with a "text" field."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            p if isinstance(p, str) else p["text"]
-            for p in content
-            if isinstance(p, str) or (isinstance(p, dict) and isinstance(p.get("text"), str))
-        )
-    return str(content)
 
 
 def check_messages(messages: Any) -> str | None:
