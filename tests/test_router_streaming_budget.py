@@ -146,3 +146,12 @@ async def test_injected_tracker_is_used(make_router, tmp_path):
     router = make_router(budget=tracker)
     await router.complete("Walk to the next room", {"tier": "cloud"})
     assert tracker.get_summary()["calls"] == 1
+
+
+async def test_optional_local_price_shows_in_costs_but_not_in_the_cloud_budget(make_router):
+    router = make_router(local_price_per_mtok=(2.0, 10.0))
+    r = await router.complete("Walk to the next room")
+    u = r.usage
+    assert r.tier == Tier.LOCAL_FAST
+    assert r.cost_usd == pytest.approx((u.input_tokens * 2.0 + u.output_tokens * 10.0) / 1e6)
+    assert router.budget.get_summary()["daily"]["spent_usd"] == 0

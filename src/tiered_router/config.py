@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     budget_exhausted: Literal["degrade", "error"] = "degrade"
     # USD per million tokens, {"provider/model" or "model": [input, output]}, over genai-prices.
     price_overrides: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    # Optional USD per million tokens [input, output] for local models (power, amortised hardware).
+    # Local calls are never reserved against the cloud budget; this only shows in costs and stats.
+    local_price_per_mtok: tuple[float, float] | None = None
     db: str = Field(default_factory=default_db_path)
 
     # The proxy server. TIER_API_KEYS is a comma-separated list; when set, clients must send one as a bearer token.

@@ -74,12 +74,18 @@ class Spend:
         """Charge what the call consumed; returns (cost, usage actually charged)."""
         charged = self.fill_usage(usage, hold.prompt_tokens, text)
         if hold.reservation is None:
-            return 0.0, charged
+            return self.local_cost(charged), charged
         cost = await asyncio.to_thread(
             self.tracker.settle, hold.reservation, charged.input_tokens, charged.output_tokens,
             None, charged.estimated,
         )
         return cost, charged
+
+    def local_cost(self, usage: Usage) -> float:
+        price = self.settings.local_price_per_mtok
+        if price is None:
+            return 0.0
+        return (usage.input_tokens * price[0] + usage.output_tokens * price[1]) / 1_000_000
 
     async def release(self, hold: Hold) -> None:
         if hold.reservation is not None:
