@@ -25,9 +25,8 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine, machine_line  # noqa: E402
-
-from tiered_router.classify import classify  # noqa: E402
+from _machine import machine, machine_line
+from tiered_router.classify import classify
 
 REPO = Path(__file__).resolve().parent.parent
 LITELLM_PY = REPO / "bench" / ".litellm-venv" / "bin" / "python"
