@@ -236,3 +236,23 @@ def test_openapi_document_is_served(server):
     assert doc["openapi"].startswith("3.")
     assert "/v1/chat/completions" in doc["paths"] and "/api/chat" in doc["paths"]
     json.dumps(doc)
+
+
+def test_secrets_never_reach_logs_errors_or_metrics(serve, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    upstream_key, client_key = "sk-upstream-SECRET-4242", "client-SECRET-9191"
+    server = serve(cloud_api_key=upstream_key, api_keys=client_key)
+    c = client(server, key=client_key)
+    c.chat.completions.create(model="cloud", messages=USER)
+    with pytest.raises(openai.APIStatusError) as info:  # the cloud rejects its key: an auth error upstream
+        c.chat.completions.create(model="cloud", messages=[{"role": "user", "content": "Hi [[sim:http401]]"}])
+    bodies = [json.dumps(info.value.body)]
+    bodies.append(httpx.get(server.url + "/metrics", headers={"authorization": f"Bearer {client_key}"}).text)
+    bodies.append(httpx.get(server.url + "/v1/router/decisions",
+                            headers={"authorization": f"Bearer {client_key}"}).text)
+    bodies.append(httpx.get(server.url + "/readyz").text)
+    bodies.append(caplog.text)
+    for text in bodies:
+        assert upstream_key not in text and client_key not in text
