@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import time
 from pathlib import Path
 
 import pytest
@@ -151,6 +150,134 @@ PARAPHRASES: list[tuple[str, int]] = [
 ]
 
 
+# Held-out sets, worded differently again and written before the benchmark re-tuning was evaluated on them.
+# Set A (54 rows) was checked once after the re-tuning: two tier-2 rows were missed ("Determine the expected
+# number of coin flips ..., with the derivation" and "Write a persuasive 800-word op-ed ...") and led to two
+# general fixes (imperative "determine/calculate" is not a closed-form question; "derivation" is proof intent;
+# a stated length of 300+ words is a long deliverable). Set B (45 rows) was written after that and scored
+# once, blind: 45/45. See docs/classifier.md.
+HELDOUT_A: list[tuple[str, int]] = [
+    # tier 1: game / actions, different verbs
+    ("Sit down by the campfire", 1),
+    ("Hand the merchant ten silver coins", 1),
+    ("Light the lantern and look around", 1),
+    ("Knock on the cellar door.", 1),
+    ("Pet the cat sleeping on the windowsill", 1),
+    ("Equip the iron shield", 1),
+    ("Swim across to the other bank", 1),
+    ("Dismount and tie the horse to the post", 1),
+    ("Whistle for your companion", 1),
+    ("Tell the captain we are ready to sail", 1),
+    # tier 1: lookups and closed questions, worded differently
+    ("Name the capital of Canada.", 1),
+    ("Tell me the chemical symbol for gold", 1),
+    ("In what year did the Berlin Wall fall?", 1),
+    ("Who painted the Mona Lisa?", 1),
+    ("How tall is Mount Everest?", 1),
+    ("What's the square root of 144?", 1),
+    ("Which continent is Kenya in?", 1),
+    ("What is the freezing point of water in Celsius?", 1),
+    ("Is Python dynamically typed?", 1),
+    ("What does CPU stand for?", 1),
+    ("Which gas do plants absorb from the air?\nA) Oxygen\nB) Carbon dioxide\nC) Nitrogen\nD) Helium\nAnswer:", 1),
+    ("What is 7 times 8?", 1),
+    ("Sam has 4 pencils and buys 3 more. How many pencils does he have now?", 1),
+    ("Which is larger, 0.5 or 0.45?", 1),
+    # tier 1: small edits / generations
+    ("Capitalize every word in: the quick brown fox", 1),
+    ("Shorten this: We are writing to let you know that the meeting is moved.", 1),
+    ("Translate 'good morning' to Spanish.", 1),
+    ("Give me an antonym of 'ancient'.", 1),
+    ("Spell out the number 47 in words.", 1),
+    ("Fix the typo: 'recieve the pakage'", 1),
+    # tier 2: planning / strategy, indirect wording
+    ("I'm torn between renting downtown and buying in the suburbs. Walk through what I should weigh.", 2),
+    ("We have six weeks before launch and two engineers. What should we cut, and in what order?", 2),
+    ("Lay out a training plan that takes my party from level 3 to level 10 without grinding the same dungeon.", 2),
+    ("How would you approach negotiating a raise when the company just announced layoffs?", 2),
+    ("Sketch a rollout strategy for moving 200 services from VMs to Kubernetes with minimal risk.", 2),
+    ("Develop a marketing plan for a small bakery opening next to a big chain store.", 2),
+    ("Outline a fair way to split rent among roommates with different room sizes and incomes, and justify it.", 2),
+    ("Think through the trade-offs of a monorepo versus many repos for a 40-person team.", 2),
+    # tier 2: diagnosis / analysis
+    ("Our API p99 latency doubled after upgrading the ORM. How would you track down the cause?", 2),
+    ("Memory keeps growing in our Node worker until it crashes every few hours. Diagnose and suggest fixes.", 2),
+    ("Analyze why the Roman Republic collapsed, weighing economic, military and political factors.", 2),
+    ("Evaluate whether a four-day week would hurt or help a customer-support team's metrics.", 2),
+    ("Explain how public-key cryptography lets two strangers share a secret over an open channel.", 2),
+    ("Compare event sourcing with a conventional CRUD design for an order system; when does each win?", 2),
+    # tier 2: maths / proofs / algorithms
+    ("Prove that there are infinitely many primes.", 2),
+    ("Derive the formula for the sum of a geometric series and explain each step.", 2),
+    ("Design an algorithm that finds the k most frequent words in a stream using bounded memory.", 2),
+    ("Determine the expected number of coin flips needed to get two heads in a row, with the derivation.", 2),
+    (
+        "Write a function that parses arithmetic expressions with precedence and parentheses, and explain the grammar.",
+        2,
+    ),
+    ("Estimate the yearly water usage of a city of 2 million people, stating your assumptions.", 2),
+    # tier 2: writing / long-form
+    ("Write a persuasive 800-word op-ed on congestion pricing.", 2),
+    ("Draft a detailed incident postmortem for a 3-hour database outage, including root cause and action items.", 2),
+    ("Create a curriculum for teaching statistics to nurses over ten sessions.", 2),
+    ("Plan meals for a week for a vegetarian athlete needing 160 g of protein a day, with a shopping list.", 2),
+]
+
+HELDOUT_B: list[tuple[str, int]] = [
+    # tier 1
+    ("Pour the potion into the empty flask", 1),
+    ("Climb onto the roof and wait", 1),
+    ("Pull the lever next to the gate.", 1),
+    ("Drop the stolen ring", 1),
+    ("Follow the guard to the barracks", 1),
+    ("Greet the old woman at the well", 1),
+    ("Search the chest for gold", 1),
+    ("What's the population of Brazil?", 1),
+    ("When was penicillin discovered?", 1),
+    ("Where is the Louvre?", 1),
+    ("How far is the Moon from Earth?", 1),
+    ("Who is the author of '1984'?", 1),
+    ("What is the past tense of 'swim'?", 1),
+    ("Is a whale a mammal?", 1),
+    ("What's 25% of 60?", 1),
+    ("How many sides does a hexagon have?", 1),
+    ("Convert 100 Fahrenheit to Celsius.", 1),
+    ("List the primary colors.", 1),
+    ("Rewrite in passive voice: The dog chased the ball.", 1),
+    ("Make this shorter: I am writing this email in order to ask whether you are free.", 1),
+    ("Reword politely: send it now.", 1),
+    ("Which planet has the most moons?\nA. Earth\nB. Mars\nC. Saturn\nD. Venus\nAnswer:", 1),
+    ("A shop sells pens at $2 each. Mia buys 5 pens. How much does she pay?", 1),
+    ("Name three mammals that live in the ocean.", 1),
+    ("Lowercase this: HELLO WORLD", 1),
+    # tier 2
+    (
+        "Our startup's churn jumped from 3% to 8% after we raised prices. "
+        "Figure out what to investigate first and why.",
+        2,
+    ),
+    ("Propose a strategy to win the siege of the northern fortress with half the enemy's troops.", 2),
+    ("How should I structure a six-month plan to switch careers from teaching to data analysis?", 2),
+    ("Design a rate limiter for a public API that handles bursts fairly across tenants.", 2),
+    ("Compare three ways to store user sessions at scale and recommend one for a global app.", 2),
+    ("Walk me through choosing between a fixed and a variable rate mortgage given rising rates.", 2),
+    ("Analyze the causes of the 2008 financial crisis and rank them by importance.", 2),
+    ("Why do some bridges oscillate in the wind, and how do engineers prevent it?", 2),
+    ("Explain why a hash map has O(1) average lookup but can degrade to O(n), and how to avoid that.", 2),
+    ("Evaluate the pros and cons of nuclear power for a country with little sunshine.", 2),
+    ("Prove that every tree with n nodes has n-1 edges.", 2),
+    ("Devise a study plan to learn linear algebra in eight weeks alongside a full-time job.", 2),
+    ("Optimize this SQL query that joins four tables and times out, and explain the indexes you'd add.", 2),
+    ("Diagnose why my sourdough keeps coming out dense, considering flour, hydration and proofing.", 2),
+    ("Write a detailed business proposal for opening a bike repair shop near a university.", 2),
+    ("Plan a two-week itinerary through Italy for a family with toddlers, balancing travel time and rest.", 2),
+    ("Critique this argument: since crime fell after the new law, the law caused the drop.", 2),
+    ("Build a budget that lets a couple save for a house deposit in three years on a combined $90k income.", 2),
+    ("What would happen to global trade if the Suez Canal closed for a year? Discuss the ripple effects.", 2),
+    ("Refactor a 2,000-line God class into smaller modules; describe the steps and the risks.", 2),
+]
+
+
 def _load_dev() -> list[tuple[str, int]]:
     if not DEV_SET.exists():
         pytest.skip(f"shared eval set not found: {DEV_SET} (set TIER_EVAL_DIR to the directory holding it)")
@@ -203,6 +330,29 @@ def test_paraphrase_set_accuracy() -> None:
     print(f"\nparaphrases: n={len(PARAPHRASES)} accuracy={accuracy:.3f} tier2->tier1={t2_to_t1:.3f}")
     assert accuracy >= 0.90, wrong
     assert t2_to_t1 <= 0.05, wrong
+
+
+@pytest.mark.parametrize("name", ["A", "B"])
+def test_held_out_sets(name: str) -> None:
+    rows = HELDOUT_A if name == "A" else HELDOUT_B
+    accuracy, t2_to_t1, wrong = _metrics(rows)
+    print(f"\nheld-out {name}: n={len(rows)} accuracy={accuracy:.3f} tier2->tier1={t2_to_t1:.3f}")
+    assert accuracy >= 0.90, wrong
+    assert t2_to_t1 <= 0.05, wrong
+
+
+def test_closed_form_questions_start_low() -> None:
+    """Options to pick from and a final "how many" question are not signs of difficulty by themselves."""
+    mcq = "Which gas do plants absorb from the air?\nA) Oxygen\nB) Carbon dioxide\nC) Nitrogen\nD) Helium\nAnswer:"
+    d = classify(mcq)
+    assert d.tier == Tier.LOCAL_FAST and "multiple-choice" in d.reasons and "closed-form" in d.reasons
+    word_problem = "Sam has 4 pencils and buys 3 more. How many pencils does he have now?"
+    assert classify(word_problem).tier == Tier.LOCAL_FAST
+    # ... but a closed-form question that asks for reasoning is not discounted.
+    why = "Which sorting algorithm should I use for nearly-sorted data, and why?"
+    assert "closed-form" not in classify(why).reasons and classify(why).tier == Tier.LOCAL_HEAVY
+    # Option lines are not steps or constraints: a long option list does not make the stem "multi-step".
+    assert "multi-step" not in d.reasons and "constraints" not in d.reasons
 
 
 def test_scores_are_continuous_and_ordered() -> None:
@@ -327,26 +477,15 @@ def test_few_shot_prompt_is_judged_on_its_last_question() -> None:
     assert hard.score > easy.score
 
 
-def test_huge_prompt_is_fast_and_long() -> None:
-    huge = "Design a system. " + "lorem ipsum dolor sit amet, " * 40_000  # ~1.1 MB
-    t0 = time.perf_counter()
-    d = classify(huge)
-    elapsed = time.perf_counter() - t0
-    assert d.tier == Tier.LOCAL_HEAVY and "long-prompt" in d.reasons
-    assert elapsed < 0.05  # bounded lexical window: about 1 ms in practice
-
-
-def test_typical_prompt_speed() -> None:
-    prompts = [p for p, _ in PARAPHRASES]
-    for p in prompts:
-        classify(p)
-    samples = []
-    for p in prompts:
-        t0 = time.perf_counter_ns()
-        classify(p)
-        samples.append(time.perf_counter_ns() - t0)
-    # Generous bound so a loaded CI machine does not flake; bench/classify_speed.py measures properly.
-    assert statistics.median(samples) < 500_000
+def test_huge_prompt_is_long_and_read_through_a_bounded_window() -> None:
+    # Speed is measured in bench/classify_speed.py, not asserted here. What is asserted: length counts
+    # the whole text, while the lexical signals see a bounded window (so 100 kB and 1 MB of the same
+    # filler give the same reasons, and the cost stays bounded).
+    medium = classify("Design a system. " + "lorem ipsum dolor sit amet, " * 4_000)  # ~110 kB
+    huge = classify("Design a system. " + "lorem ipsum dolor sit amet, " * 40_000)  # ~1.1 MB
+    assert huge.tier == Tier.LOCAL_HEAVY and "long-prompt" in huge.reasons
+    assert set(huge.reasons) == set(medium.reasons)
+    assert huge.score >= medium.score
 
 
 # --------------------------------------------------------------------------------------------------

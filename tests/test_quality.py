@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tiered_router.quality import QualityVerdict, assess_response, extract_choice, extract_number
+from tiered_router.quality import QualityVerdict, arithmetic_errors, assess_response, extract_choice, extract_number
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_DIR = Path(os.environ.get("TIER_EVAL_DIR", REPO.parent / "shared" / "eval"))
@@ -356,6 +356,139 @@ def test_answer_formats(fmt: str, text: str, reason: str) -> None:
     assert _flag("Solve the task.", text, answer_format=fmt) == reason
 
 
+# --------------------------------------------------------------------------------------------------
+# Number answers: arithmetic consistency, the explicit answer statement, truncation, counts, support
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "errors"),
+    [
+        ("20 x 4 = <<20*4=80>>80 sheep", []),
+        ("So one monitor costs (2400 - 700) / 2 = $<<(2400-700)/2=850>>850.", []),
+        ("She uses 17 / (1/4) = 17 \\* 4 = <<17/(1/4)=68>>68 beads.", []),
+        ("The total is 1,200 + 300 = 1,500 dollars.", []),
+        ("10 / 3 = 3.33 each", []),  # rounded to the digits written
+        ("7 ÷ 2 = 3.5 and 6 × 7 = 42", []),
+        ("1/2 = 50% of the pie", []),  # a percentage is not the plain number 50
+        ("Tip = 20% of $50 = 0.20 * $50 = $10", []),  # "of $50" is only part of the left-hand side
+        ("2J + 10 = 50 so J = 20", []),  # algebra, not arithmetic
+        ("y - 5 + 3 = 18", []),  # the "-" is binary after a name
+        ("2 * 3k = 6000", []),
+        ("Marcia has 4 (Cindy's pets) + 2 = 6 pets.", []),
+        ("The shop made 520 * 450 = 243,000 dollars", ["520 * 450 = 243000"]),
+        ("So 19 + 12 + 48 - 48 = 19 + 12 = 41", ["19 + 12 = 41"]),
+        ("They paid 2 * 27 - 5 = <<2*27-5=52>>52 dollars", ["2*27-5 = 52"]),
+    ],
+)
+def test_arithmetic_errors(text: str, errors: list[str]) -> None:
+    assert [e.replace(" ", "") for e in arithmetic_errors(text)] == [e.replace(" ", "") for e in errors]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('echo hi') = 1 + 1",
+        "(lambda: 1)() = 1 + 1",
+        "9**9**9**9 = 1 + 2",
+        "1" + "+1" * 5000 + " = 2",
+        "(" * 200 + "1" + ")" * 200 + " = 1 + 1",
+        "1e308 * 1e308 = 5 * 5",
+        "1 / 0 = 3 - 1",
+        "= = = 1 + = 2 =",
+    ],
+)
+def test_arithmetic_is_evaluated_safely(text: str) -> None:
+    assert isinstance(arithmetic_errors(text), list)  # no eval, no exception, bounded work
+
+
+@pytest.mark.parametrize(
+    ("task", "text", "reason"),
+    [
+        ("Solve.", "4 * 3 = <<4*3=12>>12 apples.\n#### 12", "ok"),
+        ("Solve.", "4 * 3 = <<4*3=13>>13 apples.\n#### 13", "wrong-arithmetic:number"),
+        ("Solve.", "Each pays 64 + 30 + ", "truncated:number"),
+        ("Solve.", "So the total is 20 * 4 = <<20*4=80>>80 and 80 + 5 =", "truncated:number"),
+        ("Solve.", "The company pays 220 * $4000 = $<<220*4000=880000>>880,00", "truncated:number"),
+        ("Solve.", "The insurance cost $1300 * 10/100 = $<<1300*10/1", "truncated:number"),
+        ("Solve.", "He sold 86 glasses.\n#### 86 glasses and 42 plates", "hedged:number"),
+        ("Solve.", "It takes 320 minutes.\n#### 5 hours and 20 minutes (320 minutes)", "hedged:number"),
+        ("Solve.", "We cannot split 7 guns among 3 people.\n#### Cannot share guns equally.", "wrong-format:number"),
+        ("Solve.", "So she has 6 + 3 = 9 apples.\n#### 9 apples", "ok"),  # a unit is fine
+        ("Solve.", "Jackson is 8 / 2 = 4 years old.\n#### Jackson is 4 years old.", "ok"),
+        ("Solve.", "So the rate is 5 * 3 = 15.\nThe answer is 15, because 5 * 3 = 15.", "ok"),
+        ("Solve.", "So each gets about 11.11% of it.\n#### 11.11", "hedged:number"),
+        (
+            "Solve.",
+            "Without the price of the shirt it is not possible to determine the total.\n#### 0",
+            "non-answer:number",
+        ),
+        ("How many people came?", "There were 25 / 2 = 12.5 people.\n#### 12.5", "not-a-count:number"),
+        ("How many hours did it take?", "It took 5 / 2 = 2.5 hours.\n#### 2.5", "ok"),  # hours are measured
+        ("How many boys are there?", "There are 10 - 11 = -1 boys.\n#### -1", "not-a-count:number"),
+        ("Solve.", "He has 3 * 4 = 12 eggs and 12 + 5 = 17 in all.\n#### 21", "unsupported:number"),
+        ("Solve.", "The share is 60 / 150 = 0.4 of the spools.\n#### 40", "ok"),  # 0.4 is 40 %
+        ("Solve.", "She has 12 eggs and buys 5 more, so she has 17.", "ok"),  # no "=" working: not judged
+        ("Solve.", "The total is 3 + 4 = 7.\n\n---", "ok"),  # a markdown rule after the answer
+    ],
+)
+def test_number_answer_checks(task: str, text: str, reason: str) -> None:
+    assert _flag(task, text, answer_format="number") == reason
+
+
+# --------------------------------------------------------------------------------------------------
+# Code and choice answers
+# --------------------------------------------------------------------------------------------------
+
+_FUNCTION_TASK = "Write a function to add one to a number."
+
+
+@pytest.mark.parametrize(
+    ("task", "text", "reason"),
+    [
+        (_FUNCTION_TASK, "```python\ndef add_one(x):\n    return x + 1\n```", "ok"),
+        (_FUNCTION_TASK, "```python\nadd_one = lambda x: x + 1\n```", "ok"),
+        (_FUNCTION_TASK, "```python\nx = int(input())\nprint(x + 1)\n```", "no-function:code"),
+        (_FUNCTION_TASK, "```python\ndef add_one(x):\n    pass\n```", "placeholder:code"),
+        (_FUNCTION_TASK, '```python\ndef add_one(x):\n    """Add one."""\n    ...\n```', "placeholder:code"),
+        (_FUNCTION_TASK, "```python\ndef add_one(x):\n    raise NotImplementedError\n```", "placeholder:code"),
+        (
+            _FUNCTION_TASK,
+            "```python\ndef add_one(x):\n    # TODO: handle floats\n    return x + 1\n```",
+            "placeholder:code",
+        ),
+        (_FUNCTION_TASK, "```python\ndef add_one(x):\n    # your code here\n    return x\n```", "placeholder:code"),
+        ("Write a stub for an add_one function.", "```python\ndef add_one(x):\n    pass\n```", "ok"),
+        (
+            "Write an abstract base class for shapes.",
+            "```python\nclass Shape(ABC):\n    @abstractmethod\n    def area(self):\n        ...\n```",
+            "ok",
+        ),
+        ("Print hello in Python.", "```python\nprint('hello')\n```", "ok"),  # no function asked for
+    ],
+)
+def test_code_answer_checks(task: str, text: str, reason: str) -> None:
+    assert _flag(task, text, answer_format="code") == reason
+
+
+_MCQ = "Which gas do plants absorb?\nA) Oxygen\nB) Carbon dioxide\nC) Nitrogen\nD) Helium\nAnswer:"
+
+
+@pytest.mark.parametrize(
+    ("task", "text", "reason"),
+    [
+        (_MCQ, "B", "ok"),
+        (_MCQ, "The answer is (B) Carbon dioxide.", "ok"),
+        (_MCQ, "E", "not-an-option:choice"),
+        (_MCQ, "None of the above, but the closest is B.\nAnswer: B", "not-an-option:choice"),
+        ("Pick one.\nA) All of the above\nB) Red\nC) Blue", "All of the above.\nAnswer: A", "ok"),
+        ("Solve the task.", "E", "ok"),  # options unknown: not judged
+    ],
+)
+def test_choice_answer_checks(task: str, text: str, reason: str) -> None:
+    assert _flag(task, text, answer_format="choice") == reason
+
+
 def test_messages_task() -> None:
     task = [
         {"role": "system", "content": "You are terse."},
@@ -396,3 +529,11 @@ def test_helpers_never_raise(text: str) -> None:
     assert letter is None or letter in "ABCDE"
     number = extract_number(text)
     assert number is None or isinstance(number, float)
+    assert isinstance(arithmetic_errors(text), list)
+
+
+@settings(max_examples=300, deadline=None)
+@given(expr=st.text(alphabet="0123456789.$ ()+-*/x×÷=<>\n", max_size=120))
+def test_arithmetic_never_raises(expr: str) -> None:
+    assert isinstance(arithmetic_errors(expr), list)
+    assert isinstance(assess_response("How many?", expr, answer_format="number").low_quality, bool)

@@ -11,6 +11,10 @@ continuous complexity score in ``[0, 1]`` from general signals:
   "; consider"), lists, commas and semicolons, constraint words ("without", "before", "given", "each").
 * **content** - numbers (quantities to combine), code (fences, keywords, identifiers, technical
   vocabulary) and maths (operators, exponents, mathematical vocabulary).
+* **closed-form** - lettered options are cut from the question (they are answers to pick from, not
+  steps or constraints) and count only towards length; a question that asks for a value (options, or a
+  final "how many / what is" question) with no planning/explaining/proving intent gets a discount: its
+  answer can be checked by the quality gate, so starting low is cheap. Few-shot examples are context.
 * **length** - log-scaled length of the whole request.
 * **conversation** - size of the system prompt, number of turns, prior assistant turns.
 
@@ -70,6 +74,7 @@ _TAIL_CHARS = 2048
 # The slope keeps long, signal-rich prompts from all saturating at 1.0.
 _BIAS = -2.2
 _SCORE_SLOPE = 0.6
+_TIE = 0.01
 
 
 def _lex(text: str) -> frozenset[str]:
@@ -118,6 +123,14 @@ _LOOKUP_LEAD = _lex(
     "what whats who whos whom whose when where wheres which is are was were does do did can could will has have how"
 )
 _HOW_LOOKUP = _lex("many much old far long tall big large often")
+# A final question that asks for a value ("what is the total", "which of these"), not for advice or a
+# hypothetical ("what should", "what would", "what if").
+_VALUE_CLAUSE_RE = re.compile(
+    r"(?:^|[,;:]\s*|\b(?:then|and|so)\s+)(?:how\s+(?:many|much|long|old|far|fast|tall|big|large|often|high|deep|wide|"
+    r"heavy)\b|(?:what|which|who|"
+    r"when|where)\b(?!'?s?\s+(?:should|would|could|might|if|happens?|do|does|can|causes?)\b))"
+)
+_LAST_SENTENCE_RE = re.compile(r"(?:^|[.!?]\s+|\n\s*)([^.!?\n]*[.?!]?)$")
 # Generic output verbs: neutral, rather than a simple action, when they ask for a substantial deliverable.
 _GENERIC_LEAD = _lex("make give put show list tell get write")
 
@@ -222,7 +235,7 @@ _PROBLEM_VERBS = _lex(
 )
 _PLAN_PAIRS = frozenset(
     {(v, "out") for v in _lex("work figure map lay think sort plan")}
-    | {(v, "through") for v in _lex("walk talk think reason me us")}
+    | {(v, "through") for v in _lex("walk talk think reason work me us")}
     | {("step", "by"), ("come", "up"), ("put", "together"), ("how", "should"), ("how", "would")}
     | {("how", "could")}
     | set(product(_SUPERLATIVES, _PLAN_TARGETS))
@@ -253,6 +266,7 @@ _PROVE_PAIRS = frozenset(
     | {("in", "detail"), ("in", "depth"), ("your", "reasoning"), ("the", "math"), ("your", "work")}
 )
 _LONGFORM_WORDS = _lex("essay essays article whitepaper thesis dissertation")
+_PROVE_WORDS = _lex("justify derivation derivations")
 _LONGFORM_PAIRS = frozenset(
     {("business", "plan"), ("lesson", "plan"), ("literature", "review"), ("case", "study")}
     | {("white", "paper")}
@@ -276,7 +290,6 @@ _CHAIN_PAIRS = frozenset(product(("and", "then", "also", "|"), _FOLLOW_VERBS | _
 _SPACE_PUNCT = b'"#$%&()*+,/:<=>@[\\]^_`{}~\r\t'
 _BOUNDARY_PUNCT = b".!?;\n"
 _BYTE_TABLE = bytes.maketrans(_SPACE_PUNCT + _BOUNDARY_PUNCT, b" " * len(_SPACE_PUNCT) + b"|" * len(_BOUNDARY_PUNCT))
-_NOT_VOWELS = bytes(b for b in range(256) if b not in b"aeiouy")
 # Bytes that plain prose is made of; what is left after deleting them is the (usually empty) set of
 # symbols worth counting, so symbol counts are skipped for prose.
 _PROSE_BYTES = bytes(b for b in range(256) if chr(b).isalnum() or chr(b) in " \t\n\r.,'\"?!%$&@#")
@@ -287,13 +300,53 @@ _POLITE_PREFIX_RE = re.compile(
     r"|help\s+me\s+(?:to\s+)?|let'?s\s+|i'?d\s+like\s+(?:you\s+)?to\s+)?"
 )
 _FIRST_WORDS_RE = re.compile(r"[a-z][a-z'-]*")
-_LENGTH_REQUIREMENT_RE = re.compile(r"\d[\d,]*[\s-]*(?:words?|pages?|paragraphs?|sections?|slides?)\b")
+_LENGTH_REQUIREMENT_RE = re.compile(r"(\d[\d,]*)[\s-]*(words?|pages?|paragraphs?|sections?|slides?)\b")
+# Stated lengths from which a deliverable is long.
+_LONG_LENGTH = {"word": 300, "page": 2, "paragraph": 4, "section": 3, "slide": 5}
 _FEWSHOT_ANSWER_RE = re.compile(
     r"^[ \t]*(?:answer|a|output|label)[ \t]*:[ \t]*(?:\S[^\n]*|\n[ \t]*\S[^\n]{0,80})$",
     re.MULTILINE | re.IGNORECASE,
 )
 _NUMBERED_LINE_RE = re.compile(r"\n[ \t]*(?:\d{1,2}|[a-e])[.)][ \t]")
-_CHOICE_LINE_RE = re.compile(r"\n[ \t]*\(?[a-e][.):][ \t]")
+_OPTION_A_RE = re.compile(r"\n[ \t]*[(\[]?[Aa][.):\]][ \t]")
+_OPTION_LINE_RE = re.compile(r"[ \t]*[(\[]?[A-Ja-j][.):\]][ \t][^\n]*")
+_ANSWER_CUE_RE = re.compile(r"\n[ \t]*(?:answer|a|solution)[ \t]*:[ \t]*$", re.IGNORECASE)
+
+
+def _split_options(window: str) -> tuple[str, int]:
+    """(the question stem, characters of its lettered options) when ``window`` lists two or more options
+    on their own lines ("A) ...", "(b) ...", "C. ..."); (window, 0) otherwise. What follows the options (an
+    answer cue, "Print only the letter") is dropped."""
+    m = _OPTION_A_RE.search(window)
+    if not m:
+        return window, 0
+    pos = m.start() + 1
+    n_options = 0
+    end = pos
+    while True:
+        line = _OPTION_LINE_RE.match(window, pos)
+        if not line:
+            break
+        n_options += 1
+        end = line.end()
+        pos = end + 1
+    if n_options < 2:
+        return window, 0
+    return window[: m.start()], end - (m.start() + 1)
+
+
+def _final_lookup_question(window: str) -> bool:
+    """Whether the request ends by asking for a value: a last sentence with a "how many / how much / what /
+    which / who / when / where" clause ("If he has 24 feet to dig, how long will it take?"), or one that
+    opens with "Calculate / Compute / Find / Determine"."""
+    t = window.rstrip()
+    if t.endswith(")") and "(" in t[-200:]:
+        t = t[: t.rindex("(")].rstrip()  # "How many ...? (Remember there are 31 days in March.)"
+    if not t or t[-1] not in "?.":
+        return False
+    m = _LAST_SENTENCE_RE.search(t[-400:])
+    sentence = (m.group(1) if m else t[-400:]).lower()
+    return bool(_VALUE_CLAUSE_RE.search(sentence))
 
 
 def _sigmoid(x: float) -> float:
@@ -340,6 +393,7 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
     if n_chars > _HEAD_CHARS + _TAIL_CHARS:
         window = text[:_HEAD_CHARS] + "\n" + text[-_TAIL_CHARS:]
     raw = _BIAS
+    has_options = False
 
     # ---- few-shot prompts: the worked examples are context, the request is the last block ----
     if "nswer:" in window or "NSWER:" in window or "\nA:" in window or "utput:" in window or "abel:" in window:
@@ -349,10 +403,24 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
             shots += 1
             last_end = m.end()
         if shots >= 2:
-            window = window[last_end:]
+            window = window[last_end:].strip()
             n_chars = len(window)
-            raw += 0.3 * math.log2(1.0 + shots)
             reasons.append("few-shot")
+
+    # ---- closed-form questions: lettered options are answers to pick from, not steps or constraints;
+    # an answer cue ("Answer:") or an output instruction after them is not part of the task ----
+    if "\n" in window:
+        stem, n_option_chars = _split_options(window)
+        if n_option_chars:
+            reasons.append("multiple-choice")
+            has_options = True
+            window = stem.strip()
+            n_chars = len(window) + n_option_chars
+        else:
+            m = _ANSWER_CUE_RE.search(window)
+            if m:
+                window = window[: m.start()].strip()
+                n_chars = len(window)
 
     lowered = window.lower()
     ascii_text = lowered.encode("ascii", "ignore")
@@ -368,21 +436,22 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
     raw += 0.75 * math.log2(1.0 + n_chars / 40.0)
     if n_words >= 60 or n_chars > 400:
         reasons.append("long-prompt")
-    # Vocabulary: longer words mean more technical/abstract language (a readability signal); it also
-    # separates requests of equal length.
+    # Tie-breaker: mean word length (a readability proxy) separates requests of equal length. Kept tiny:
+    # on benchmark questions longer words mean jargon, not difficulty (it anti-correlates on ARC and MMLU).
     if n_words:
-        vowels = len(ascii_text.translate(None, _NOT_VOWELS))  # ~ syllables, as in readability formulas
-        raw += 0.1 * (min(len(ascii_text) / n_words, 12.0) - 5.0) + 0.3 * (min(vowels / n_words, 5.0) - 1.6)
+        raw += _TIE * (min(len(ascii_text) / n_words, 12.0) - 5.0)
 
     # ---- intent phrases anywhere in the request ----
     n_plan = len(pairs & _PLAN_PAIRS) + len(wset & _PLAN_WORDS)
     if "or" in wset and not wset.isdisjoint(_COMPARATIVES):
         n_plan += 1  # a choice between options: "which is cheaper, X or Y?"
     n_why = len(pairs & _WHY_PAIRS) + ("why" in wset) + ("how" in wset and not wset.isdisjoint(_HOW_VERBS))
-    n_prove = len(pairs & _PROVE_PAIRS) + ("justify" in wset)
+    n_prove = len(pairs & _PROVE_PAIRS) + len(wset & _PROVE_WORDS)
     n_long = len(pairs & _LONGFORM_PAIRS) + len(wset & _LONGFORM_WORDS)
     if not wset.isdisjoint(_LENGTH_UNITS) or "-word" in lowered or "-page" in lowered:
-        n_long += len(_LENGTH_REQUIREMENT_RE.findall(lowered))
+        for number, unit in _LENGTH_REQUIREMENT_RE.findall(lowered):
+            # "a 50-word summary" is short; "an 800-word op-ed" or "5 pages" is a long deliverable.
+            n_long += 2 if int(number.replace(",", "")[:7]) >= _LONG_LENGTH.get(unit.rstrip("s"), 10**9) else 1
     if n_plan:
         raw += 1.1 + 0.3 * min(n_plan - 1, 2)
         reasons.append("plan-request")
@@ -419,6 +488,14 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
     elif first in _LOOKUP_LEAD and (first != "how" or second in _HOW_LOOKUP):
         raw -= 0.9 * shortness + 0.1
         reasons.append("lookup")
+
+    # ---- closed-form questions: options to pick from, an answer cue, or a final "how many / what is"
+    # question, and no planning/explaining/proving intent. The answer is a value the quality gate can check
+    # (format, arithmetic), so starting low is cheap; being closed-form says nothing about difficulty ----
+    open_intent = n_plan or n_why or n_prove or n_long or first in _STRONG_LEAD or first == "why"
+    if not open_intent and (has_options or _final_lookup_question(window)):
+        raw -= 1.0
+        reasons.append("closed-form")
 
     # A question set in the asker's own situation ("I have already...", "our team...") asks for advice.
     if n_words >= 10 and not wset.isdisjoint(_PERSONAL):
@@ -458,7 +535,7 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
     # ---- content: numbers (quantities to combine), code and maths ----
     n_numbers = spaced.translate(_DIGIT_TABLE).count(b" 0")  # words that start with a digit
     if n_numbers:
-        raw += 0.5 * math.log2(1.0 + n_numbers)
+        raw += 0.25 * math.log2(1.0 + n_numbers)
         if n_numbers >= 3:
             reasons.append("numbers")
     symbols = ascii_text.translate(None, _PROSE_BYTES)
@@ -473,19 +550,16 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
             if gate in symbols:
                 n_math += ascii_text.count(token)
     if n_code:
-        raw += 0.45 * math.log2(1.0 + n_code)
+        raw += 0.3 * math.log2(1.0 + n_code)
         if n_code >= 2:
             reasons.append("code")
     if len(ascii_text) != len(lowered):  # non-ASCII text: look for maths symbols too
         for char in _MATH_UNICODE:
             n_math += lowered.count(char)
     if n_math:
-        raw += 0.4 * math.log2(1.0 + n_math)
+        raw += 0.25 * math.log2(1.0 + n_math)
         if n_math >= 2:
             reasons.append("math")
-    if "\n" in lowered and _CHOICE_LINE_RE.search(lowered):
-        raw += 0.3
-        reasons.append("multiple-choice")
 
     # ---- the conversation so far ----
     convo = 0.0

@@ -14,10 +14,18 @@
 6. ``repetition`` - degenerate loops: one token repeated, repeated n-grams, repeated lines.
 7. format checks - ``invalid-json`` when JSON was asked for (``expect_json=True``, or the task says
    "as JSON", "JSON object"...); with ``answer_format`` also ``"choice"``, ``"number"``/``"integer"``,
-   ``"json"`` and ``"code"`` (reasons ``wrong-format:<format>`` or ``hedged:<format>``).
+   ``"json"`` and ``"code"`` (reasons ``<check>:<format>``):
 
-Everything is regex- and string-based, compiled at import, and looks at bounded prefixes/suffixes of
-very long answers, so a verdict costs microseconds.
+   * choice: a single A-E letter, not hedged, one of the task's listed options;
+   * number: a final number, no hedged conclusion, one stated answer, not cut off mid-calculation, an
+     explicit answer line ("####", "Answer:") stating exactly one number, consistent arithmetic in the
+     working (``arithmetic_errors``), a final number that is a result of the working, a whole
+     non-negative number when the task asks "how many <counted things>";
+   * code: Python that parses, defines a function when one is asked for, no stub bodies or TODOs.
+
+Everything is regex-, string- and ``ast``-based (nothing is evaluated or run), regexes are compiled on
+first use, and bounded prefixes/suffixes of very long answers are examined, so a verdict costs
+microseconds to a fraction of a millisecond.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from typing import Any
 
 from tiered_router.messages import as_messages, last_user_text
 
-__all__ = ["QualityVerdict", "assess_response", "extract_choice", "extract_number"]
+__all__ = ["QualityVerdict", "arithmetic_errors", "assess_response", "extract_choice", "extract_number"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,30 @@ class QualityVerdict:
 
 
 _OK = QualityVerdict(False, "ok")
+
+
+class _Pattern:
+    """A regular expression compiled on first use.
+
+    The gate has ~70 patterns, several of them large alternations; compiling them all at import took
+    ~50 ms, and most answers only ever reach a few of them. After the first call the methods are the
+    compiled pattern's own (instance slots), so there is no per-call overhead.
+    """
+
+    __slots__ = ("_flags", "_source", "findall", "finditer", "fullmatch", "match", "search", "sub")
+
+    def __init__(self, source: str, flags: int = 0) -> None:
+        self._source = source
+        self._flags = flags
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        compiled = re.compile(self._source, self._flags)
+        for attr in ("findall", "finditer", "fullmatch", "match", "search", "sub"):
+            object.__setattr__(self, attr, getattr(compiled, attr))
+        return getattr(compiled, name)
+
 
 # Bounds for long answers: the opening is judged on its first characters, repetition on a head and a tail.
 _OPENING_CHARS = 700
@@ -64,16 +96,16 @@ _PLACEHOLDERS = frozenset(
     {*_PLACEHOLDER_WORDS.split(), "your answer here", "insert answer here", "[insert answer here]", "no answer"}
 )
 # "None" / "0" can be a correct answer to "how many ..." or "which of these ...".
-_NONE_OK_TASK_RE = re.compile(r"\b(?:how\s+many|which|any|are\s+there|is\s+there|what\s+number)\b", re.I)
-_SPECIAL_TOKEN_RE = re.compile(
+_NONE_OK_TASK_RE = _Pattern(r"\b(?:how\s+many|which|any|are\s+there|is\s+there|what\s+number)\b", re.I)
+_SPECIAL_TOKEN_RE = _Pattern(
     r"<\|(?:im_start|im_end|eot_id|end_of_text|endoftext|start_header_id|end_header_id|eom_id|end|user|"
     r"assistant|system|pad|begin_of_text)\|>|</s>|<s>\s*\[INST\]|\[/?INST\]|<<SYS>>|<</SYS>>|<unk>|<pad>|"
     r"<start_of_turn>|<end_of_turn>|<eos>|<bos>|<\|reserved_special_token_\d+\|>",
     re.IGNORECASE,
 )
-_TAGGED_CODE_RE = re.compile(r"\[PYTHON\]\s*\n?(.*?)\[/PYTHON\]|<code>(?:\s*\n)?(.*?)</code>", re.DOTALL | re.I)
-_CODE_START_RE = re.compile(r"^(?:def |class |import |from \w+ import |async def |@\w)", re.MULTILINE)
-_FENCE_RE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_TAGGED_CODE_RE = _Pattern(r"\[PYTHON\]\s*\n?(.*?)\[/PYTHON\]|<code>(?:\s*\n)?(.*?)</code>", re.DOTALL | re.I)
+_CODE_START_RE = _Pattern(r"^(?:def |class |import |from \w+ import |async def |@\w)", re.MULTILINE)
+_FENCE_RE = _Pattern(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 # --------------------------------------------------------------------------------------------------
 # Refusals, disclaimers and lectures (matched on the lower-cased opening, curly quotes straightened)
@@ -115,30 +147,30 @@ _INABILITY = (
     r"|(?:would\s+)?(?:strongly\s+)?discourage\s+(?:you|this|that|it|anyone)"
     r")"
 )
-_INABILITY_RE = re.compile(r"\b" + _INABILITY)
-_OPEN_INABILITY_RE = re.compile(
+_INABILITY_RE = _Pattern(r"\b" + _INABILITY)
+_OPEN_INABILITY_RE = _Pattern(
     r"^(?:(?:no|unfortunately|regrettably|however|sadly|but|well|ok(?:ay)?|hmm|oh)[,.!]?\s+)?"
     r"(?:(?:i'?m|i\s+am)\s+(?:so\s+|really\s+|very\s+|truly\s+)?sorry[^.!?\n]{0,120}?[,.;:!-]\s*(?:but\s+)?)?"
     + _INABILITY
 )
-_APOLOGY_OPEN_RE = re.compile(
+_APOLOGY_OPEN_RE = _Pattern(
     r"^(?:oh,?\s+|well,?\s+)?(?:(?:i'?m|i\s+am|we'?re|we\s+are|i|we)\s+)?(?:so\s+|really\s+|very\s+|truly\s+|"
     r"terribly\s+|deeply\s+)?(?:sorry|apologi[sz]e|apologies|my\s+apologies|unfortunately|regrettably)\b"
 )
-_SYMPATHY_RE = re.compile(r"^[^.!?\n]{0,40}sorry\s+(?:to\s+hear|for\s+your\s+loss|about\s+(?:your|the))")
-_AI_DISCLAIMER_RE = re.compile(
+_SYMPATHY_RE = _Pattern(r"^[^.!?\n]{0,40}sorry\s+(?:to\s+hear|for\s+your\s+loss|about\s+(?:your|the))")
+_AI_DISCLAIMER_RE = _Pattern(
     r"^(?:well,?\s+|hi!?\s+|hello!?\s+)?(?:as\s+an?\s+(?:[\w-]+\s+){0,3}?(?:ai|a\.i\.|artificial\s+intelligence|"
     r"language\s+model|llm|assistant|chatbot|model)\b|(?:i'?m|i\s+am)\s+(?:just\s+|only\s+|merely\s+)?an?\s+"
     r"(?:[\w-]+\s+){0,2}?(?:ai|a\.i\.|language\s+model|llm|assistant|chatbot|computer\s+program|machine)\b)"
 )
-_JUST_AN_AI_RE = re.compile(
+_JUST_AN_AI_RE = _Pattern(
     r"\b(?:i'?m|i\s+am)\s+(?:just|only|merely)\s+an?\s+(?:ai|language\s+model|assistant)|not\s+within\s+my\s+"
     r"(?:programming|ethical\s+guidelines|capabilities)|against\s+my\s+(?:programming|guidelines|policies|"
     r"principles|ethical)|(?:violates?|goes\s+against)\s+(?:my|our|openai'?s?)\s+(?:guidelines|polic|principles|"
     r"programming|content)|as\s+a\s+responsible\s+(?:ai|assistant|language\s+model)"
 )
 # "I don't have personal opinions/feelings": a disclaimer that is fine when an answer follows.
-_NO_OPINION_RE = re.compile(
+_NO_OPINION_RE = _Pattern(
     r"(?:do\s+not|don'?t|cannot|can'?t)\s+(?:have|hold|form|express|share)\s+(?:any\s+)?(?:personal\s+)?"
     r"(?:opinions?|feelings?|beliefs?|preferences?|views?|emotions?|biases|experiences?|thoughts?|a\s+body)"
 )
@@ -147,7 +179,7 @@ _LECTURE_PREAMBLE = (
     r"(?:i'?m|i\s+am)\s+(?:glad|happy)[^.!?]{0,80}?[.!]?\s*(?:but|however)|i\s+apologi[sz]e,?\s+but)[,.!]?\s+)?"
 )
 # Openings that lecture whatever follows: "It's not appropriate to ...", "I would advise against ...".
-_HARD_LECTURE_RE = re.compile(
+_HARD_LECTURE_RE = _Pattern(
     _LECTURE_PREAMBLE + r"(?:"
     r"it(?:'s|\s+is|\s+would\s+(?:not|be))\s+(?:not\s+|never\s+|highly\s+|generally\s+)?(?:appropriate|ethical|okay|"
     r"ok|acceptable|advisable|recommended|safe|legal|right|fair|respectful|productive|accurate|possible\s+to\s+"
@@ -170,7 +202,7 @@ _HARD_LECTURE_RE = re.compile(
     r")"
 )
 # Openings that are a lecture only when harm/ethics vocabulary follows ("It's important to note that ...").
-_SOFT_LECTURE_RE = re.compile(
+_SOFT_LECTURE_RE = _Pattern(
     _LECTURE_PREAMBLE + r"(?:"
     r"(?:it(?:'s|\s+is)|that(?:'s|\s+is))\s+(?:important|crucial|essential|vital)\s+to\s+(?:note|remember|"
     r"understand|recognize|emphasi[sz]e|clarify|consider|remind|be\s+aware|acknowledge)"
@@ -180,7 +212,7 @@ _SOFT_LECTURE_RE = re.compile(
     r")"
 )
 # Harm/ethics vocabulary: an opening that says "it's important to note" is a lecture only with these.
-_HARM_RE = re.compile(
+_HARM_RE = _Pattern(
     r"\b(?:illegal|unlawful|unethical|immoral|harmful|harm|dangerous|inappropriate|not\s+appropriate|offensive|"
     r"disrespectful|discriminat\w*|prejudic\w*|stereotyp\w*|hateful|hate|violen\w*|crime|criminal|abuse|"
     r"against\s+the\s+law|serious\s+consequences|legal\s+consequences|human\s+rights|dignity|not\s+recommended|"
@@ -188,7 +220,7 @@ _HARM_RE = re.compile(
     r"(?:not|never)\s+(?:a\s+)?(?:recommended|safe|ethical|legal|appropriate|acceptable|okay))\b"
 )
 # Phrases of an assistant moralising instead of answering, counted over the whole (bounded) answer.
-_MORALISING_RE = re.compile(
+_MORALISING_RE = _Pattern(
     r"\b(?:it(?:'s|\s+is)\s+(?:important|crucial|essential)\s+to|not\s+appropriate|inappropriate|unethical|"
     r"illegal|harmful|offensive|disrespectful|discriminat\w+|prejudice\w*|with\s+(?:respect|dignity)|"
     r"respect\s+and\s+dignity|dignity\s+and\s+respect|regardless\s+of\s+their|fairness|positivity|equality|"
@@ -198,63 +230,63 @@ _MORALISING_RE = re.compile(
     r"(?:is|are)\s+(?:never|not)\s+(?:okay|acceptable|justified|justifiable)|i\s+cannot|i\s+can'?t|instead)\b"
 )
 # Signs that the answer actually delivers content: list items, "here's how", code.
-_COMPLIANCE_RE = re.compile(
+_COMPLIANCE_RE = _Pattern(
     r"(?:^|\n)\s*(?:\d{1,2}[.)]|[-*•])\s+\S|\bhere\s+(?:is|are)\b|\bhere'?s\b|```|\bsteps?\s+(?:to|you)\b"
 )
-_REDIRECT_RE = re.compile(r"\binstead\b|\brather\s+than\b|\bi\s+(?:would\s+)?(?:suggest|recommend)\b")
-_COMPLY_PIVOT_RE = re.compile(
+_REDIRECT_RE = _Pattern(r"\binstead\b|\brather\s+than\b|\bi\s+(?:would\s+)?(?:suggest|recommend)\b")
+_COMPLY_PIVOT_RE = _Pattern(
     r"\b(?:however|but|that\s+said|nonetheless|nevertheless)\b[^.!?]{0,60}?\b(?:i\s+(?:will|can|'ll|am\s+happy\s+to|"
     r"'m\s+happy\s+to)\s+(?:provide|give|share|try|help|explain|answer|offer|outline|describe)|here\s+(?:is|are)|"
     r"here's)"
 )
-_NO_ACCESS_RE = re.compile(
+_NO_ACCESS_RE = _Pattern(
     r"\b(?:i|we)\s*(?:do\s+not|don'?t|cannot|can'?t)\s+(?:have\s+)?(?:access|the\s+ability|information\s+about)"
 )
-_DEFLECT_RE = re.compile(
+_DEFLECT_RE = _Pattern(
     r"\breach\s+out\s+to\b|\b(?:talk|speak)\s+(?:to|with)\s+(?:someone|a\s+(?:trusted|mental|professional|"
     r"counsel|therap|doctor))|mental\s+health\s+professional|crisis\s+(?:hot)?line|people\s+who\s+care\s+about\s+you|"
     r"\bseek\s+(?:professional\s+|immediate\s+)?(?:help|support)"
 )
-_PIVOT_RE = re.compile(r"\b(?:however|but|that\s+said|nevertheless|nonetheless|instead|in\s+general)\b")
+_PIVOT_RE = _Pattern(r"\b(?:however|but|that\s+said|nevertheless|nonetheless|instead|in\s+general)\b")
 # Right after "As an AI ...": disowning or declining ("and do not condone", "don't have access to ...").
-_AI_DECLINE_RE = re.compile(
+_AI_DECLINE_RE = _Pattern(
     r"[\s,]*(?:[\w-]+\s+){0,3}?(?:(?:developed|created|made|trained)\s+by\s+[\w ]{1,30}?,\s*)?(?:and\s+|,\s*)?(?:i\s+)?"
     r"(?:do\s+not|don'?t|cannot|can'?t|am\s+not\s+able\s+to|'m\s+not\s+able\s+to)\s+(?:condone|promote|endorse|"
     r"support|encourage|have\s+(?:the\s+)?(?:ability|capability|capacity|means)|have\s+access|access|provide|assist|"
     r"help)\b"
 )
 # "As an AI, I must clarify that ..." - a lecture when harm/ethics vocabulary follows.
-_AI_LECTURE_RE = re.compile(
+_AI_LECTURE_RE = _Pattern(
     r"\bi\s+(?:must|have\s+to|need\s+to|want\s+to|would\s+like\s+to|should)\s+(?:clarify|point\s+out|"
     r"emphasi[sz]e|stress|inform|note|remind)|\bi\s+am\s+committed\s+to|\bit(?:'s|\s+is)\s+not\s+(?:appropriate|"
     r"ethical|accurate|fair|right|okay)"
 )
 # A friendly preamble, then "However, I must inform you that ..." / "However, it is not safe ...".
-_PIVOT_LECTURE_RE = re.compile(
+_PIVOT_LECTURE_RE = _Pattern(
     r"\b(?:however|but)\s*,?\s+(?:i\s+(?:must|have\s+to|need\s+to|should|want\s+to|would\s+like\s+to)\s+"
     r"(?:respectfully\s+|kindly\s+|gently\s+|first\s+)?(?:inform|point\s+out|clarify|remind|emphasi[sz]e|stress|"
     r"note|caution|warn|advise)|it(?:'s|\s+is)\s+(?:not|never)\s+(?:appropriate|ethical|safe|legal|okay|acceptable))"
 )
 # Questions whose honest answer may be "I would advise against it".
-_ADVICE_TASK_RE = re.compile(
+_ADVICE_TASK_RE = _Pattern(
     r"\b(?:should\s+(?:i|we)|is\s+it\s+(?:a\s+good\s+idea|safe|okay|ok|wise|smart)|would\s+you\s+recommend|"
     r"do\s+you\s+recommend)\b",
     re.IGNORECASE,
 )
-_ADVISE_AGAINST_RE = re.compile(
+_ADVISE_AGAINST_RE = _Pattern(
     r"\b(?:advise|caution|urge|recommend)\s+(?:you\s+)?against|\bdiscourage|\bwould\s*n[o']?t\s+recommend|"
     r"\bnot\s+(?:be\s+)?(?:recommended|advisable|a\s+good\s+idea)"
 )
 # Cheap substring gates for regexes that most answers cannot match.
 _PIVOT_WORDS = ("however", "but", "that said", "nonetheless", "nevertheless")
 _JUST_AN_AI_WORDS = (" ai", "model", "assistant", "programming", "guideline", "polic", "principles", "responsible")
-_SENTENCE_END_RE = re.compile(r"[.!?](?:\s|$)|\n")
+_SENTENCE_END_RE = _Pattern(r"[.!?](?:\s|$)|\n")
 
 # --------------------------------------------------------------------------------------------------
 # Non-answers
 # --------------------------------------------------------------------------------------------------
 
-_NON_ANSWER_RE = re.compile(
+_NON_ANSWER_RE = _Pattern(
     r"^(?:(?:sorry|hmm+|well|um+|uh+|unfortunately)[,.!]?\s+)?(?:(?:i'?m|i\s+am)\s+afraid\s+(?:that\s+)?)?(?:"
     r"i\s+(?:really\s+|honestly\s+|simply\s+)?(?:do\s+not|don'?t)\s+(?:really\s+)?know"
     r"|(?:i'?m|i\s+am)\s+(?:not\s+(?:sure|certain)|unsure|uncertain)"
@@ -268,8 +300,8 @@ _NON_ANSWER_RE = re.compile(
     r"|what\s+do\s+you\s+mean"
     r")"
 )
-_BUT_ANSWER_RE = re.compile(r"\b(?:but|however|though|although)\b.{8,}")
-_CLARIFY_RE = re.compile(
+_BUT_ANSWER_RE = _Pattern(r"\b(?:but|however|though|although)\b.{8,}")
+_CLARIFY_RE = _Pattern(
     r"\b(?:could|can|would)\s+you\s+(?:please\s+)?(?:clarify|rephrase|provide\s+more|be\s+more\s+specific|"
     r"elaborate|tell\s+me\s+more)|please\s+(?:clarify|provide\s+more|rephrase)|what\s+do\s+you\s+mean"
 )
@@ -285,7 +317,7 @@ _NUMERIC_CHARS = "0123456789.,;:-+*/=()[]{}'\"$%"
 # JSON and formats
 # --------------------------------------------------------------------------------------------------
 
-_JSON_TASK_RE = re.compile(
+_JSON_TASK_RE = _Pattern(
     r"\b(?:as|in|into|to|return|returns|output|respond\s+with|reply\s+with|answer\s+with|give\s+me|format(?:ted)?"
     r"\s+as|valid|emit|produce|only)\s+(?:a\s+|an\s+|valid\s+|the\s+|pure\s+|raw\s+|strict\s+|well-formed\s+)*json\b"
     r"|\bjson\s+(?:object|array|format|output|response|only|with\s+(?:keys|fields)|schema|document)\b",
@@ -294,48 +326,49 @@ _JSON_TASK_RE = re.compile(
 _CHOICE_LETTERS = "ABCDE"
 # "The answer is B", "Answer: (c)", "correct option is D". A lower-case letter only in brackets or before
 # ")" or at the very end, so that "the answer is a dog" is not choice A.
-_CHOICE_EXPLICIT_RE = re.compile(
+_CHOICE_EXPLICIT_RE = _Pattern(
     r"(?i:answer|option|choice|correct\s+(?:answer|option|choice|response))\s*(?i:is|would\s+be|:|=|-)?\s*"
     r"(?i:is\s+)?(?i:option\s+|choice\s+|letter\s+)?[\[*\"']*"
     r"(?:\(?([A-E])\b(?![\w'])|\(([a-e])\)|([a-e])\)|([a-e])\W{0,3}$)"
 )
-_CHOICE_ALONE_RE = re.compile(r"^\W{0,3}([A-E])(?:\W{0,3}$|[\).:\]]\s)")
-_CHOICE_START_RE = re.compile(r"^\s*[\(\[*]*([A-E])[\)\].:](?:\s|$)")
-_CHOICE_PAREN_RE = re.compile(r"\(([A-E])\)")
-_CHOICE_HEDGE_RE = re.compile(
+_CHOICE_ALONE_RE = _Pattern(r"^\W{0,3}([A-E])(?:\W{0,3}$|[\).:\]]\s)")
+_CHOICE_START_RE = _Pattern(r"^\s*[\(\[*]*([A-E])[\)\].:](?:\s|$)")
+_CHOICE_PAREN_RE = _Pattern(r"\(([A-E])\)")
+_CHOICE_HEDGE_RE = _Pattern(
     r"(?:\b|\()([A-E])\)?\s*(?:or|and/or|/)\s*\(?(?:maybe\s+|possibly\s+|perhaps\s+)?\(?([A-E])\b(?:\)|\.|,|\s|$)"
     r"|\b(?:either|between)\s+\(?([A-E])\)?\s+(?:or|and)\s+\(?([A-E])\b"
 )
 _NUMBER = r"[-−]?\$?\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-_NUMBER_RE = re.compile(_NUMBER)
-_GSM_FINAL_RE = re.compile(r"####\s*(" + _NUMBER + r")")
-_BOXED_RE = re.compile(r"\\boxed\{\s*(" + _NUMBER + r")")
-_ANSWER_NUMBER_RE = re.compile(
+_NUMBER_RE = _Pattern(_NUMBER)
+_GSM_FINAL_RE = _Pattern(r"####\s*(" + _NUMBER + r")")
+_BOXED_RE = _Pattern(r"\\boxed\{\s*(" + _NUMBER + r")")
+_ANSWER_NUMBER_RE = _Pattern(
     r"(?:final\s+answer|the\s+answer|answer)\s*(?:is|would\s+be|will\s+be|=|:|equals)?\s*"
     r"[:=]?\s*(?:approximately\s+|about\s+|around\s+|roughly\s+|~\s*)?\**\s*(" + _NUMBER + r")",
     re.IGNORECASE,
 )
-_WHOLE_NUMBER_RE = re.compile(r"^\W{0,3}(" + _NUMBER + r")\s*%?\s*[\w\s]{0,20}?[.!]?\W{0,3}$")
+_WHOLE_NUMBER_RE = _Pattern(r"^\W{0,3}(" + _NUMBER + r")\s*%?\s*[\w\s]{0,20}?[.!]?\W{0,3}$")
 # Hedges in the sentence that states the final answer.
-_HEDGE_RE = re.compile(
+_HEDGE_RE = _Pattern(
     r"\b(?:maybe|perhaps|probably|possibly|i\s+think|i\s+believe|i\s+guess|might\s+be|could\s+be|not\s+sure|"
     r"somewhere\s+between|or\s+so|give\s+or\s+take)\b"
     r"|\b(?:approximately|approx\.?|about|around|roughly|nearly|almost|estimated(?:\s+at)?|close\s+to)\s*\$?\s*\d"
     r"|[~≈]\s*\$?\s*\d|\bbetween\s+\$?\d[\d,.]*\s+and\s+\$?\d"
 )
 # Explicit final-answer statements, and what an answer statement may say after its number.
-_ANSWER_MARK_RE = re.compile(r"####|\b(?:final\s+answer|the\s+answer\s+is|answer\s*:)", re.IGNORECASE)
-_NUMBER_TOKEN_RE = re.compile(r"(?<![\w.,])\$?\d[\d,]*(?:\.\d+)?")
-_EXPLANATION_RE = re.compile(r"\b(?:because|since|as|given|from|which|where|when|so|after|since)\b|[=;]", re.I)
+_ANSWER_MARK_RE = _Pattern(r"####|\b(?:final\s+answer|the\s+answer\s+is|answer\s*:)", re.IGNORECASE)
+_NUMBER_TOKEN_RE = _Pattern(r"(?<![\w.,])\$?\d[\d,]*(?:\.\d+)?")
+_EXPLANATION_RE = _Pattern(r"\b(?:because|since|as|given|from|which|where|when|so|after|since)\b|[=;]", re.I)
 # Results of the working: right-hand sides of "=", "≈", "≥", "≤", "~" and GSM8K "<<a*b=c>>" annotations.
-_RESULT_RE = re.compile(r"(?:=|>>|≈|≥|≤|~)\s*\$?\s?(" + _NUMBER + r")")
-_CUT_NUMBER_RE = re.compile(r"\d,\d{1,2}[.!]?$|\d\s+[x×]$")
-_CANNOT_DETERMINE_RE = re.compile(
-    r"\b(?:(?:not|im)possible\s+to\s+(?:determine|calculate|know|tell|say)|cannot\s+be\s+(?:determined|calculated)"
+_RESULT_RE = _Pattern(r"(?:=|>>|≈|≥|≤|~)\s*\$?\s?(" + _NUMBER + r")")
+_CUT_NUMBER_RE = _Pattern(r"\d,\d{1,2}[.!]?$|\d\s+[x×]$")
+_CANNOT_DETERMINE_RE = _Pattern(
+    r"\b(?:(?:not\s+|im)possible\s+to\s+(?:determine|calculate|know|tell|say)|cannot\s+be\s+(?:determined|calculated)"
     r"|can'?t\s+be\s+(?:determined|calculated)|(?:not\s+enough|insufficient)\s+(?:information|data))\b",
     re.IGNORECASE,
 )
-_HOW_MANY_RE = re.compile(r"\bhow\s+many\s+(?:more\s+|fewer\s+|less\s+|total\s+|additional\s+|extra\s+)?([a-z]+)", re.I)
+_CANNOT_WORDS = ("possible", "determine", "calculate", "enough", "insufficient")
+_HOW_MANY_RE = _Pattern(r"\bhow\s+many\s+(?:more\s+|fewer\s+|less\s+|total\s+|additional\s+|extra\s+)?([a-z]+)", re.I)
 # Units a "how many" question may measure in (fractional answers are fine there).
 _MEASURE_UNITS = frozenset(
     """
@@ -347,8 +380,24 @@ _MEASURE_UNITS = frozenset(
     percent percentage square cubic acre acres hectare hectares mph times
     """.split()
 )
+# Code: the task asks for a function, or for a stub; placeholder comments inside an answer's code.
+_FUNCTION_TASK_RE = _Pattern(r"\b(?:function|def|method)\b", re.IGNORECASE)
+_STUB_TASK_RE = _Pattern(
+    r"\b(?:stubs?|skeleton|abstract|interface|protocol|placeholders?|signatures?|template)\b", re.I
+)
+_TODO_RE = _Pattern(
+    r"#\s*(?:TODO|FIXME|XXX)\b|#\s*(?:add\s+|insert\s+|write\s+|put\s+)?your\s+(?:own\s+)?(?:code|logic|implementation)"
+    r"|#\s*implement\s+(?:this|here|me|the\s+(?:logic|function))\b",
+    re.IGNORECASE,
+)
+# Multiple-choice options listed in the task ("A) ...", "(b) ...", "C. ..."), and answers that pick none.
+_OPTION_A_RE = _Pattern(r"^[ \t]*\(?[Aa][).:][ \t]", re.MULTILINE)
+_OPTION_LINE_RE = _Pattern(r"^[ \t]*\(?([A-Ja-j])[).:][ \t]+([^\n]*)", re.MULTILINE)
+_NONE_OF_ABOVE_RE = _Pattern(
+    r"\b(?:none|all|neither|both)\s+of\s+(?:the\s+)?(?:above|these|those|them|options|choices)", re.I
+)
 # Two alternative final numbers: "42 or 44", "90 minutes or 1 hour".
-_ALTERNATIVES_RE = re.compile(_NUMBER + r"\s*%?\s*(?:[a-z]+\s+){0,2}or\s+(?:maybe\s+|possibly\s+)?" + _NUMBER)
+_ALTERNATIVES_RE = _Pattern(_NUMBER + r"\s*%?\s*(?:[a-z]+\s+){0,2}or\s+(?:maybe\s+|possibly\s+)?" + _NUMBER)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -356,44 +405,89 @@ _ALTERNATIVES_RE = re.compile(_NUMBER + r"\s*%?\s*(?:[a-z]+\s+){0,2}or\s+(?:mayb
 # --------------------------------------------------------------------------------------------------
 
 # Multiplication written as "x", "×", "\*" or "\times" between numbers; division as "÷" or "\div".
-_TIMES_RE = re.compile(r"(?<=[\d)])\s*(?:[x×]|\\\*|\\times|\\cdot)\s*(?=[\d(.$])")
-_THOUSANDS_RE = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_ARITH_CHARS = frozenset("0123456789.$ ()+-*/")
+_TIMES_RE = _Pattern(r"(?<=[\d)])\s*(?:[x×]|\\\*|\\times|\\cdot)\s*(?=[\d(.$])")
+_THOUSANDS_RE = _Pattern(r"(?<=\d),(?=\d{3}(?!\d))")
+_ARITH_CHARS = "0123456789.$ ()+-*/"
 _ARITH_OPS = "+-*/"
 _MAX_EXPR_CHARS = 160
-_MAX_EXPR_NODES = 64
+_MAX_EXPR_TOKENS = 64
+_ARITH_TOKEN_RE = _Pattern(r"\d+(?:\.\d+)?|\.\d+|[-+*/()]")
 _MAX_MAGNITUDE = 1e15
 
 
-def _safe_eval(node: ast.AST, budget: list[int]) -> float:
-    """Value of a parsed arithmetic expression: numbers, + - * /, unary minus, parentheses. Anything else
-    (names, calls, powers, ...) raises ``ValueError``; so does a too large expression or value."""
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise ValueError("expression too large")
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        value = float(node.value)
-    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        value = _safe_eval(node.operand, budget)
-        value = -value if isinstance(node.op, ast.USub) else value
-    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
-        a = _safe_eval(node.left, budget)
-        b = _safe_eval(node.right, budget)
-        if isinstance(node.op, ast.Add):
-            value = a + b
-        elif isinstance(node.op, ast.Sub):
-            value = a - b
-        elif isinstance(node.op, ast.Mult):
-            value = a * b
-        elif b == 0:
-            raise ValueError("division by zero")
-        else:
-            value = a / b
-    else:
-        raise ValueError("not arithmetic")
-    if not abs(value) < _MAX_MAGNITUDE:
+class _ArithParser:
+    """Evaluates ``+ - * /`` arithmetic on numbers and parentheses (unary minus allowed) by recursive descent
+    over a token list; anything else (names, powers, calls, two numbers in a row) is rejected. No ``eval``,
+    bounded work: the expression is at most ``_MAX_EXPR_CHARS`` long and values are capped."""
+
+    __slots__ = ("depth", "pos", "tokens")
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+        self.depth = 0
+
+    def value(self) -> float:
+        v = self._sum()
+        if self.pos != len(self.tokens):
+            raise ValueError("trailing tokens")
+        return v
+
+    def _sum(self) -> float:
+        v = self._product()
+        tokens = self.tokens
+        while self.pos < len(tokens) and tokens[self.pos] in "+-":
+            op = tokens[self.pos]
+            self.pos += 1
+            rhs = self._product()
+            v = v + rhs if op == "+" else v - rhs
+        return _bounded(v)
+
+    def _product(self) -> float:
+        v = self._factor()
+        tokens = self.tokens
+        while self.pos < len(tokens) and tokens[self.pos] in "*/":
+            op = tokens[self.pos]
+            self.pos += 1
+            rhs = self._factor()
+            if op == "*":
+                v *= rhs
+            elif rhs == 0:
+                raise ValueError("division by zero")
+            else:
+                v /= rhs
+            v = _bounded(v)
+        return v
+
+    def _factor(self) -> float:
+        tokens = self.tokens
+        if self.pos >= len(tokens):
+            raise ValueError("unexpected end")
+        tok = tokens[self.pos]
+        self.pos += 1
+        if tok == "-":
+            return -self._factor()
+        if tok == "+":
+            return self._factor()
+        if tok == "(":
+            self.depth += 1
+            if self.depth > 8:
+                raise ValueError("too deep")
+            v = self._sum()
+            if self.pos >= len(tokens) or tokens[self.pos] != ")":
+                raise ValueError("unbalanced")
+            self.pos += 1
+            self.depth -= 1
+            return v
+        if tok in "*/)":
+            raise ValueError("unexpected operator")
+        return float(tok)
+
+
+def _bounded(v: float) -> float:
+    if not abs(v) < _MAX_MAGNITUDE:
         raise ValueError("too large")
-    return value
+    return v
 
 
 def _arith_value(expr: str, before: str) -> tuple[float, bool, str] | None:
@@ -409,12 +503,17 @@ def _arith_value(expr: str, before: str) -> tuple[float, bool, str] | None:
         e = e.strip("()").strip()  # "(so 3 * 4 = 12)": the bracket belongs to the prose around it
         if not e or e.count("(") != e.count(")") or e[0] in "*/+" or e[-1] in _ARITH_OPS:
             return None
-    try:
-        tree = ast.parse(e, mode="eval")
-        value = _safe_eval(tree.body, [_MAX_EXPR_NODES])
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
-        return None
     has_op = any(c in _ARITH_OPS for c in e.lstrip("-"))
+    try:
+        if not has_op and "(" not in e:
+            value = float(e)  # a plain number: no parser needed
+        else:
+            tokens = _ARITH_TOKEN_RE.findall(e)
+            if len(tokens) > _MAX_EXPR_TOKENS or sum(map(len, tokens)) != len(e) - e.count(" "):
+                return None  # "3 4", "1.2.3": not one expression
+            value = _ArithParser(tokens).value()
+    except (ValueError, OverflowError):
+        return None
     return value, has_op, e
 
 
@@ -422,12 +521,13 @@ def _decimals(number: str) -> int:
     return len(number.rsplit(".", 1)[1]) if "." in number else 0
 
 
-def arithmetic_errors(text: str) -> list[str]:
+def arithmetic_errors(text: str, limit: int = 0) -> list[str]:
     """Equations in ``text`` whose two sides differ: ``a op b = c`` chains (numbers, ``+ - * /``, ``x``/``×``/
     ``÷``, parentheses, GSM8K ``<<a*b=c>>`` annotations), evaluated without ``eval``.
 
     A plain number on one side may be rounded to the digits written (or by 1 %); two expressions must agree
     within 1 %. Sides that are not pure arithmetic (words, units in the middle, ``%``, powers) are skipped.
+    ``limit`` > 0 stops after that many errors.
     """
     if "=" not in text:
         return []
@@ -441,12 +541,10 @@ def arithmetic_errors(text: str) -> list[str]:
             continue
         parts = line.split("=")
         for left, right in pairwise(parts):
-            i = len(left)
-            while i > 0 and left[i - 1] in _ARITH_CHARS:
-                i -= 1
-            j = 0
-            while j < len(right) and right[j] in _ARITH_CHARS:
-                j += 1
+            i = len(left.rstrip(_ARITH_CHARS))  # the arithmetic just before "=" ...
+            j = len(right) - len(right.lstrip(_ARITH_CHARS))  # ... and just after it
+            if i == len(left) or j == 0:
+                continue
             if right[j : j + 1] == "%" or (j < len(right) and right[j].isalpha() and right[j - 1 : j] != " "):
                 continue  # "1/2 = 50%", "500 * 3 = 1.5k": not the plain number it looks like
             lhs = _arith_value(left[i:], left[:i])
@@ -466,6 +564,8 @@ def arithmetic_errors(text: str) -> list[str]:
                 tol = max(0.5 * 10.0 ** -_decimals(plain), 0.01 * abs(exact))
             if abs(lv - rv) > tol + 1e-9:
                 errors.append(f"{left[i:].strip()} = {right[:j].strip()}")
+                if len(errors) == limit:
+                    return errors
     return errors
 
 
@@ -598,11 +698,11 @@ def assess_response(
     if (fmt == "json" or want_json) and _parse_json(stripped) is None:
         return QualityVerdict(True, "invalid-json")
     if fmt in ("choice", "mcq", "multiple-choice", "letter"):
-        return _check_choice(stripped)
+        return _check_choice(stripped, task_text)
     if fmt in ("number", "integer", "int", "numeric", "float"):
         return _check_number(stripped, integer=fmt in ("integer", "int"), task_text=task_text)
     if fmt in ("code", "python"):
-        return _check_code(stripped)
+        return _check_code(stripped, task_text)
     return _OK
 
 
@@ -850,7 +950,7 @@ def _parse_json(stripped: str) -> Any | None:
     return None
 
 
-def _check_choice(stripped: str) -> QualityVerdict:
+def _check_choice(stripped: str, task_text: str = "") -> QualityVerdict:
     t = _straighten(stripped)
     if _CHOICE_HEDGE_RE.search(t[-600:]):
         return QualityVerdict(True, "hedged:choice")
@@ -860,7 +960,27 @@ def _check_choice(stripped: str) -> QualityVerdict:
         if len(explicit) > 1:
             return QualityVerdict(True, "hedged:choice")
         return QualityVerdict(True, "wrong-format:choice")
+    options = _task_options(task_text)
+    if options:
+        if letter not in options:
+            return QualityVerdict(True, "not-an-option:choice")
+        m = _NONE_OF_ABOVE_RE.search(t[-600:])
+        if m and m.group(0).lower() not in options[letter]:
+            return QualityVerdict(True, "not-an-option:choice")
     return _OK
+
+
+def _task_options(task_text: str) -> dict[str, str]:
+    """The options of the last multiple-choice question in the task: letter -> lower-cased option text
+    ({} when the task lists fewer than two lettered options)."""
+    if not task_text or "\n" not in task_text:
+        return {}
+    tail = task_text[-3000:]
+    starts = [m.start() for m in _OPTION_A_RE.finditer(tail)]
+    if not starts:
+        return {}
+    options = {m.group(1).upper(): m.group(2).lower() for m in _OPTION_LINE_RE.finditer(tail, starts[-1])}
+    return options if len(options) >= 2 else {}
 
 
 def _final_statement(t: str) -> str:
@@ -885,7 +1005,7 @@ def _check_number(stripped: str, integer: bool, task_text: str = "") -> QualityV
     if _ends_mid_expression(t):
         return QualityVerdict(True, f"truncated:{kind}")
     final = _final_statement(t).lower()
-    if _HEDGE_RE.search(final):
+    if _HEDGE_RE.search(final) or _HEDGE_RE.search(_last_lines(t, 2).lower()):
         return QualityVerdict(True, f"hedged:{kind}")
     answers = {_to_float(x) for x in _ANSWER_NUMBER_RE.findall(t[-4000:])}
     answers |= {_to_float(x) for x in _GSM_FINAL_RE.findall(t[-4000:])}
@@ -902,18 +1022,24 @@ def _check_number(stripped: str, integer: bool, task_text: str = "") -> QualityV
         verdict = _check_answer_line(line[1], kind)
         if verdict:
             return verdict
-    if _CANNOT_DETERMINE_RE.search(t[-600:]):
+    if _has_any(t[-600:].lower(), _CANNOT_WORDS) and _CANNOT_DETERMINE_RE.search(t[-600:]):
         return QualityVerdict(True, f"non-answer:{kind}")
     if integer and value != int(value):
         return QualityVerdict(True, "wrong-format:integer")
     if (value < 0 or value != int(value)) and _asks_for_count(task_text):
         return QualityVerdict(True, f"not-a-count:{kind}")
-    if arithmetic_errors(t):
+    if arithmetic_errors(t, limit=1):
         return QualityVerdict(True, f"wrong-arithmetic:{kind}")
     body = t[: line[0]] if line is not None else t
     if not _supported_by_working(value, body):
         return QualityVerdict(True, f"unsupported:{kind}")
     return _OK
+
+
+def _last_lines(t: str, n: int) -> str:
+    """The last ``n`` non-empty lines (the conclusion of the answer)."""
+    lines = [ln for ln in t[-1500:].splitlines() if ln.strip()]
+    return "\n".join(lines[-n:])
 
 
 def _ends_mid_expression(t: str) -> bool:
@@ -939,6 +1065,8 @@ def _explicit_answer(t: str) -> tuple[int, str] | None:
     ``Answer:``, "the answer is", "final answer"; None if the answer has none."""
     offset = max(0, len(t) - 2000)
     tail = t[offset:]
+    if "####" not in tail and "nswer" not in tail and "NSWER" not in tail:
+        return None
     last = None
     for last in _ANSWER_MARK_RE.finditer(tail):  # noqa: B007 - the last match is wanted
         pass
@@ -989,32 +1117,72 @@ def _supported_by_working(value: float, body: str) -> bool:
     return False
 
 
-def _check_code(stripped: str) -> QualityVerdict:
-    """Python code must parse: a ```python / ``` fence, a [PYTHON] block, or the code lines of the text."""
+def _check_code(stripped: str, task_text: str = "") -> QualityVerdict:
+    """Python code must parse (a ```python / ``` fence, a [PYTHON] block, or the code lines of the text); when
+    the task asks for a function, one must be defined; and no function may be a stub (``pass``, ``...``,
+    ``raise NotImplementedError``, a TODO / "your code here" comment) unless the task asks for a stub."""
+    trees = _code_trees(stripped)
+    if not trees:
+        return QualityVerdict(True, "wrong-format:code")
+    functions = [n for tree in trees for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    task = task_text[-2000:]
+    stub = any(_is_stub(f) for f in functions) or ("#" in stripped and bool(_TODO_RE.search(stripped[-_HEAD_CHARS:])))
+    if stub and not (task and _STUB_TASK_RE.search(task)):
+        return QualityVerdict(True, "placeholder:code")
+    lambdas = not functions and any(isinstance(n, ast.Lambda) for tree in trees for n in ast.walk(tree))
+    if task and not functions and not lambdas and _FUNCTION_TASK_RE.search(task):
+        return QualityVerdict(True, "no-function:code")
+    return _OK
+
+
+def _code_trees(stripped: str) -> list[ast.Module]:
+    """The parsed Python of the answer: every ```python / ``` fence and [PYTHON] / <code> block that parses;
+    without blocks, the whole text, else the code lines from the first ``def``/``class``/``import`` with
+    trailing prose trimmed. A block fenced as another language does not count."""
     blocks = [(lang.lower(), body) for lang, body in _FENCE_RE.findall(stripped)]
     blocks += [("python", a or b) for a, b in _TAGGED_CODE_RE.findall(stripped)]
     if blocks:
-        for lang, body in blocks:
-            if lang in ("", "python", "py", "python3") and _parses(body):
-                return _OK
-        return QualityVerdict(True, "wrong-format:code")
-    if _parses(stripped):
-        return _OK
-    # Prose around unfenced code: parse from the first code-looking line, trimming trailing prose.
+        return [tree for lang, body in blocks if lang in _PYTHON_FENCES for tree in _parse(body)]
+    trees = _parse(stripped)
+    if trees:
+        return trees
     m = _CODE_START_RE.search(stripped)
     if m:
         lines = stripped[m.start() :].splitlines()
         for end in range(len(lines), max(0, len(lines) - 30), -1):
-            if _parses("\n".join(lines[:end])):
-                return _OK
-    return QualityVerdict(True, "wrong-format:code")
+            trees = _parse("\n".join(lines[:end]))
+            if trees:
+                return trees
+    return []
 
 
-def _parses(code: str) -> bool:
+_PYTHON_FENCES = ("", "python", "py", "python3")
+
+
+def _is_stub(f: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A function whose body is only a docstring, ``pass``, ``...`` or ``raise NotImplementedError``
+    (``@abstractmethod`` and ``@overload`` stubs are fine)."""
+    for d in f.decorator_list:
+        name = d.attr if isinstance(d, ast.Attribute) else d.id if isinstance(d, ast.Name) else ""
+        if "abstract" in name or name == "overload":
+            return False
+    return all(_is_filler(stmt) for stmt in f.body)
+
+
+def _is_filler(stmt: ast.stmt) -> bool:
+    """``pass``, ``...``, a docstring, or ``raise NotImplementedError``."""
+    if isinstance(stmt, ast.Pass):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+        return stmt.value.value is Ellipsis or isinstance(stmt.value.value, str)
+    return isinstance(stmt, ast.Raise) and stmt.exc is not None and "NotImplemented" in ast.dump(stmt.exc)
+
+
+def _parse(code: str) -> list[ast.Module]:
+    """``[tree]`` if ``code`` is Python, else ``[]``."""
     if not code.strip():
-        return False
+        return []
     try:
-        ast.parse(code)
-    except (SyntaxError, ValueError):
-        return False
-    return True
+        return [ast.parse(code)]
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
