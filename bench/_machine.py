@@ -161,21 +161,22 @@ class Child:
         return total / CLK_TCK
 
     def thread_cpu_s(self) -> tuple[float, float]:
-        """(main thread, every other thread) CPU seconds of the leader process: the event loop vs helpers such as
-        a log writer thread or a thread pool."""
+        """(main threads, every other thread) CPU seconds over the process group: the event loop vs helpers such
+        as a log writer thread, a thread pool or a server's native I/O threads."""
         main = other = 0.0
-        with contextlib.suppress(OSError):
-            for tid in os.listdir(f"/proc/{self.pid}/task"):
-                try:
-                    raw = Path(f"/proc/{self.pid}/task/{tid}/stat").read_text()
-                except OSError:
-                    continue
-                f = raw[raw.rindex(")") + 2:].split()
-                cpu = (int(f[11]) + int(f[12])) / CLK_TCK
-                if int(tid) == self.pid:
-                    main += cpu
-                else:
-                    other += cpu
+        for pid in self.group_pids():
+            with contextlib.suppress(OSError):
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    try:
+                        raw = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+                    except OSError:
+                        continue
+                    f = raw[raw.rindex(")") + 2:].split()
+                    cpu = (int(f[11]) + int(f[12])) / CLK_TCK
+                    if int(tid) == pid:
+                        main += cpu
+                    else:
+                        other += cpu
         return main, other
 
     def rss_mb(self) -> float:
@@ -401,9 +402,15 @@ def _run_wrk(url: str, body: Mapping[str, Any], concurrency: int, duration: floa
         raise RuntimeError(f"wrk failed (exit {out.returncode}): {out.stdout[-500:]} {out.stderr[-500:]}")
     d = json.loads(line[len("WRKJSON "):])
     errors = d["connect"] + d["read"] + d["write"] + d["status"] + d["timeout"]
-    return Load(requests=max(0, d["requests"] - d["status"]), errors=errors, seconds=d["duration_us"] / 1e6,
+    seconds = d["duration_us"] / 1e6
+    capped = d["requests"] >= max_requests
+    if capped:
+        # wrk's clock runs for the whole -d even after the script stopped the thread at the request cap; for a
+        # closed loop the busy time is (mean latency × requests / connections) (Little's law).
+        seconds = min(seconds, d["mean_us"] * d["requests"] / concurrency / 1e6)
+    return Load(requests=max(0, d["requests"] - d["status"]), errors=errors, seconds=seconds,
                 p50_ms=d["p50_us"] / 1000, p99_ms=d["p99_us"] / 1000, loadgen="wrk",
-                extra={"max_ms": d["max_us"] / 1000, "mean_ms": d["mean_us"] / 1000})
+                extra={"max_ms": d["max_us"] / 1000, "mean_ms": d["mean_us"] / 1000, "capped": capped})
 
 
 def _run_python(url: str, body: Mapping[str, Any], concurrency: int, duration: float, max_requests: int,

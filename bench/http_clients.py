@@ -195,7 +195,9 @@ def measure_clients(sim: Any, n: int, duration: float, quiet_wait: float) -> lis
 
 
 def server_variants() -> list[tuple[str, list[str]]]:
-    """(label, argv with {port}) for each way of serving the proxy app."""
+    """(label, argv with {port}) for each way of serving the proxy app: each server with the app as it is
+    (httpx upstream), then, when aiohttp is installed, each server again with the aiohttp patch, where the
+    server's own cost is not buried under httpx's."""
     py = sys.executable
     app = "tiered_router.server.app:create_app"
     bench_app = "http_clients:aiohttp_proxy_app"
@@ -204,26 +206,21 @@ def server_variants() -> list[tuple[str, list[str]]]:
         return [py, "-m", "uvicorn", "--factory", target, "--host", "127.0.0.1", "--port", "{port}",
                 "--http", http, "--loop", loop, "--log-level", "warning", "--no-access-log"]
 
-    variants = [
-        ("uvicorn httptools + uvloop (= tiered-router serve)", uvicorn(app, "httptools", "uvloop")),
-        ("uvicorn h11 + uvloop", uvicorn(app, "h11", "uvloop")),
-        ("uvicorn httptools + asyncio loop", uvicorn(app, "httptools", "asyncio")),
+    servers: list[tuple[str, Callable[[str], list[str]]]] = [
+        ("uvicorn httptools + uvloop", lambda t: uvicorn(t, "httptools", "uvloop")),
+        ("uvicorn h11 + uvloop", lambda t: uvicorn(t, "h11", "uvloop")),
+        ("uvicorn httptools + asyncio loop", lambda t: uvicorn(t, "httptools", "asyncio")),
     ]
     granian = Path(py).parent / "granian"
-    has_granian = find_spec("granian") is not None and granian.exists()
-
-    def gran(target: str) -> list[str]:
-        return [str(granian), "--interface", "asgi", "--factory", target, "--host", "127.0.0.1",
-                "--port", "{port}", "--workers", "1", "--runtime-threads", "1", "--loop", "uvloop",
-                "--log-level", "warning", "--no-access-log", "--no-ws"]
-
-    if has_granian:
-        variants.append(("granian asgi + uvloop", gran(app)))
+    if find_spec("granian") is not None and granian.exists():
+        servers.append(("granian asgi + uvloop", lambda t: [
+            str(granian), "--interface", "asgi", "--factory", t, "--host", "127.0.0.1", "--port", "{port}",
+            "--workers", "1", "--runtime-threads", "1", "--loop", "uvloop", "--log-level", "warning",
+            "--no-access-log", "--no-ws"]))
+    variants = [(f"{label}, httpx" + (" (= tiered-router serve)" if i == 0 else ""), argv(app))
+                for i, (label, argv) in enumerate(servers)]
     if find_spec("aiohttp") is not None:
-        variants.append(("uvicorn httptools + uvloop, aiohttp upstream (bench patch)",
-                         uvicorn(bench_app, "httptools", "uvloop")))
-        if has_granian:
-            variants.append(("granian asgi + uvloop, aiohttp upstream (bench patch)", gran(bench_app)))
+        variants += [(f"{label}, aiohttp (bench patch)", argv(bench_app)) for label, argv in servers]
     return variants
 
 
@@ -259,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from _machine import Children, loadgen_name, machine, machine_line
     from proxy_overhead import results_table, start_simulator
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--requests", type=int, default=2000, help="requests per client window (and cap per server "
                                                               "window x10)")
     p.add_argument("--duration", type=float, default=8.0, help="at most this many seconds per window")
@@ -306,15 +303,18 @@ def main(argv: Sequence[str] | None = None) -> None:
                   highlight=False)
     console.print(f"wall time {time.monotonic() - started:.0f} s", highlight=False)
     if args.markdown:
-        print("\n| client | mode | req/s | p50 ms | p99 ms | client CPU ms/req |\n|---|---|--:|--:|--:|--:|")
+        print("\n| client | mode | req/s | p50 ms | p99 ms | client CPU ms/req | other load |")
+        print("|---|---|--:|--:|--:|--:|--:|")
         for c in clients:
-            print(f"| {c.client} | {c.mode} | {c.rps:.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.cpu_ms:.3f} |")
+            print(f"| {c.client} | {c.mode} | {c.rps:.0f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.cpu_ms:.3f} "
+                  f"| {c.other_cores:.2f} |")
         if servers:
-            print("\n| server | conc | req/s | p50 ms | p99 ms | proxy CPU ms/req | RSS MB |")
-            print("|---|--:|--:|--:|--:|--:|--:|")
+            print("\n| server, upstream client | conc | req/s | p50 ms | p99 ms | proxy CPU ms/req | RSS MB "
+                  "| other load |")
+            print("|---|--:|--:|--:|--:|--:|--:|--:|")
             for r in servers:
                 print(f"| {r.path} | {r.concurrency} | {r.load.rps:.0f} | {r.load.p50_ms:.2f} | {r.load.p99_ms:.2f} "
-                      f"| {r.proxy_cpu_ms:.3f} | {r.rss_mb:.0f} |")
+                      f"| {r.proxy_cpu_ms:.3f} | {r.rss_mb:.0f} | {r.other_cores:.2f} |")
 
 
 if __name__ == "__main__":

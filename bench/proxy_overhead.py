@@ -1,8 +1,9 @@
 """Proxy overhead: the same chat completion sent directly to the simulator, through ``tiered-router serve``
 and through the LiteLLM proxy, at concurrency 1 and 32, on loopback only.
 
-    .venv/bin/python bench/proxy_overhead.py [--requests 20000] [--duration 10] [--skip-litellm] [--json]
+    .venv/bin/python bench/proxy_overhead.py [--requests 50000] [--duration 10] [--skip-litellm] [--json]
                                              [--loadgen auto|wrk|python] [--profile DIR] [--markdown]
+                                             [--aiohttp-variant] [--skip-ollama] [--quiet-wait S]
 
 Every server is its own process (own process group, killed at the end): the simulator at zero latency,
 ``tiered-router serve`` with tier 1 pointed at the simulator over the OpenAI-compatible protocol (the same
@@ -65,6 +66,7 @@ DIRECT = "direct → simulator"
 OURS_OPENAI = "tiered-router (OpenAI-compat upstream)"
 OURS_OLLAMA = "tiered-router (Ollama upstream)"
 LITELLM = "LiteLLM proxy"
+OURS_AIOHTTP = "what-if: tiered-router, aiohttp upstream (bench patch)"
 # Reference numbers from the issue, used when LiteLLM is not measured in the same run.
 LITELLM_REFERENCE = {"rps": 150.0, "cpu_ms": 6.0, "rss_mb": 350.0, "overhead_ms": 6.0}
 LITELLM_ENV = {
@@ -142,6 +144,17 @@ def start_router(kids: Children, sim: Child, protocol: str) -> Child:
     return kids.start(f"tiered-router-{protocol}", argv, port=port, ready="/healthz", env=env, timeout=30)
 
 
+def start_router_aiohttp(kids: Children, sim: Child) -> Child:
+    """The same app with Backend.chat sending through aiohttp (bench/http_clients.py:aiohttp_proxy_app)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "http_clients:aiohttp_proxy_app", "--host", LOOPBACK,
+            "--port", str(port), "--http", "httptools", "--loop", "uvloop", "--log-level", "warning",
+            "--no-access-log"]
+    env = router_env(sim.port, "openai", kids.dir / "ledger-aiohttp.db")
+    env["PYTHONPATH"] = str(BENCH)
+    return kids.start("tiered-router-aiohttp", argv, port=port, ready="/healthz", env=env, timeout=30)
+
+
 def ensure_litellm(venv: Path = LITELLM_VENV, timeout: float = 900.0) -> tuple[Path | None, str]:
     """The ``litellm`` executable in ``venv``, installing ``litellm[proxy]`` there first if needed."""
     exe, py = venv / "bin" / "litellm", venv / "bin" / "python"
@@ -151,7 +164,7 @@ def ensure_litellm(venv: Path = LITELLM_VENV, timeout: float = 900.0) -> tuple[P
     if exe.exists() and py.exists() and subprocess.run([str(py), "-c", probe], check=False).returncode == 0:
         return exe, "reused"
     err.print(f"[yellow]installing litellm[proxy] into {venv} (once; can take a few minutes)…[/]")
-    log = venv.parent / ".litellm-install.log"
+    log = venv / "install.log"
     try:
         if not py.exists():
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
@@ -415,6 +428,18 @@ def in_process_costs(sim: Child, db_dir: Path, n: int = 2000) -> list[dict[str, 
         ok = statuses and all(s == 200 for s in statuses)
         out.append({"step": "whole ASGI app, canned upstream (Starlette + handler + router + sinks + JSON)",
                     "us": us, "note": "" if ok else f"statuses {sorted(set(statuses))}"})
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def floor_endpoint(req: Request) -> JSONResponse:
+            return JSONResponse({"echo": len(json.loads(await req.body()))})
+
+        floor = Starlette(routes=[Route("/v1/chat/completions", floor_endpoint, methods=["POST"])])
+        loop.run_until_complete(drive(200, floor))
+        out.append({"step": "  floor: a bare Starlette route that reads the body and returns JSONResponse",
+                    "us": loop.run_until_complete(drive(n, floor)), "note": ""})
         if getattr(router, "log_store", None) is not None:
             try:
                 quiet = load_settings(local_fast_model=f"http://{LOOPBACK}:{sim.port}/v1#{MODEL}",
@@ -570,7 +595,11 @@ def markdown(rows: list[Row], goals: list[dict[str, Any]]) -> str:
         sim = "-" if r.upstream_cpu_ms is None else f"{r.upstream_cpu_ms:.3f}"
         lines.append(f"| {r.path} | {r.concurrency} | {r.load.rps:.0f} | {r.load.p50_ms:.2f} | {r.load.p99_ms:.2f} "
                      f"| {over} | {r.proxy_cpu_ms:.3f} | {sim} | {r.rss_mb:.0f} | {r.other_cores:.2f} |")
-    lines += ["", "| target | result | met | against |", "|---|---|---|---|"]
+    return "\n".join(lines) + "\n\n" + targets_markdown(goals)
+
+
+def targets_markdown(goals: list[dict[str, Any]]) -> str:
+    lines = ["| target | result | met | against |", "|---|---|---|---|"]
     lines += [f"| {g['target']} | {g['shown']} | {'yes' if g['met'] else '**no**'} | {g['against']} |" for g in goals]
     return "\n".join(lines)
 
@@ -579,13 +608,14 @@ def markdown(rows: list[Row], goals: list[dict[str, Any]]) -> str:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--requests", type=int, default=20000, help="at most this many requests per window")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--requests", type=int, default=50000, help="at most this many requests per window")
     p.add_argument("--duration", type=float, default=10.0, help="at most this many seconds per window")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up before each window")
     p.add_argument("--skip-litellm", action="store_true", help="do not install or measure the LiteLLM proxy")
     p.add_argument("--skip-ollama", action="store_true", help="do not measure the Ollama-protocol upstream")
+    p.add_argument("--aiohttp-variant", action="store_true",
+                   help="also measure the proxy with aiohttp instead of httpx upstream (a bench-only patch)")
     p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                    help="wrk (C, one thread) or the asyncio/aiohttp generator; auto = wrk when installed")
     p.add_argument("--profile", metavar="DIR", help="also profile tiered-router with py-spy, stacks into DIR")
@@ -615,6 +645,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             (OURS_OPENAI, lambda: start_router(kids, sim, "openai"), "/v1/chat/completions", "tier-1")]
         if not args.skip_ollama:
             steps.append((OURS_OLLAMA, lambda: start_router(kids, sim, "ollama"), "/v1/chat/completions", "tier-1"))
+        if args.aiohttp_variant:
+            steps.append((OURS_AIOHTTP, lambda: start_router_aiohttp(kids, sim), "/v1/chat/completions", "tier-1"))
         for name, start, path, model in steps:
             child = start()
             try:
@@ -656,6 +688,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "rows": [r.as_dict() for r in rows],
         "targets": targets(rows),
         "targets_ollama": targets(rows, OURS_OLLAMA) if not args.skip_ollama else [],
+        "targets_aiohttp_variant": targets(rows, OURS_AIOHTTP) if args.aiohttp_variant else [],
         "profile": profile,
         "notes": notes,
         "wall_s": time.monotonic() - started,
@@ -673,12 +706,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     m = result["machine"]
     console.print(results_table(rows, f"proxy overhead, loopback, simulator at 0 ms ({result['loadgen']} load, "
                                       f"≤{args.requests} requests / ≤{args.duration:g} s per window)"))
-    goals = Table(title="targets (tiered-router, OpenAI-compatible upstream)")
-    for name in ("target", "result", "met", "against"):
-        goals.add_column(name)
-    for g in result["targets"]:
-        goals.add_row(g["target"], g["shown"], "[green]yes[/]" if g["met"] else "[red]no[/]", g["against"])
-    console.print(goals)
+    for key, title in (("targets", "targets (tiered-router, OpenAI-compatible upstream)"),
+                       ("targets_aiohttp_variant", "targets for the what-if (aiohttp upstream)")):
+        if not result.get(key):
+            continue
+        goals = Table(title=title)
+        for name in ("target", "result", "met", "against"):
+            goals.add_column(name)
+        for g in result[key]:
+            goals.add_row(g["target"], g["shown"], "[green]yes[/]" if g["met"] else "[red]no[/]", g["against"])
+        console.print(goals)
     if result["profile"]:
         print_profile(result["profile"])
     console.print(f"machine: {machine_line(m)}", highlight=False)
@@ -694,6 +731,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.markdown:
         print()
         print(markdown(rows, result["targets"]))
+        if result.get("targets_aiohttp_variant"):
+            print()
+            print(targets_markdown(result["targets_aiohttp_variant"]))
 
 
 if __name__ == "__main__":
