@@ -1,15 +1,21 @@
-"""Wire formats and error mapping of each backend, against httpx.MockTransport.
+"""Wire formats and error mapping of each backend, against a scripted upstream on loopback.
 
-These pin the request each backend sends and how it reads answers and failures. The same
-paths run for real over loopback against the simulator in test_router_integration.py.
+The upstream is a tiny aiohttp server whose answer each test writes, so these pin the request a
+backend sends and how it reads answers and failures. The same paths run against the simulator in
+test_router_integration.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-import httpx
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from tiered_router.backends import AnthropicBackend, ChatRequest, HttpPool, OllamaBackend, OpenAICompatBackend
 from tiered_router.backends.anthropic import split_system
@@ -29,41 +35,83 @@ from tiered_router.errors import (
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
 
 
-def make(cls, handler, **kw):
-    pool = HttpPool(transport=httpx.MockTransport(handler))
-    defaults = dict(provider="p", model="m", base_url="http://up", api_key="sk-secret", timeout_s=2.0, pool=pool)
-    defaults.update(kw)
-    return cls(**defaults)
+@dataclass
+class Seen:
+    path: str
+    headers: Any
+    body: Any
 
 
-async def test_ollama_request_and_answer():
-    seen = {}
+@dataclass
+class Reply:
+    status: int = 200
+    json: Any = None
+    text: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen["url"] = str(request.url)
-        seen["body"] = json.loads(request.content)
-        return httpx.Response(200, json={
-            "model": "m", "message": {"role": "assistant", "content": "Hello"}, "done": True,
-            "done_reason": "length", "prompt_eval_count": 7, "eval_count": 3})
 
-    backend = make(OllamaBackend, handler)
+Handler = Callable[[Seen], Reply]
+
+
+@pytest.fixture
+async def make():
+    servers: list[TestServer] = []
+    pools: list[HttpPool] = []
+
+    async def start(cls: type, handler: Handler, **kw: Any) -> Any:
+        async def route(request: web.Request) -> web.StreamResponse:
+            raw = await request.read()
+            reply = handler(Seen(request.path, request.headers, json.loads(raw) if raw else None))
+            if reply.delay_s:
+                await asyncio.sleep(reply.delay_s)
+            if reply.json is not None:
+                return web.json_response(reply.json, status=reply.status, headers=reply.headers)
+            return web.Response(text=reply.text or "", status=reply.status, headers=reply.headers)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", route)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
+        pool = HttpPool()
+        pools.append(pool)
+        options = dict(provider="p", model="m", base_url=f"http://127.0.0.1:{server.port}", api_key="sk-secret",
+                       timeout_s=2.0, pool=pool)
+        options.update(kw)
+        return cls(**options)
+
+    yield start
+    for pool in pools:
+        await pool.aclose()
+    for server in servers:
+        await server.close()
+
+
+async def test_ollama_request_and_answer(make):
+    seen: list[Seen] = []
+
+    def handler(s: Seen) -> Reply:
+        seen.append(s)
+        return Reply(json={"model": "m", "message": {"role": "assistant", "content": "Hello"}, "done": True,
+                           "done_reason": "length", "prompt_eval_count": 7, "eval_count": 3})
+
+    backend = await make(OllamaBackend, handler)
     result = await backend.chat(ChatRequest(MESSAGES, max_tokens=5, temperature=0.2,
                                             response_format={"type": "json_object"}))
-    assert seen["url"] == "http://up/api/chat"
-    assert seen["body"]["stream"] is False
-    assert seen["body"]["options"] == {"num_predict": 5, "temperature": 0.2}
-    assert seen["body"]["format"] == "json"
+    assert seen[0].path == "/api/chat"
+    assert seen[0].body["stream"] is False
+    assert seen[0].body["options"] == {"num_predict": 5, "temperature": 0.2}
+    assert seen[0].body["format"] == "json"
     assert (result.text, result.finish_reason) == ("Hello", "length")
     assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.estimated) == (7, 3, False)
 
 
-async def test_openai_request_uses_sdk_base_url_and_asks_usage_on_streams():
-    bodies = []
+async def test_openai_request_uses_sdk_base_url_and_asks_usage_on_streams(make):
+    seen: list[Seen] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        assert str(request.url) == "http://up/v1/chat/completions"
-        assert request.headers["authorization"] == "Bearer sk-secret"
-        bodies.append(json.loads(request.content))
+    def handler(s: Seen) -> Reply:
+        seen.append(s)
         sse = (
             'data: {"choices":[{"delta":{"role":"assistant"},"finish_reason":null}]}\n\n'
             'data: {"choices":[{"delta":{"content":"Hel"},"finish_reason":null}]}\n\n'
@@ -71,32 +119,31 @@ async def test_openai_request_uses_sdk_base_url_and_asks_usage_on_streams():
             'data: {"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":2}}\n\n'
             "data: [DONE]\n\n"
         )
-        return httpx.Response(200, text=sse, headers={"content-type": "text/event-stream"})
+        return Reply(text=sse, headers={"content-type": "text/event-stream"})
 
-    backend = make(OpenAICompatBackend, handler, model="o3-mini")
+    backend = await make(OpenAICompatBackend, handler, model="o3-mini")
     chunks = [c async for c in backend.stream(ChatRequest(MESSAGES, max_tokens=9))]
-    assert bodies[0]["stream_options"] == {"include_usage": True}
-    assert bodies[0]["max_completion_tokens"] == 9 and "max_tokens" not in bodies[0]
+    assert seen[0].path == "/v1/chat/completions"
+    assert seen[0].headers["authorization"] == "Bearer sk-secret"
+    assert seen[0].body["stream_options"] == {"include_usage": True}
+    assert seen[0].body["max_completion_tokens"] == 9 and "max_tokens" not in seen[0].body
     assert "".join(c.text for c in chunks) == "Hello"
     assert [c.finish_reason for c in chunks if c.finish_reason] == ["stop"]
     assert chunks[-1].usage is not None and chunks[-1].usage.output_tokens == 2
 
 
-async def test_openai_stream_cut_before_finish_is_an_error():
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, text='data: {"choices":[{"delta":{"content":"Hel"}}]}\n\n')
-
-    backend = make(OpenAICompatBackend, handler)
+async def test_openai_stream_cut_before_finish_is_an_error(make):
+    cut = 'data: {"choices":[{"delta":{"content":"Hel"}}]}\n\n'
+    backend = await make(OpenAICompatBackend, lambda s: Reply(text=cut))
     with pytest.raises(BadResponse):
         _ = [c async for c in backend.stream(ChatRequest(MESSAGES))]
 
 
-async def test_anthropic_request_shape_and_stream():
-    seen = {}
+async def test_anthropic_request_shape_and_stream(make):
+    seen: list[Seen] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen["headers"] = request.headers
-        seen["body"] = json.loads(request.content)
+    def handler(s: Seen) -> Reply:
+        seen.append(s)
         events = [
             ("message_start", {"type": "message_start", "message": {"usage": {"input_tokens": 11}}}),
             ("content_block_delta", {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "Yo"}}),
@@ -104,19 +151,28 @@ async def test_anthropic_request_shape_and_stream():
                                "usage": {"output_tokens": 1}}),
             ("message_stop", {"type": "message_stop"}),
         ]
-        sse = "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
-        return httpx.Response(200, text=sse)
+        return Reply(text="".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events))
 
-    backend = make(AnthropicBackend, handler)
+    backend = await make(AnthropicBackend, handler)
     chunks = [c async for c in backend.stream(ChatRequest(MESSAGES))]
-    assert seen["headers"]["x-api-key"] == "sk-secret"
-    assert seen["headers"]["anthropic-version"]
-    assert seen["body"]["system"] == "Be brief."
-    assert seen["body"]["messages"] == [{"role": "user", "content": "Hi"}]
-    assert seen["body"]["max_tokens"] > 0
+    assert seen[0].path == "/v1/messages"
+    assert seen[0].headers["x-api-key"] == "sk-secret"
+    assert seen[0].headers["anthropic-version"]
+    assert seen[0].body["system"] == "Be brief."
+    assert seen[0].body["messages"] == [{"role": "user", "content": "Hi"}]
+    assert seen[0].body["max_tokens"] > 0
     assert "".join(c.text for c in chunks) == "Yo"
     assert chunks[-1].finish_reason == "length"
     assert (chunks[-1].usage.input_tokens, chunks[-1].usage.output_tokens) == (11, 1)
+
+
+async def test_long_stream_lines_are_read_whole(make):
+    long_text = "x" * 200_000  # longer than any fixed line buffer
+    sse = (f'data: {{"choices":[{{"delta":{{"content":"{long_text}"}},"finish_reason":"stop"}}]}}\n\n'
+           "data: [DONE]\n\n")
+    backend = await make(OpenAICompatBackend, lambda s: Reply(text=sse))
+    chunks = [c async for c in backend.stream(ChatRequest(MESSAGES))]
+    assert "".join(c.text for c in chunks) == long_text
 
 
 def test_split_system_merges_turns_and_starts_with_user():
@@ -147,38 +203,44 @@ def test_split_system_merges_turns_and_starts_with_user():
     ],
 )
 @pytest.mark.parametrize("cls", [OllamaBackend, OpenAICompatBackend, AnthropicBackend])
-async def test_http_errors_map_to_classes(cls, status, body, headers, error, kind):
-    backend = make(cls, lambda r: httpx.Response(status, json=body, headers=headers))
-    with pytest.raises(error) as info:
-        await backend.chat(ChatRequest(MESSAGES))
-    assert info.value.kind is kind
-    assert info.value.status == status
-    assert "sk-secret" not in str(info.value)
-    if error is RateLimited:
-        assert info.value.retry_after_s == 3.0
+async def test_http_errors_map_to_classes(make, cls, status, body, headers, error, kind):
+    backend = await make(cls, lambda s: Reply(status=status, json=body, headers=headers))
+    for call in (backend.chat(ChatRequest(MESSAGES)), _drain(backend.stream(ChatRequest(MESSAGES)))):
+        with pytest.raises(error) as info:
+            await call
+        assert info.value.kind is kind
+        assert info.value.status == status
+        assert "sk-secret" not in str(info.value)
+        if error is RateLimited:
+            assert info.value.retry_after_s == 3.0
 
 
-async def test_transport_failures_map_to_classes():
-    def refuse(request):
-        raise httpx.ConnectError("refused", request=request)
+async def _drain(stream: Any) -> None:
+    async for _ in stream:
+        pass
 
-    def slow(request):
-        raise httpx.ReadTimeout("slow", request=request)
 
-    def garbage(request):
-        return httpx.Response(200, text="<html>not json</html>")
-
-    def wrong_shape(request):
-        return httpx.Response(200, json={"unexpected": True})
-
+async def test_transport_failures_map_to_classes(make):
+    closed_port = await make(OllamaBackend, lambda s: Reply(), base_url="http://127.0.0.1:9")
     with pytest.raises(BackendConnectError):
-        await make(OllamaBackend, refuse).chat(ChatRequest(MESSAGES))
+        await closed_port.chat(ChatRequest(MESSAGES))
+    slow = await make(OllamaBackend, lambda s: Reply(json={}, delay_s=5), timeout_s=0.2)
     with pytest.raises(BackendTimeout):
-        await make(OllamaBackend, slow).chat(ChatRequest(MESSAGES))
+        await slow.chat(ChatRequest(MESSAGES))
+    garbage = await make(OpenAICompatBackend, lambda s: Reply(text="<html>not json</html>"))
     with pytest.raises(BadResponse):
-        await make(OpenAICompatBackend, garbage).chat(ChatRequest(MESSAGES))
+        await garbage.chat(ChatRequest(MESSAGES))
+    wrong_shape = await make(AnthropicBackend, lambda s: Reply(json={"unexpected": True}))
     with pytest.raises(BadResponse):
-        await make(AnthropicBackend, wrong_shape).chat(ChatRequest(MESSAGES))
+        await wrong_shape.chat(ChatRequest(MESSAGES))
+
+
+async def test_health(make):
+    healthy = await make(OllamaBackend, lambda s: Reply(json={"models": []}))
+    assert await healthy.health() == (True, "ok")
+    down = await make(OllamaBackend, lambda s: Reply(), base_url="http://127.0.0.1:9")
+    ok, detail = await down.health()
+    assert not ok and detail
 
 
 def test_retry_after_forms():
@@ -189,6 +251,8 @@ def test_retry_after_forms():
     assert retry_after_seconds({}) is None
 
 
-def test_repr_never_shows_the_key():
-    backend = make(OpenAICompatBackend, lambda r: httpx.Response(200))
+async def test_repr_never_shows_the_key(make):
+    backend = await make(OpenAICompatBackend, lambda s: Reply())
     assert "sk-secret" not in repr(backend)
+
+

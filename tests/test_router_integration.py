@@ -20,7 +20,7 @@ def records():
 
 
 @pytest.fixture
-def make_router(simulator, records):
+async def make_router(simulator, records):
     made = []
 
     def make(**overrides):
@@ -33,7 +33,8 @@ def make_router(simulator, records):
 
     yield make
     for router in made:
-        router.close()
+        await router.aclose()  # this test loop's connections
+        router.close()  # the sync wrapper's loop, the ledger, the routing log
 
 
 @pytest.fixture

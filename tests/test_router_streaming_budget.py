@@ -19,7 +19,7 @@ def records():
 
 
 @pytest.fixture
-def make_router(simulator, records, tmp_path):
+async def make_router(simulator, records, tmp_path):
     made = []
 
     def make(budget=None, **overrides):
@@ -31,7 +31,8 @@ def make_router(simulator, records, tmp_path):
 
     yield make
     for router in made:
-        router.close()
+        await router.aclose()  # this test loop's connections
+        router.close()  # the sync wrapper's loop, the ledger, the routing log
 
 
 async def collect(stream):

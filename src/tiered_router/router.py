@@ -46,7 +46,7 @@ class TieredModelRouter:
     """Routes each request to the cheapest tier that does it well.
 
     ``backends`` replaces the backends built from settings (tests, custom providers);
-    ``pool`` carries the shared httpx client (give it a MockTransport in unit tests);
+    ``pool`` carries the shared aiohttp session (one per event loop);
     ``budget`` replaces the BudgetTracker built from settings;
     ``sinks`` receive every routing record (default: one JSON log line per request); the routing log
     (``log_store``, in ``settings.db``) is added to them when ``settings.log_enabled``.
@@ -231,6 +231,7 @@ class TieredModelRouter:
             self._sync.run(self.aclose())
             self._sync.stop()
             self._sync = None
+        self.pool.close_idle()
         self.spend.close()
         if self.log_store is not None:
             self.log_store.close()

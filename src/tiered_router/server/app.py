@@ -257,6 +257,7 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await router.pool.aclose()  # this server loop's upstream connections
         if owns_router:
             await router.aclose()
             router.spend.close()
