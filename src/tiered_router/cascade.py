@@ -109,7 +109,8 @@ class Cascade:
                 if call.attempts[-1].error_kind == ErrorKind.CONTEXT_TOO_LONG:
                     too_long_for = max(too_long_for, backend.context_window)
                 continue
-            verdict = self._gate(tier, call, buffered.result)
+            # The last tier has nowhere to escalate to, so its answer is not gated (as when it streams live).
+            verdict = None if is_last else self._gate(tier, call, buffered.result)
             buffered.verdict = verdict
             buffered.attempt.quality = verdict.reason if verdict else None
             if verdict is not None and verdict.low_quality and not is_last:

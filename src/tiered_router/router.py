@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -145,7 +145,7 @@ class TieredModelRouter:
         request = _chat_request(messages, params)
         decision = self._classify(messages, ctx)
         forced = decision.tier if ctx.get("tier") is not None else None
-        call = Call(str(ctx.get("request_id") or uuid.uuid4().hex), messages, request, decision, forced, ctx,
+        call = Call(str(ctx.get("request_id") or new_request_id()), messages, request, decision, forced, ctx,
                     started)
         call.chain = self.plan(decision, forced, ctx.get("allow_cloud", True) is not False)
         return call
@@ -351,6 +351,11 @@ class _LoopThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()
+
+
+def new_request_id() -> str:
+    """128 random bits as hex. Not a secret, so the fast generator will do (uuid4 makes a syscall)."""
+    return f"{random.getrandbits(128):032x}"
 
 
 def _thresholds(settings: Settings) -> Thresholds:

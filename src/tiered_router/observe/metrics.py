@@ -47,13 +47,22 @@ class Metrics:
         self.budget = Gauge("router_budget_remaining_usd", "Cloud budget left in the current window.",
                             ("window",), registry=r)
         self._budget_remaining = budget_remaining
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, cached: the lookup is most of the cost of an observation."""
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def observe(self, record: dict[str, Any]) -> None:
         """A record sink: count one routed request."""
         tier = record["router.final_tier"]
-        self.requests.labels(str(tier or "none"), record["router.entry_point"], record["router.status"]).inc()
+        self._child(self.requests, str(tier or "none"), record["router.entry_point"], record["router.status"]).inc()
         if record["router.escalated"]:
-            self.escalations.labels(_reason_class(record["router.escalation_reason"])).inc()
+            self._child(self.escalations, _reason_class(record["router.escalation_reason"])).inc()
         if record["router.degraded"]:
             self.degraded.inc()
         self.overhead.observe(record["router.overhead_ms"] / 1000)
@@ -61,12 +70,13 @@ class Metrics:
             if a["router.outcome"] == "skipped":
                 continue
             provider, model = a["gen_ai.provider.name"], a["gen_ai.request.model"]
-            self.duration.labels("chat", provider, model, a["error.type"] or "").observe(a["router.latency_ms"] / 1000)
+            self._child(self.duration, "chat", provider, model, a["error.type"] or "").observe(
+                a["router.latency_ms"] / 1000)
             for kind, key in (("input", "gen_ai.usage.input_tokens"), ("output", "gen_ai.usage.output_tokens")):
                 if a[key]:
-                    self.tokens.labels("chat", provider, model, kind).observe(a[key])
+                    self._child(self.tokens, "chat", provider, model, kind).observe(a[key])
             if a["router.cost_usd"]:
-                self.cost.labels(provider, model).inc(a["router.cost_usd"])
+                self._child(self.cost, provider, model).inc(a["router.cost_usd"])
 
     def render(self) -> bytes:
         if self._budget_remaining is not None:
