@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,8 @@ class RoutedResponse:
     degraded_reason: str | None = None
     quality: str | None = None
     overhead_ms: float = 0.0
+    # Set when the caller asked to write the routing record later (context["defer_record"]).
+    write_record: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def total_usage(self) -> Usage:

@@ -7,6 +7,7 @@ them; ``spend.Spend`` holds the budget; ``observe.record`` writes what happened.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import threading
@@ -114,7 +115,11 @@ class TieredModelRouter:
         assert isinstance(choice, Buffered)
         response = self._response(call, choice.attempt.tier, choice.result.text, choice.result.finish_reason,
                                   choice.verdict.reason if choice.verdict else None)
-        self._record(call, response, None)
+        if call.context.get("defer_record"):
+            # The server writes the record after the answer has gone out, off the latency path.
+            response.write_record = functools.partial(self._record, call, response, None)
+        else:
+            self._record(call, response, None)
         return response
 
     async def stream(
@@ -151,7 +156,9 @@ class TieredModelRouter:
         return call
 
     def _classify(self, messages: list[Message], context: dict[str, Any]) -> Decision:
-        if not self.cloud_enabled and context.get("tier") is None:
+        if context.get("tier") is not None:
+            return _forced_decision(context)  # no need to score what the caller already decided
+        if not self.cloud_enabled:
             context.setdefault("allow_cloud", False)
         try:
             return classify(messages, context, self.thresholds)
@@ -184,9 +191,10 @@ class TieredModelRouter:
         )
 
     def _record(self, call: Call, response: RoutedResponse | None, error: RouterError | None) -> None:
+        latency_ms = response.latency_ms if response is not None else (self._clock() - call.started) * 1000
         record = build_record(
             response=response, error=error, decision=call.decision, forced=call.forced, attempts=call.attempts,
-            request_id=call.request_id, latency_ms=(self._clock() - call.started) * 1000,
+            request_id=call.request_id, latency_ms=latency_ms,
             entry_point=str(call.context.get("entry_point", "library")), messages=call.messages,
             answer=response.text if response else None, store_content=self.settings.log_content,
         )
@@ -351,6 +359,18 @@ class _LoopThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()
+
+
+def _forced_decision(context: Mapping[str, Any]) -> Decision:
+    try:
+        tier = Tier.parse(context["tier"])
+    except ValueError as exc:
+        raise InvalidRequest(f"context['tier'] is invalid: {exc}") from None
+    reasons = [f"forced:{tier.slug}"]
+    if tier is Tier.CLOUD_API and context.get("allow_cloud") is False:
+        tier = Tier.LOCAL_HEAVY
+        reasons.append("cloud-not-allowed")
+    return Decision(tier, 0.0, tuple(reasons))
 
 
 def new_request_id() -> str:

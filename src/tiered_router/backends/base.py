@@ -20,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
+import orjson
 
 from ..errors import (
     AuthError,
@@ -198,7 +199,7 @@ class Backend(ABC):
 
     def _post(self, req: ChatRequest, stream: bool) -> Any:
         headers = {"content-type": "application/json", **self._headers()}
-        return self.pool.session().post(self._chat_url(), data=json.dumps(self._body(req, stream)).encode(),
+        return self.pool.session().post(self._chat_url(), data=orjson.dumps(self._body(req, stream)),
                                         headers=headers, timeout=self._timeout)
 
     async def chat(self, req: ChatRequest) -> ChatResult:
@@ -209,7 +210,7 @@ class Backend(ABC):
                 if resp.status >= 400:
                     raise self._http_error(resp.status, raw.decode("utf-8", "replace"), resp.headers)
                 try:
-                    data = json.loads(raw)
+                    data = orjson.loads(raw)
                 except ValueError:
                     raise BadResponse("response body is not JSON", provider=self.provider, model=self.model,
                                       status=resp.status) from None

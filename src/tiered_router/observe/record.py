@@ -51,7 +51,7 @@ def build_record(
         "time": time.time(),
         "router.entry_point": entry_point,
         "router.classified_tier": int(decision.tier) if forced is None else None,
-        "router.score": round(decision.score, 4),
+        "router.score": round(decision.score, 4) if forced is None else None,  # a forced tier is not scored
         "router.reasons": list(decision.reasons),
         "router.forced_tier": int(forced) if forced is not None else None,
         "router.final_tier": int(response.tier) if response else None,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
+from starlette.background import BackgroundTask
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from ..result import RoutedResponse
 from ..router import RoutedStream, TieredModelRouter
@@ -38,7 +40,7 @@ async def read_json(request: Request, limit: int) -> Any:
                               "request_too_large")
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
+        return orjson.loads(b"".join(chunks))
     except (ValueError, UnicodeDecodeError) as exc:
         raise HTTPProblem(400, f"the body is not valid JSON: {exc}", "invalid_request_error", "invalid_json") from None
 
@@ -53,6 +55,24 @@ def parse(model: type[M], data: Any) -> M:
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
         )
         raise HTTPProblem(400, f"invalid request: {problems}", "invalid_request_error", "invalid_request") from None
+
+
+def record_after(response: RoutedResponse) -> BackgroundTask:
+    """Write the routing record once the answer has gone out. A coroutine, so Starlette runs it
+    right there rather than hopping to its thread pool."""
+
+    async def write() -> None:
+        if response.write_record is not None:
+            response.write_record()
+
+    return BackgroundTask(write)
+
+
+class FastJSONResponse(JSONResponse):
+    """JSONResponse rendered by orjson: a measurable share of the per-request cost otherwise."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def model_names(router: TieredModelRouter) -> list[str]:

@@ -6,19 +6,29 @@ code change. Errors here use Ollama's own shape, ``{"error": "..."}``, which Oll
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..backends import Usage
 from ..errors import RouterError
 from ..router import RoutedStream, TieredModelRouter
-from .common import model_names, parse, read_json, resolve_model, response_headers, routing_context, stream_headers
+from .common import (
+    FastJSONResponse,
+    model_names,
+    parse,
+    read_json,
+    record_after,
+    resolve_model,
+    response_headers,
+    routing_context,
+    stream_headers,
+)
 from .errors import problem_from
 from .schemas import OllamaChatRequest
 
@@ -46,10 +56,10 @@ async def chat(request: Request) -> Response:
         stream = await router.stream(messages, context, **params)
         return StreamingResponse(_ndjson(stream, started), media_type="application/x-ndjson",
                                  headers=stream_headers(stream))
-    r = await router.complete(messages, context, **params)
+    r = await router.complete(messages, {**context, "defer_record": True}, **params)
     body = {"model": r.model, "created_at": _now(), "message": {"role": "assistant", "content": r.text},
             **_done(r.finish_reason, r.usage, started)}
-    return JSONResponse(body, headers=response_headers(r))
+    return FastJSONResponse(body, headers=response_headers(r), background=record_after(r))
 
 
 def _done(finish: str, usage: Usage, started_ns: int) -> dict[str, Any]:
@@ -61,7 +71,7 @@ def _done(finish: str, usage: Usage, started_ns: int) -> dict[str, Any]:
 
 async def _ndjson(stream: RoutedStream, started_ns: int) -> AsyncIterator[bytes]:
     def line(obj: dict[str, Any]) -> bytes:
-        return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+        return orjson.dumps(obj) + b"\n"
 
     finish, usage = "stop", None
     try:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -14,7 +14,17 @@ from ..backends import Usage
 from ..errors import RouterError
 from ..result import RoutedResponse
 from ..router import RoutedStream, TieredModelRouter
-from .common import model_names, parse, read_json, resolve_model, response_headers, routing_context, stream_headers
+from .common import (
+    FastJSONResponse,
+    model_names,
+    parse,
+    read_json,
+    record_after,
+    resolve_model,
+    response_headers,
+    routing_context,
+    stream_headers,
+)
 from .errors import error_body, problem_from
 from .schemas import ChatCompletionRequest
 
@@ -38,8 +48,9 @@ async def chat_completions(request: Request) -> Response:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         return StreamingResponse(_sse(stream, include_usage), media_type="text/event-stream",
                                  headers=stream_headers(stream))
-    response = await router.complete(messages, context, **params)
-    return JSONResponse(completion_body(response), headers=response_headers(response))
+    response = await router.complete(messages, {**context, "defer_record": True}, **params)
+    return FastJSONResponse(completion_body(response), headers=response_headers(response),
+                            background=record_after(response))
 
 
 def completion_body(r: RoutedResponse) -> dict[str, Any]:
@@ -64,7 +75,7 @@ async def _sse(stream: RoutedStream, include_usage: bool) -> AsyncIterator[bytes
             "created": int(time.time()), "model": stream.model, "system_fingerprint": None}
 
     def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
-        return b"data: " + json.dumps({**base, "choices": choices, **extra}, separators=(",", ":")).encode() + b"\n\n"
+        return b"data: " + orjson.dumps({**base, "choices": choices, **extra}) + b"\n\n"
 
     yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
     finish, usage = "stop", None
@@ -77,7 +88,7 @@ async def _sse(stream: RoutedStream, include_usage: bool) -> AsyncIterator[bytes
     except RouterError as exc:
         # Bytes have gone out: an error event, never a clean end that would pass for a whole answer.
         problem = problem_from(exc)
-        yield b"data: " + json.dumps(error_body(problem.message, problem.type, problem.code)).encode() + b"\n\n"
+        yield b"data: " + orjson.dumps(error_body(problem.message, problem.type, problem.code)) + b"\n\n"
         return
     yield event([{"index": 0, "delta": {}, "finish_reason": finish}])
     if include_usage:
