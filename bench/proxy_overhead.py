@@ -65,6 +65,7 @@ CONCURRENCY = (1, 32)
 DIRECT = "direct → simulator"
 OURS_OPENAI = "tiered-router (OpenAI-compat upstream)"
 OURS_OLLAMA = "tiered-router (Ollama upstream)"
+OURS_NOLOG = "tiered-router, routing log off"
 LITELLM = "LiteLLM proxy"
 OURS_AIOHTTP = "what-if: tiered-router, aiohttp upstream (bench patch)"
 # Reference numbers from the issue, used when LiteLLM is not measured in the same run.
@@ -137,11 +138,13 @@ def router_env(sim_port: int, protocol: str, db: Path) -> dict[str, str]:
     })
 
 
-def start_router(kids: Children, sim: Child, protocol: str) -> Child:
+def start_router(kids: Children, sim: Child, protocol: str, routing_log: bool = True) -> Child:
     port = free_port()
     argv = [sys.executable, "-m", "tiered_router.cli", "serve", "--host", LOOPBACK, "--port", str(port)]
-    env = router_env(sim.port, protocol, kids.dir / f"ledger-{protocol}.db")
-    return kids.start(f"tiered-router-{protocol}", argv, port=port, ready="/healthz", env=env, timeout=30)
+    env = router_env(sim.port, protocol, kids.dir / f"ledger-{protocol}-{routing_log}.db")
+    env["TIER_LOG_ENABLED"] = "true" if routing_log else "false"
+    name = f"tiered-router-{protocol}" + ("" if routing_log else "-nolog")
+    return kids.start(name, argv, port=port, ready="/healthz", env=env, timeout=30)
 
 
 def start_router_aiohttp(kids: Children, sim: Child) -> Child:
@@ -614,6 +617,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up before each window")
     p.add_argument("--skip-litellm", action="store_true", help="do not install or measure the LiteLLM proxy")
     p.add_argument("--skip-ollama", action="store_true", help="do not measure the Ollama-protocol upstream")
+    p.add_argument("--log-off-variant", action="store_true",
+                   help="also measure the proxy with the routing log off (TIER_LOG_ENABLED=false)")
     p.add_argument("--aiohttp-variant", action="store_true",
                    help="also measure the proxy with aiohttp instead of httpx upstream (a bench-only patch)")
     p.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
@@ -643,6 +648,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         steps: list[tuple[str, Callable[[], Child], str, str]] = [
             (OURS_OPENAI, lambda: start_router(kids, sim, "openai"), "/v1/chat/completions", "tier-1")]
+        if args.log_off_variant:
+            steps.append((OURS_NOLOG, lambda: start_router(kids, sim, "openai", routing_log=False),
+                          "/v1/chat/completions", "tier-1"))
         if not args.skip_ollama:
             steps.append((OURS_OLLAMA, lambda: start_router(kids, sim, "ollama"), "/v1/chat/completions", "tier-1"))
         if args.aiohttp_variant:
