@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -460,30 +460,9 @@ async def _python_load(url: str, body: dict[str, Any], concurrency: int, duratio
             return 200 <= r.status_code < 300
 
         name = "python-httpx"
-    latencies: list[float] = []
-    errors = 0
     try:
         await asyncio.gather(*(post() for _ in range(concurrency)))  # open the pool's connections first
-        deadline = time.perf_counter() + duration
-        issued = 0
-
-        async def worker() -> None:
-            nonlocal issued, errors
-            while issued < max_requests and time.perf_counter() < deadline:
-                issued += 1
-                t0 = time.perf_counter()
-                try:
-                    ok = await asyncio.wait_for(post(), 10)
-                except Exception:
-                    ok = False
-                if ok:
-                    latencies.append(time.perf_counter() - t0)
-                else:
-                    errors += 1
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        seconds = time.perf_counter() - t0
+        latencies, errors, seconds, _ = await closed_loop(post, max_requests, concurrency, duration)
     finally:
         if aiohttp is not None:
             await session.close()
@@ -493,6 +472,33 @@ async def _python_load(url: str, body: dict[str, Any], concurrency: int, duratio
     return {"requests": len(latencies), "errors": errors, "seconds": seconds, "loadgen": name,
             "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
             "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan")}
+
+
+async def closed_loop(post: Callable[[], Awaitable[bool]], n: int, concurrency: int,
+                      duration: float) -> tuple[list[float], int, float, float]:
+    """n requests (at most ``duration`` s) from ``concurrency`` workers: (latencies, errors, seconds, cpu_s)."""
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+    deadline = time.perf_counter() + duration
+
+    async def worker() -> None:
+        nonlocal issued, errors
+        while issued < n and time.perf_counter() < deadline:
+            issued += 1
+            t0 = time.perf_counter()
+            try:
+                ok = await asyncio.wait_for(post(), 10)
+            except Exception:
+                ok = False
+            if ok:
+                latencies.append(time.perf_counter() - t0)
+            else:
+                errors += 1
+
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, errors, time.perf_counter() - t0, time.process_time() - cpu0
 
 
 def new_loop_runner() -> asyncio.Runner:

@@ -105,29 +105,9 @@ Post = Callable[[], Awaitable[bool]]
 
 
 async def _window(post: Post, n: int, concurrency: int, duration: float) -> tuple[list[float], int, float, float]:
-    """n requests (at most ``duration`` s) from ``concurrency`` workers: (latencies, errors, seconds, cpu_s)."""
-    latencies: list[float] = []
-    errors = 0
-    issued = 0
-    deadline = time.perf_counter() + duration
+    from _machine import closed_loop
 
-    async def worker() -> None:
-        nonlocal issued, errors
-        while issued < n and time.perf_counter() < deadline:
-            issued += 1
-            t0 = time.perf_counter()
-            try:
-                ok = await asyncio.wait_for(post(), 10)
-            except Exception:
-                ok = False
-            if ok:
-                latencies.append(time.perf_counter() - t0)
-            else:
-                errors += 1
-
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, errors, time.perf_counter() - t0, time.process_time() - cpu0
+    return await closed_loop(post, n, concurrency, duration)
 
 
 async def _client_rows(name: str, url: str, payload: dict[str, Any], n: int, duration: float,
