@@ -156,3 +156,18 @@ async def test_optional_local_price_shows_in_costs_but_not_in_the_cloud_budget(m
     assert r.tier == Tier.LOCAL_FAST
     assert r.cost_usd == pytest.approx((u.input_tokens * 2.0 + u.output_tokens * 10.0) / 1e6)
     assert router.budget.get_summary()["daily"]["spent_usd"] == 0
+
+
+async def test_consumer_leaving_mid_stream_is_charged_for_what_was_produced(make_router, records):
+    router = make_router()
+    stream = await router.stream("Tell a long story about the Ashlands", {"tier": "cloud"})
+    chunks = aiter(stream)
+    first = await anext(chunks)
+    assert first.text
+    await chunks.aclose()  # the client went away after the first chunk
+    attempt = stream.attempts[-1]
+    assert attempt.outcome == "cancelled" and attempt.usage.estimated and attempt.cost_usd > 0
+    summary = router.budget.get_summary()
+    assert summary["daily"]["reserved_usd"] == 0
+    assert summary["daily"]["spent_usd"] == pytest.approx(attempt.cost_usd)
+    assert records[-1]["router.status"] == "error"
