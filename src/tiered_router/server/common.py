@@ -57,6 +57,17 @@ def parse(model: type[M], data: Any) -> M:
         raise HTTPProblem(400, f"invalid request: {problems}", "invalid_request_error", "invalid_request") from None
 
 
+async def read_chat(request: Request, model: type[M], entry_point: str
+                    ) -> tuple[TieredModelRouter, M, dict[str, Any], list[dict[str, Any]]]:
+    """What both fronts do first: the router, the validated body, the routing context, the messages."""
+    state = request.app.state
+    router: TieredModelRouter = state.router
+    body = parse(model, await read_json(request, state.max_body_bytes))
+    context = routing_context(request, entry_point, resolve_model(router, body.model))  # type: ignore[attr-defined]
+    messages = [m.model_dump(exclude_none=True) for m in body.messages]  # type: ignore[attr-defined]
+    return router, body, context, messages
+
+
 def record_after(response: RoutedResponse) -> BackgroundTask:
     """Write the routing record once the answer has gone out. A coroutine, so Starlette runs it
     right there rather than hopping to its thread pool."""

@@ -17,16 +17,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..backends import Usage
 from ..errors import RouterError
-from ..router import RoutedStream, TieredModelRouter
+from ..router import RoutedStream
 from .common import (
     FastJSONResponse,
     model_names,
-    parse,
-    read_json,
+    read_chat,
     record_after,
-    resolve_model,
     response_headers,
-    routing_context,
     stream_headers,
 )
 from .errors import problem_from
@@ -38,11 +35,7 @@ def _now() -> str:
 
 
 async def chat(request: Request) -> Response:
-    state = request.app.state
-    router: TieredModelRouter = state.router
-    req = parse(OllamaChatRequest, await read_json(request, state.max_body_bytes))
-    context = routing_context(request, "ollama", resolve_model(router, req.model))
-    messages = [m.model_dump(exclude_none=True) for m in req.messages]
+    router, req, context, messages = await read_chat(request, OllamaChatRequest, "ollama")
     opts = req.options
     params: dict[str, Any] = {}
     if opts is not None:

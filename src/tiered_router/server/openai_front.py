@@ -13,16 +13,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from ..backends import Usage
 from ..errors import RouterError
 from ..result import RoutedResponse
-from ..router import RoutedStream, TieredModelRouter
+from ..router import RoutedStream
 from .common import (
     FastJSONResponse,
     model_names,
-    parse,
-    read_json,
+    read_chat,
     record_after,
-    resolve_model,
     response_headers,
-    routing_context,
     stream_headers,
 )
 from .errors import error_body, problem_from
@@ -33,11 +30,7 @@ _HANDLED = {"model", "messages", "stream", "stream_options", "max_tokens", "max_
 
 
 async def chat_completions(request: Request) -> Response:
-    state = request.app.state
-    router: TieredModelRouter = state.router
-    req = parse(ChatCompletionRequest, await read_json(request, state.max_body_bytes))
-    context = routing_context(request, "openai", resolve_model(router, req.model))
-    messages = [m.model_dump(exclude_none=True) for m in req.messages]
+    router, req, context, messages = await read_chat(request, ChatCompletionRequest, "openai")
     extras = {k: v for k, v in (req.model_extra or {}).items() if k not in _HANDLED}
     params: dict[str, Any] = dict(
         max_tokens=req.max_tokens or req.max_completion_tokens, temperature=req.temperature, top_p=req.top_p,
