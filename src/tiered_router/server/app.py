@@ -13,6 +13,7 @@ import binascii
 import contextlib
 import functools
 import hmac
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -37,6 +38,7 @@ from .errors import HTTPProblem, error_body, problem_from, problem_response
 from .openapi import openapi_document
 from .schemas import ClassifyRequest
 
+log = logging.getLogger("tiered_router.server")
 Handler = Callable[[Request], Awaitable[Response]]
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 
@@ -246,6 +248,17 @@ def _budget_remaining(router: TieredModelRouter) -> Callable[[], dict[str, float
     return read
 
 
+def _open_ledger(router: TieredModelRouter) -> None:
+    """Open the budget ledger at start-up, so the first cloud request does not pay for it and a broken
+    ledger is reported now. Cloud calls still fail closed later if it cannot be opened."""
+    from ..budget import BudgetError
+
+    try:
+        router.budget.reclaim_expired()
+    except BudgetError as exc:
+        log.error("budget ledger unavailable at start-up; cloud calls will be refused: %s", exc)
+
+
 def create_app(router: TieredModelRouter | None = None, settings: Settings | None = None) -> Starlette:
     """The server around ``router`` (built from settings when not given)."""
     settings = settings or (router.settings if router else load_settings())
@@ -256,6 +269,8 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if router.cloud_enabled:
+            await asyncio.to_thread(_open_ledger, router)
         yield
         await router.pool.aclose()  # this server loop's upstream connections
         if owns_router:
