@@ -20,12 +20,12 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from ..migrations import apply_migrations
 from .errors import BudgetError, LedgerUnavailable
 from .ledger import (
     Ledger,
@@ -257,29 +257,13 @@ class PostgresLedger(Ledger):
 
     def _migrate(self, cur: psycopg.Cursor[Any], retrying: bool) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
-        cur.execute(
-            "CREATE TABLE IF NOT EXISTS budget_schema_version ("
-            " version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
-        )
-        cur.execute("SELECT COALESCE(MAX(version), 0) FROM budget_schema_version")
-        current = _one(cur)
-        if current > LATEST_VERSION:
-            log.warning(
-                "budget ledger %s has schema version %d, newer than this code (%d)",
-                self.description,
-                current,
-                LATEST_VERSION,
-            )
-        for version, statements in MIGRATIONS:
-            if version <= current:
-                continue
-            for sql in statements:
-                cur.execute(sql)
-            cur.execute(
-                "INSERT INTO budget_schema_version (version, applied_at) VALUES (%s, %s)",
-                (version, datetime.now(UTC)),
-            )
-            log.info("budget ledger %s migrated to schema version %d", self.description, version)
+
+        def version() -> int:
+            cur.execute("SELECT COALESCE(MAX(version), 0) FROM budget_schema_version")
+            return _one(cur)
+
+        apply_migrations(cur.execute, version, MIGRATIONS, table="budget_schema_version", postgres=True,
+                         what="budget ledger", description=self.description, log=log)
 
     @staticmethod
     def _query_totals(cur: psycopg.Cursor[Any], windows: Windows, now_us: int) -> None:

@@ -13,9 +13,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 
+from ..migrations import apply_migrations
 from .errors import BudgetError, LedgerUnavailable
 from .ledger import (
     Ledger,
@@ -141,28 +141,12 @@ class SqliteLedger(Ledger):
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS budget_schema_version ("
-                " version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            apply_migrations(
+                conn.execute,
+                lambda: conn.execute("SELECT COALESCE(MAX(version), 0) FROM budget_schema_version").fetchone()[0],
+                MIGRATIONS, table="budget_schema_version", postgres=False, what="budget ledger",
+                description=self.path, log=log,
             )
-            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM budget_schema_version").fetchone()[0]
-            if current > LATEST_VERSION:
-                log.warning(
-                    "budget ledger %s has schema version %d, newer than this code (%d)",
-                    self.path,
-                    current,
-                    LATEST_VERSION,
-                )
-            for version, statements in MIGRATIONS:
-                if version <= current:
-                    continue
-                for sql in statements:
-                    conn.execute(sql)
-                conn.execute(
-                    "INSERT INTO budget_schema_version (version, applied_at) VALUES (?, ?)",
-                    (version, datetime.now(UTC).isoformat()),
-                )
-                log.info("budget ledger %s migrated to schema version %d", self.path, version)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -32,11 +32,11 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..budget.money import redact_text, redact_url, usd_to_micro
+from ..migrations import apply_migrations
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -320,18 +320,12 @@ class _Sqlite(_Dialect):
     def migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} "
-                         "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-            current = conn.execute(f"SELECT COALESCE(MAX(version), 0) FROM {SCHEMA_TABLE}").fetchone()[0]
-            _check_version(current, self.description)
-            for version, statements in MIGRATIONS:
-                if version <= current:
-                    continue
-                for sql in statements:
-                    conn.execute(self.render(sql))
-                conn.execute(f"INSERT INTO {SCHEMA_TABLE} (version, applied_at) VALUES (?, ?)",
-                             (version, datetime.now(UTC).isoformat()))
-                log.info("routing log %s migrated to schema version %d", self.description, version)
+            apply_migrations(
+                conn.execute,
+                lambda: conn.execute(f"SELECT COALESCE(MAX(version), 0) FROM {SCHEMA_TABLE}").fetchone()[0],
+                MIGRATIONS, table=SCHEMA_TABLE, postgres=False, what="routing log", description=self.description,
+                log=log, render=self.render,
+            )
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -403,20 +397,14 @@ class _Postgres(_Dialect):
     def migrate(self, conn: Any) -> None:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
-            cur.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (version INTEGER PRIMARY KEY,"
-                        " applied_at TIMESTAMPTZ NOT NULL)")
-            cur.execute(f"SELECT COALESCE(MAX(version), 0) FROM {SCHEMA_TABLE}")
-            row = cur.fetchone()
-            current = int(row[0]) if row else 0
-            _check_version(current, self.description)
-            for version, statements in MIGRATIONS:
-                if version <= current:
-                    continue
-                for sql in statements:
-                    cur.execute(self.render(sql))
-                cur.execute(f"INSERT INTO {SCHEMA_TABLE} (version, applied_at) VALUES (%s, %s)",
-                            (version, datetime.now(UTC)))
-                log.info("routing log %s migrated to schema version %d", self.description, version)
+
+            def version() -> int:
+                cur.execute(f"SELECT COALESCE(MAX(version), 0) FROM {SCHEMA_TABLE}")
+                row = cur.fetchone()
+                return int(row[0]) if row else 0
+
+            apply_migrations(cur.execute, version, MIGRATIONS, table=SCHEMA_TABLE, postgres=True,
+                             what="routing log", description=self.description, log=log, render=self.render)
 
     def write(self, conn: Any, requests: list[tuple[Any, ...]], attempts: list[tuple[Any, ...]]) -> None:
         with conn.transaction(), conn.cursor() as cur:
@@ -441,12 +429,6 @@ class _Postgres(_Dialect):
         import psycopg
 
         return isinstance(exc, psycopg.errors.UndefinedTable)
-
-
-def _check_version(current: int, description: str) -> None:
-    if current > LATEST_VERSION:
-        log.warning("routing log %s has schema version %d, newer than this code (%d)", description, current,
-                    LATEST_VERSION)
 
 
 def _dialect(db: str, busy_timeout_s: float) -> _Dialect:
