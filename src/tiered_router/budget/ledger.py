@@ -46,10 +46,6 @@ def new_id(now_us: int) -> str:
     return f"{now_us & 0xFFFF_FFFF_FFFF_FFFF:016x}{os.urandom(8).hex()}"
 
 
-def from_epoch_us(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=us)
-
-
 @dataclass(frozen=True, slots=True)
 class Windows:
     """The budget windows of one instant: local calendar day and month keys."""
