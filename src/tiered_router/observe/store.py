@@ -500,7 +500,7 @@ class RoutingLogStore:
         self._writer: Any = None
         self._migrated = False
         self._batches = 0
-        self._last_prune = 0.0
+        self._last_prune: float | None = None  # None: prune with the first batch after start
 
         self._read_lock = threading.Lock()
         self._reader: Any = None
@@ -750,7 +750,7 @@ class RoutingLogStore:
             self._backoff = self.retry_s
         self.written += len(requests)
         self._batches += 1
-        if self._batches % self.prune_every_batches == 0 or time.monotonic() - self._last_prune > 600:
+        if self._prune_due():
             try:
                 self._prune(conn)
             except Exception as exc:
@@ -776,6 +776,13 @@ class RoutingLogStore:
         if self._writer is not None:
             self._dialect.close(self._writer)
             self._writer = None
+
+    def _prune_due(self) -> bool:
+        # The first batch after start always prunes. Time since the last prune is measured, never compared
+        # with time.monotonic() itself: that is the machine's uptime, only seconds on a fresh machine.
+        if self._last_prune is None or self._batches % self.prune_every_batches == 0:
+            return True
+        return time.monotonic() - self._last_prune > 600
 
     def _prune(self, conn: Any) -> int:
         self._last_prune = time.monotonic()
