@@ -152,6 +152,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     from .config import load_settings
     from .server.app import create_app
+    from .server.http import HTTP_PROTOCOL
 
     settings = load_settings()
     host = host or settings.host
@@ -161,7 +162,7 @@ def serve(host: str | None, port: int | None) -> None:
         err_console.print(f"[yellow]warning:[/] serving on {host} with no TIER_API_KEYS: anyone who can reach it "
                           "can spend your cloud budget", highlight=False)
     click.echo(f"tiered-router on http://{host}:{port} (OpenAI /v1, Ollama /api, /metrics)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http=HTTP_PROTOCOL)
 
 
 @main.command()

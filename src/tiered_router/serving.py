@@ -14,6 +14,8 @@ from typing import Any
 
 import uvicorn
 
+from .server.http import HTTP_PROTOCOL
+
 log = logging.getLogger(__name__)
 
 
@@ -48,7 +50,7 @@ class ServerThread:
         self.port = port
         self.graceful_timeout = graceful_timeout
         self.options: dict[str, Any] = {
-            "log_level": "warning", "access_log": False, "lifespan": "auto", "loop": "auto", "http": "auto",
+            "log_level": "warning", "access_log": False, "lifespan": "auto", "loop": "auto", "http": HTTP_PROTOCOL,
             **uvicorn_options,
         }
         self._ready = threading.Event()
@@ -164,4 +166,4 @@ def run_simulator(host: str = "127.0.0.1", port: int = 8089, ttft_ms: float | No
 
     sim = Simulator(ttft_ms=ttft_ms, token_ms=token_ms)
     uvicorn.run(create_app(sim), host=host, port=port, log_level=log_level, access_log=False,
-                timeout_graceful_shutdown=2)
+                timeout_graceful_shutdown=2, http=HTTP_PROTOCOL)

@@ -165,8 +165,12 @@ class Backend(ABC):
         self.is_local = is_local
         self.pool = pool or HttpPool()
         connect = min(connect_timeout_s, timeout_s)
-        # sock_read bounds each wait for bytes, so a stream that stalls mid-answer times out too.
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect, sock_read=timeout_s)
+        # A call is bounded end to end (aiohttp's own deadline: cheaper than asyncio.timeout around it plus a
+        # per-read timer). A stream has no total deadline; sock_read bounds each wait for bytes instead, so a
+        # stream that stalls mid-answer times out too.
+        self._call_timeout = aiohttp.ClientTimeout(total=timeout_s, connect=connect, sock_connect=connect)
+        self._stream_timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect,
+                                                     sock_read=timeout_s)
 
     def __repr__(self) -> str:  # never shows the key
         return f"{type(self).__name__}({self.provider}/{self.model} at {self.base_url})"
@@ -200,12 +204,12 @@ class Backend(ABC):
     def _post(self, req: ChatRequest, stream: bool) -> Any:
         headers = {"content-type": "application/json", **self._headers()}
         return self.pool.session().post(self._chat_url(), data=orjson.dumps(self._body(req, stream)),
-                                        headers=headers, timeout=self._timeout)
+                                        headers=headers, timeout=self._stream_timeout if stream else self._call_timeout)
 
     async def chat(self, req: ChatRequest) -> ChatResult:
         """One non-streaming call, bounded by ``timeout_s`` end to end."""
         with self._mapped_errors():
-            async with asyncio.timeout(self.timeout_s), self._post(req, stream=False) as resp:
+            async with self._post(req, stream=False) as resp:
                 raw = await resp.read()
                 if resp.status >= 400:
                     raise self._http_error(resp.status, raw.decode("utf-8", "replace"), resp.headers)

@@ -1,14 +1,15 @@
 """Optional OpenTelemetry: each request a span ``chat {model}``, each attempt a child span.
 
 Active only when ``opentelemetry-sdk`` is installed (``pip install 'tiered-router[otel]'``) and the
-application has configured a tracer provider; otherwise ``otel_sink()`` returns None and nothing
-is imported. Spans are made from the routing record after the request, with the record's own
-timings, so tracing adds no work to the request path beyond this sink. Attribute names follow
-the OpenTelemetry GenAI semantic conventions.
+application has configured a tracer provider (one configured after the router was built is noticed
+within a second); otherwise ``otel_sink()`` returns None and nothing is imported. Spans are made from
+the routing record after the request, with the record's own timings, so tracing adds no work to the
+request path beyond this sink. Attribute names follow the OpenTelemetry GenAI semantic conventions.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .record import RecordSink
@@ -23,9 +24,22 @@ def otel_sink() -> RecordSink | None:
     except ImportError:
         return None
     tracer = trace.get_tracer("tiered_router")
+    # Whether the application has configured a tracer provider. Asking costs an os.environ lookup, several
+    # µs on every request, so while the answer is no it is asked again at most once a second. Once yes, it
+    # stays yes: OpenTelemetry sets the global provider only once.
+    configured = {"yes": False, "checked": -1.0}
+
+    def tracing_configured() -> bool:
+        now = time.monotonic()
+        if not configured["yes"] and now - configured["checked"] >= 1.0:
+            configured["checked"] = now
+            configured["yes"] = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+        return configured["yes"]
+
+    tracing_configured()
 
     def sink(record: dict[str, Any]) -> None:
-        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        if not tracing_configured():
             return  # nobody configured tracing: skip building spans that would go nowhere
         end_ns = int(record["time"] * 1e9)
         start_ns = end_ns - int(record["router.latency_ms"] * _NS)

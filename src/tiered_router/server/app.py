@@ -35,6 +35,7 @@ from ..router import TieredModelRouter
 from . import ollama_front, openai_front
 from .common import parse, read_json
 from .errors import HTTPProblem, error_body, problem_from, problem_response
+from .exchange import Endpoint
 from .openapi import openapi_document
 from .schemas import ClassifyRequest
 
@@ -276,13 +277,13 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
             router.spend.close()
 
     routes = [
-        Route("/v1/chat/completions", guarded(openai_front.chat_completions), methods=["POST"]),
+        Route("/v1/chat/completions", Endpoint(openai_front.chat_completions), methods=["POST"]),
         Route("/v1/models", guarded(openai_front.list_models), methods=["GET"]),
         Route("/v1/router/classify", guarded(classify_endpoint), methods=["POST"]),
         Route("/v1/router/budget", guarded(budget_endpoint), methods=["GET"]),
         Route("/v1/router/stats", guarded(stats_endpoint), methods=["GET"]),
         Route("/v1/router/decisions", guarded(decisions_endpoint), methods=["GET"]),
-        Route("/api/chat", guarded(ollama_front.chat), methods=["POST"]),
+        Route("/api/chat", Endpoint(ollama_front.chat), methods=["POST"]),
         Route("/api/tags", guarded(ollama_front.tags), methods=["GET"]),
         Route("/api/version", guarded(ollama_front.version), methods=["GET"]),
         Route("/healthz", guarded(healthz), methods=["GET"]),

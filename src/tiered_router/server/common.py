@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-import orjson
 from pydantic import BaseModel, ValidationError
-from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from ..result import RoutedResponse
 from ..router import RoutedStream, TieredModelRouter
 from ..tiers import Tier
 from .errors import HTTPProblem
+from .exchange import Exchange, parse_json, read_body
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,23 +24,8 @@ TIER_ALIASES: dict[str, Tier] = {
 
 
 async def read_json(request: Request, limit: int) -> Any:
-    """The body as JSON, refusing more than ``limit`` bytes even when no Content-Length was sent."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPProblem(413, f"request body is over the {limit}-byte limit", "invalid_request_error",
-                          "request_too_large")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPProblem(413, f"request body is over the {limit}-byte limit", "invalid_request_error",
-                              "request_too_large")
-        chunks.append(chunk)
-    try:
-        return orjson.loads(b"".join(chunks))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPProblem(400, f"the body is not valid JSON: {exc}", "invalid_request_error", "invalid_json") from None
+    """The body of a Starlette request as JSON, at most ``limit`` bytes."""
+    return parse_json(await read_body(request.receive, request.headers.get("content-length"), limit))
 
 
 def parse(model: type[M], data: Any) -> M:
@@ -57,33 +40,15 @@ def parse(model: type[M], data: Any) -> M:
         raise HTTPProblem(400, f"invalid request: {problems}", "invalid_request_error", "invalid_request") from None
 
 
-async def read_chat(request: Request, model: type[M], entry_point: str
+async def read_chat(exchange: Exchange, model: type[M], entry_point: str
                     ) -> tuple[TieredModelRouter, M, dict[str, Any], list[dict[str, Any]]]:
     """What both fronts do first: the router, the validated body, the routing context, the messages."""
-    state = request.app.state
+    state = exchange.state
     router: TieredModelRouter = state.router
-    body = parse(model, await read_json(request, state.max_body_bytes))
-    context = routing_context(request, entry_point, resolve_model(router, body.model))  # type: ignore[attr-defined]
+    body = parse(model, await exchange.json(state.max_body_bytes))
+    context = routing_context(exchange, entry_point, resolve_model(router, body.model))  # type: ignore[attr-defined]
     messages = [m.model_dump(exclude_none=True) for m in body.messages]  # type: ignore[attr-defined]
     return router, body, context, messages
-
-
-def record_after(response: RoutedResponse) -> BackgroundTask:
-    """Write the routing record once the answer has gone out. A coroutine, so Starlette runs it
-    right there rather than hopping to its thread pool."""
-
-    async def write() -> None:
-        if response.write_record is not None:
-            response.write_record()
-
-    return BackgroundTask(write)
-
-
-class FastJSONResponse(JSONResponse):
-    """JSONResponse rendered by orjson: a measurable share of the per-request cost otherwise."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
 
 
 def model_names(router: TieredModelRouter) -> list[str]:
@@ -110,13 +75,13 @@ def resolve_model(router: TieredModelRouter, name: str) -> Tier | None:
                       "invalid_request_error", "model_not_found")
 
 
-def routing_context(request: Request, entry_point: str, tier: Tier | None) -> dict[str, Any]:
+def routing_context(exchange: Exchange, entry_point: str, tier: Tier | None) -> dict[str, Any]:
     context: dict[str, Any] = {"entry_point": entry_point}
     if tier is not None:
         context["tier"] = tier
-    if request.headers.get("x-router-allow-cloud", "").lower() in ("0", "false", "no"):
+    if (exchange.header(b"x-router-allow-cloud") or "").lower() in ("0", "false", "no"):
         context["allow_cloud"] = False
-    rid = request.headers.get("x-request-id")
+    rid = exchange.header(b"x-request-id")
     if rid and len(rid) <= 128 and rid.isprintable():
         context["request_id"] = rid
     return context

@@ -23,6 +23,10 @@ class HTTPProblem(Exception):
         self.headers = headers
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request body arrived: there is nobody left to answer."""
+
+
 def error_body(message: str, type_: str, code: str | None, **extra: Any) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": None, "code": code, **extra}}
 
@@ -36,6 +40,9 @@ def problem_from(exc: Exception) -> HTTPProblem:
     """Map what the router raises to a status. Unknown exceptions become a 500 with no details."""
     if isinstance(exc, HTTPProblem):
         return exc
+    if isinstance(exc, ClientGone):  # nobody reads this answer; it only must not log a traceback
+        return HTTPProblem(400, "the client disconnected before sending its request", "invalid_request_error",
+                           "client_disconnected")
     if isinstance(exc, CloudBudgetExceeded):
         return HTTPProblem(429, str(exc), "budget_exceeded", "budget_exceeded")
     if isinstance(exc, AllTiersFailed):

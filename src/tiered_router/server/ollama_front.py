@@ -18,15 +18,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from ..backends import Usage
 from ..errors import RouterError
 from ..router import RoutedStream
-from .common import (
-    FastJSONResponse,
-    model_names,
-    read_chat,
-    record_after,
-    response_headers,
-    stream_headers,
-)
+from .common import model_names, read_chat, response_headers, stream_headers
 from .errors import problem_from
+from .exchange import Exchange, JSONReply
 from .schemas import OllamaChatRequest
 
 
@@ -34,8 +28,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-async def chat(request: Request) -> Response:
-    router, req, context, messages = await read_chat(request, OllamaChatRequest, "ollama")
+async def chat(exchange: Exchange) -> Response | JSONReply:
+    router, req, context, messages = await read_chat(exchange, OllamaChatRequest, "ollama")
     opts = req.options
     params: dict[str, Any] = {}
     if opts is not None:
@@ -52,7 +46,7 @@ async def chat(request: Request) -> Response:
     r = await router.complete(messages, {**context, "defer_record": True}, **params)
     body = {"model": r.model, "created_at": _now(), "message": {"role": "assistant", "content": r.text},
             **_done(r.finish_reason, r.usage, started)}
-    return FastJSONResponse(body, headers=response_headers(r), background=record_after(r))
+    return JSONReply(body, response_headers(r), after=r.write_record)
 
 
 def _done(finish: str, usage: Usage, started_ns: int) -> dict[str, Any]:

@@ -14,23 +14,17 @@ from ..backends import Usage
 from ..errors import RouterError
 from ..result import RoutedResponse
 from ..router import RoutedStream
-from .common import (
-    FastJSONResponse,
-    model_names,
-    read_chat,
-    record_after,
-    response_headers,
-    stream_headers,
-)
+from .common import model_names, read_chat, response_headers, stream_headers
 from .errors import error_body, problem_from
+from .exchange import Exchange, JSONReply
 from .schemas import ChatCompletionRequest
 
 _HANDLED = {"model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
             "temperature", "top_p", "stop", "response_format"}
 
 
-async def chat_completions(request: Request) -> Response:
-    router, req, context, messages = await read_chat(request, ChatCompletionRequest, "openai")
+async def chat_completions(exchange: Exchange) -> Response | JSONReply:
+    router, req, context, messages = await read_chat(exchange, ChatCompletionRequest, "openai")
     extras = {k: v for k, v in (req.model_extra or {}).items() if k not in _HANDLED}
     params: dict[str, Any] = dict(
         max_tokens=req.max_tokens or req.max_completion_tokens, temperature=req.temperature, top_p=req.top_p,
@@ -42,8 +36,7 @@ async def chat_completions(request: Request) -> Response:
         return StreamingResponse(_sse(stream, include_usage), media_type="text/event-stream",
                                  headers=stream_headers(stream))
     response = await router.complete(messages, {**context, "defer_record": True}, **params)
-    return FastJSONResponse(completion_body(response), headers=response_headers(response),
-                            background=record_after(response))
+    return JSONReply(completion_body(response), response_headers(response), after=response.write_record)
 
 
 def completion_body(r: RoutedResponse) -> dict[str, Any]:

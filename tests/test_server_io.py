@@ -1,0 +1,138 @@
+"""The server's own I/O pieces: the coalescing transport under uvicorn, and the bounded body reader."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+import pytest
+
+from tiered_router.server.errors import ClientGone, HTTPProblem
+from tiered_router.server.exchange import read_body
+from tiered_router.server.http import HTTP_PROTOCOL, CoalescingTransport
+from tiered_router.serving import ServerThread
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed or self.aborted
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def get_extra_info(self, name: str) -> Any:
+        return ("127.0.0.1", 1234) if name == "peername" else None
+
+
+HEAD = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+
+
+async def test_a_response_head_waits_for_its_body() -> None:
+    raw = FakeTransport()
+    t = CoalescingTransport(raw, asyncio.get_running_loop())  # type: ignore[arg-type]
+    t.write(HEAD)
+    assert raw.writes == []
+    t.write(b"{}")
+    assert raw.writes == [HEAD + b"{}"]
+    t.write(b"more")  # not a head: straight through
+    assert raw.writes[-1] == b"more"
+    assert t.get_extra_info("peername") == ("127.0.0.1", 1234)  # everything else is the real transport's
+
+
+async def test_a_lone_head_goes_out_by_the_end_of_the_loop_iteration() -> None:
+    raw = FakeTransport()
+    t = CoalescingTransport(raw, asyncio.get_running_loop())  # type: ignore[arg-type]
+    t.write(HEAD)  # e.g. a stream whose first chunk is not ready yet
+    await asyncio.sleep(0)
+    assert raw.writes == [HEAD]
+    t.write(b"{}")
+    assert raw.writes == [HEAD, b"{}"]
+
+
+async def test_close_flushes_and_abort_drops() -> None:
+    loop = asyncio.get_running_loop()
+    raw = FakeTransport()
+    t = CoalescingTransport(raw, loop)  # type: ignore[arg-type]
+    t.write(HEAD)
+    t.close()
+    assert raw.writes == [HEAD] and raw.closed
+    raw2 = FakeTransport()
+    t2 = CoalescingTransport(raw2, loop)  # type: ignore[arg-type]
+    t2.write(HEAD)
+    t2.abort()
+    await asyncio.sleep(0)
+    assert raw2.writes == [] and raw2.aborted
+
+
+def test_uvicorn_sends_head_and_body_in_one_write_and_keeps_alive() -> None:
+    """Under the real server: a JSON answer arrives whole, and the connection serves a second request."""
+    assert HTTP_PROTOCOL != "auto", "httptools should be installed with uvicorn[standard]"
+    writes: list[int] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"11")]})
+        await send({"type": "http.response.body", "body": b'{"ok":true}'})
+
+    original = CoalescingTransport.write
+
+    def counting(self: CoalescingTransport, data: Any) -> None:
+        before = self._held
+        original(self, data)
+        if self._held is None:
+            writes.append(len(data) + (len(before) if before else 0))
+
+    CoalescingTransport.write = counting  # type: ignore[method-assign]
+    try:
+        with ServerThread(app) as server, socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            for _ in range(2):
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                data = b""
+                while not data.endswith(b'{"ok":true}'):
+                    chunk = s.recv(65536)
+                    assert chunk, "connection closed early"
+                    data += chunk
+                assert data.startswith(b"HTTP/1.1 200 OK\r\n")
+    finally:
+        CoalescingTransport.write = original  # type: ignore[method-assign]
+    assert len(writes) == 2  # one transport write per response, head and body together
+
+
+def receiver(*messages: dict[str, Any]) -> Any:
+    queue = list(messages)
+
+    async def receive() -> dict[str, Any]:
+        return queue.pop(0)
+
+    return receive
+
+
+async def test_read_body_joins_chunks_and_bounds_them() -> None:
+    parts = receiver({"type": "http.request", "body": b'{"a":', "more_body": True},
+                     {"type": "http.request", "body": b"1}", "more_body": False})
+    assert await read_body(parts, None, 100) == b'{"a":1}'
+    with pytest.raises(HTTPProblem) as too_big:  # no Content-Length: counted as it arrives
+        await read_body(receiver({"type": "http.request", "body": b"x" * 60, "more_body": True},
+                                 {"type": "http.request", "body": b"x" * 60, "more_body": False}), None, 100)
+    assert too_big.value.status == 413
+    with pytest.raises(HTTPProblem):  # a declared length over the limit is refused before reading
+        await read_body(receiver(), "101", 100)
+
+
+async def test_read_body_when_the_client_leaves() -> None:
+    with pytest.raises(ClientGone):
+        await read_body(receiver({"type": "http.request", "body": b"{", "more_body": True},
+                                 {"type": "http.disconnect"}), None, 100)
