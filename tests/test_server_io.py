@@ -136,3 +136,64 @@ async def test_read_body_when_the_client_leaves() -> None:
     with pytest.raises(ClientGone):
         await read_body(receiver({"type": "http.request", "body": b"{", "more_body": True},
                                  {"type": "http.disconnect"}), None, 100)
+
+
+# --- routing records written in batches after the answers ---------------------------------------------
+
+
+class Answered:
+    """Stands in for a RoutedResponse made with context["defer_record"]."""
+
+    def __init__(self, written: list[int], n: int, fail: bool = False) -> None:
+        def write() -> None:
+            if fail:
+                raise RuntimeError("broken sink")
+            written.append(n)
+
+        self.write_record = write
+
+
+async def test_records_wait_for_a_batch_or_the_delay() -> None:
+    from tiered_router.observe.deferred import DeferredRecords
+
+    written: list[int] = []
+    records = DeferredRecords(max_batch=3, max_delay_s=0.02)
+    records.add(Answered(written, 1))  # type: ignore[arg-type]
+    records.add(Answered(written, 2))  # type: ignore[arg-type]
+    assert written == [] and len(records) == 2
+    records.add(Answered(written, 3))  # type: ignore[arg-type]  # the batch is full: written at once
+    assert written == [1, 2, 3] and len(records) == 0
+
+    records = DeferredRecords(max_batch=10, max_delay_s=0.02)
+    done = asyncio.get_running_loop().create_future()
+    records.add(Answered(written, 4))  # type: ignore[arg-type]
+    records.add(Answered([], 5, fail=True))  # type: ignore[arg-type]  # a failing record loses no other
+    last = Answered(written, 6)
+    inner = last.write_record
+    last.write_record = lambda: (inner(), done.set_result(True))  # type: ignore[assignment,func-returns-value]
+    records.add(last)  # type: ignore[arg-type]
+    assert written == [1, 2, 3]
+    await asyncio.wait_for(done, 5)  # the delay timer wrote them, with no further request
+    assert written == [1, 2, 3, 4, 6]
+
+
+def test_the_last_records_are_written_when_the_server_stops(simulator, tmp_path) -> None:
+    import openai
+
+    from tiered_router.demo import demo_settings
+    from tiered_router.observe.store import RoutingLogStore
+    from tiered_router.router import TieredModelRouter
+    from tiered_router.server.app import create_app
+
+    db = str(tmp_path / "stop.db")
+    router = TieredModelRouter(demo_settings(simulator.url, db=db), sinks=[])
+    ids = []
+    with ServerThread(create_app(router)) as server:
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0)
+        for _ in range(3):
+            raw = client.chat.completions.with_raw_response.create(
+                model="tier-1", messages=[{"role": "user", "content": "Walk to the next room"}])
+            ids.append(raw.headers["x-request-id"])
+    router.close()
+    store = RoutingLogStore(db)
+    assert all(store.get(i) is not None for i in ids)

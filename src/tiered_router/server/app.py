@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..classify import classify
 from ..config import Settings, load_settings
+from ..observe.deferred import DeferredRecords
 from ..observe.metrics import CONTENT_TYPE, Metrics
 from ..observe.record import log_sink
 from ..router import TieredModelRouter
@@ -165,6 +166,7 @@ async def stats_endpoint(request: Request) -> Response:
     except ValueError as exc:
         raise _bad_param("since", str(exc)) from None
     store = _log_store(router)
+    request.app.state.records.flush()  # include the requests of the last moments
 
     def work() -> dict[str, Any]:
         store.flush(timeout=2.0)  # include the requests of the last moments
@@ -193,6 +195,7 @@ async def decisions_endpoint(request: Request) -> Response:
     except ValueError as exc:
         raise _bad_param("since", str(exc)) from None
     store = _log_store(router)
+    request.app.state.records.flush()
 
     def work() -> list[dict[str, Any]]:
         store.flush(timeout=2.0)
@@ -215,6 +218,7 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics_endpoint(request: Request) -> Response:
+    request.app.state.records.flush()
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
 
 
@@ -265,12 +269,14 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
     router = router or TieredModelRouter(settings, sinks=[log_sink])
     metrics = Metrics(_budget_remaining(router) if router.cloud_enabled else None)
     router.sinks.append(metrics.observe)
+    records = DeferredRecords()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if router.cloud_enabled:
             await asyncio.to_thread(_open_ledger, router)
         yield
+        records.flush()  # a clean shutdown loses no record
         await router.pool.aclose()  # this server loop's upstream connections
         if owns_router:
             await router.aclose()
@@ -295,6 +301,7 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_exception})
     app.state.router = router
     app.state.metrics = metrics
+    app.state.records = records
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.openapi = openapi_document()
     keys = settings.client_keys()

@@ -75,7 +75,7 @@ def _too_large(limit: int) -> HTTPProblem:
 
 class JSONReply:
     """A finished JSON answer. ``after`` runs once the body has been handed to the server (the routing
-    record is written then, off the latency path)."""
+    record is queued then)."""
 
     __slots__ = ("after", "body", "headers", "status")
 
@@ -94,7 +94,7 @@ class JSONReply:
             try:
                 self.after()
             except Exception:  # the answer has gone out; a failure here is ours to log, not the client's
-                log.exception("writing the routing record failed")
+                log.exception("after-response work failed")
 
 
 Handler = Callable[[Exchange], Awaitable[ASGIApp]]

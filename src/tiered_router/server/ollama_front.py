@@ -6,6 +6,7 @@ code change. Errors here use Ollama's own shape, ``{"error": "..."}``, which Oll
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -46,7 +47,7 @@ async def chat(exchange: Exchange) -> Response | JSONReply:
     r = await router.complete(messages, {**context, "defer_record": True}, **params)
     body = {"model": r.model, "created_at": _now(), "message": {"role": "assistant", "content": r.text},
             **_done(r.finish_reason, r.usage, started)}
-    return JSONReply(body, response_headers(r), after=r.write_record)
+    return JSONReply(body, response_headers(r), after=functools.partial(exchange.state.records.add, r))
 
 
 def _done(finish: str, usage: Usage, started_ns: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -36,7 +37,8 @@ async def chat_completions(exchange: Exchange) -> Response | JSONReply:
         return StreamingResponse(_sse(stream, include_usage), media_type="text/event-stream",
                                  headers=stream_headers(stream))
     response = await router.complete(messages, {**context, "defer_record": True}, **params)
-    return JSONReply(completion_body(response), response_headers(response), after=response.write_record)
+    return JSONReply(completion_body(response), response_headers(response),
+                     after=functools.partial(exchange.state.records.add, response))
 
 
 def completion_body(r: RoutedResponse) -> dict[str, Any]:
