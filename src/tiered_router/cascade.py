@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .backends import Backend, ChatRequest, ChatResult, StreamChunk
 from .backends.base import estimate_prompt_tokens
+from .budget.errors import BudgetError, BudgetExceeded
 from .errors import AllTiersFailed, BackendError, CloudBudgetExceeded, ErrorKind
 from .messages import Message
 from .quality import QualityVerdict, assess_response
@@ -143,8 +144,6 @@ class Cascade:
     async def _hold(self, call: Call, tier: Tier, backend: Backend, prompt_tokens: int, request: ChatRequest,
                     fallback: Buffered | None) -> Hold | None:
         """Reserve the worst case of a paid call. None means: do not call this tier."""
-        from .budget import BudgetError, BudgetExceeded
-
         try:
             return await self.router.spend.hold(backend, prompt_tokens, request.max_tokens or 0)
         except BudgetExceeded as exc:
