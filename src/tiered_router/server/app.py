@@ -36,8 +36,8 @@ from ..observe.record import log_sink
 from ..router import TieredModelRouter
 from . import ollama_front, openai_front
 from .common import parse, read_json
-from .errors import HTTPProblem, error_body, problem_from, problem_response
-from .exchange import Endpoint
+from .errors import HTTPProblem, error_body
+from .exchange import Endpoint, error_reply
 from .openapi import openapi_document
 from .schemas import ClassifyRequest
 
@@ -54,10 +54,7 @@ def guarded(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except Exception as exc:
-            problem = problem_from(exc)
-            if request.url.path.startswith("/api/"):
-                return JSONResponse({"error": problem.message}, status_code=problem.status)
-            return problem_response(problem)
+            return error_reply(request.url.path, exc)
 
     return wrapper
 

@@ -100,7 +100,7 @@ class JSONReply:
 Handler = Callable[[Exchange], Awaitable[ASGIApp]]
 
 
-def error_reply(path: str, exc: Exception) -> ASGIApp:
+def error_reply(path: str, exc: Exception) -> JSONResponse:
     """Any exception as JSON: OpenAI's shape, or Ollama's ``{"error": "..."}`` on /api/*."""
     problem = problem_from(exc)
     if path.startswith("/api/"):
