@@ -355,6 +355,20 @@ def test_closed_form_questions_start_low() -> None:
     assert "multi-step" not in d.reasons and "constraints" not in d.reasons
 
 
+def test_options_that_resemble_each_other_score_higher() -> None:
+    """The same question is harder to answer when its options differ only in a detail."""
+    stem = "Which statement about the solutions of the equation is true?\n"
+    apart = stem + "A) There is one\nB) The sky is blue\nC) Seven cats\nD) None of these\nAnswer:"
+    close = stem + "A) k = 0 and n = 1\nB) k = 1 and n = 0\nC) k = n = 1\nD) k = 1 and n = 1\nAnswer:"
+    far, near = classify(apart), classify(close)
+    assert near.score > far.score
+    assert "close-options" in near.reasons and "close-options" not in far.reasons
+    # Same options in another letter style: the letters themselves are not counted as shared words.
+    restyled = close.replace("A) ", "(a) ").replace("B) ", "(b) ").replace("C) ", "(c) ").replace("D) ", "(d) ")
+    assert "close-options" in classify(restyled).reasons
+    assert abs(classify(restyled).score - near.score) < 0.01  # only the option lines' length differs
+
+
 def test_scores_are_continuous_and_ordered() -> None:
     rows = _load_dev() + PARAPHRASES
     scores = [classify(p).score for p, _ in rows]

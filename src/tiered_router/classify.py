@@ -310,29 +310,44 @@ _FEWSHOT_ANSWER_RE = re.compile(
 _NUMBERED_LINE_RE = re.compile(r"\n[ \t]*(?:\d{1,2}|[a-e])[.)][ \t]")
 _OPTION_A_RE = re.compile(r"\n[ \t]*[(\[]?[Aa][.):\]][ \t]")
 _OPTION_LINE_RE = re.compile(r"[ \t]*[(\[]?[A-Ja-j][.):\]][ \t][^\n]*")
+_OPTION_WORD_RE = re.compile(r"[a-z][a-z'-]*|\d+(?:[.,]\d+)?")
+_OPTION_SIMILARITY_WEIGHT = 5.0
 _ANSWER_CUE_RE = re.compile(r"\n[ \t]*(?:answer|a|solution)[ \t]*:[ \t]*$", re.IGNORECASE)
 
 
-def _split_options(window: str) -> tuple[str, int]:
-    """(the question stem, characters of its lettered options) when ``window`` lists two or more options
-    on their own lines ("A) ...", "(b) ...", "C. ..."); (window, 0) otherwise. What follows the options (an
-    answer cue, "Print only the letter") is dropped."""
+def _split_options(window: str) -> tuple[str, list[str]]:
+    """(the question stem, its lettered options) when ``window`` lists two or more options on their own
+    lines ("A) ...", "(b) ...", "C. ..."); (window, []) otherwise. What follows the options (an answer cue,
+    "Print only the letter") is dropped."""
     m = _OPTION_A_RE.search(window)
     if not m:
-        return window, 0
+        return window, []
     pos = m.start() + 1
-    n_options = 0
-    end = pos
+    options = []
     while True:
         line = _OPTION_LINE_RE.match(window, pos)
         if not line:
             break
-        n_options += 1
-        end = line.end()
-        pos = end + 1
-    if n_options < 2:
-        return window, 0
-    return window[: m.start()], end - (m.start() + 1)
+        options.append(line.group())
+        pos = line.end() + 1
+    if len(options) < 2:
+        return window, []
+    return window[: m.start()], options
+
+
+def _option_similarity(options: list[str]) -> float:
+    """Mean word overlap (Jaccard) between pairs of options, letters left out. Options that resemble each
+    other ("k = 1 and n = 0" / "k = n = 1") must be told apart on a detail, which a small model gets wrong
+    more often than a choice between unrelated answers (docs/routing-eval.md)."""
+    sets = [set(_OPTION_WORD_RE.findall("".join(o.lower().split(None, 1)[1:]))) for o in options]
+    total, pairs = 0.0, 0
+    for i, a in enumerate(sets):
+        for b in sets[i + 1:]:
+            union = len(a | b)
+            if union:
+                total += len(a & b) / union
+                pairs += 1
+    return total / pairs if pairs else 0.0
 
 
 def _final_lookup_question(window: str) -> bool:
@@ -410,12 +425,18 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
     # ---- closed-form questions: lettered options are answers to pick from, not steps or constraints;
     # an answer cue ("Answer:") or an output instruction after them is not part of the task ----
     if "\n" in window:
-        stem, n_option_chars = _split_options(window)
-        if n_option_chars:
+        stem, options = _split_options(window)
+        if options:
             reasons.append("multiple-choice")
             has_options = True
             window = stem.strip()
-            n_chars = len(window) + n_option_chars
+            n_chars = len(window) + sum(len(o) + 1 for o in options) - 1
+            # Centred on a typical overlap (about 0.2), so it reorders multiple-choice questions among
+            # themselves rather than moving them all up or down.
+            closeness = _option_similarity(options) - 0.2
+            raw += _OPTION_SIMILARITY_WEIGHT * closeness
+            if closeness > 0.15:
+                reasons.append("close-options")
         else:
             m = _ANSWER_CUE_RE.search(window)
             if m:
