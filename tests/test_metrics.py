@@ -127,3 +127,19 @@ def test_an_unreadable_ledger_does_not_break_the_scrape() -> None:
     text = ours.render()
     assert samples(text, "router_budget_remaining_usd") == {}
     assert samples(text, "router_requests")
+
+
+def test_nan_and_negative_values_follow_prometheus_rules() -> None:
+    """NaN falls only in +Inf; a counter never goes down; unlabelled series are shown from zero."""
+    ours = Metrics()
+    overhead = samples(ours.render(), "router_overhead_seconds")
+    assert overhead[("router_overhead_seconds_count", ())] == 0.0
+    ours.observe(record([attempt(float("nan"), 1, 1, cost=0.002), attempt(5, 1, 1, cost=-0.001)]))
+    ops = samples(ours.render(), "gen_ai_client_operation_duration_seconds")
+    labels = (("error_type", ""), ("gen_ai_operation_name", "chat"), ("gen_ai_provider_name", "ollama"),
+              ("gen_ai_request_model", "m"))
+    buckets = {dict(k[1])["le"]: v for k, v in ops.items() if k[0].endswith("_bucket")}
+    assert buckets["0.01"] == 1.0 and buckets["+Inf"] == 2.0  # the 5 ms attempt only; NaN in +Inf alone
+    assert ops[("gen_ai_client_operation_duration_seconds_count", labels)] == 2.0
+    (_, cost), = samples(ours.render(), "router_cost_usd").items()
+    assert abs(cost - 0.002) < 1e-12

@@ -197,3 +197,75 @@ def test_the_last_records_are_written_when_the_server_stops(simulator, tmp_path)
     router.close()
     store = RoutingLogStore(db)
     assert all(store.get(i) is not None for i in ids)
+
+
+def test_records_survive_a_change_of_event_loop() -> None:
+    """An app served by one loop, then another (a test client per request, say): the second loop gets its
+    own timer, and nothing waits for a timer of a closed loop."""
+    from tiered_router.observe.deferred import DeferredRecords
+
+    written: list[int] = []
+    records = DeferredRecords(max_batch=100, max_delay_s=0.01)
+
+    async def first() -> None:
+        records.add(Answered(written, 1))  # type: ignore[arg-type]
+
+    asyncio.run(first())  # the loop closes with its timer unfired
+    assert written == [] and len(records) == 1
+
+    async def second() -> None:
+        done = asyncio.get_running_loop().create_future()
+        last = Answered(written, 2)
+        inner = last.write_record
+        last.write_record = lambda: (inner(), done.set_result(True))  # type: ignore[assignment,func-returns-value]
+        records.add(last)  # type: ignore[arg-type]
+        await asyncio.wait_for(done, 5)
+
+    asyncio.run(second())
+    assert written == [1, 2]
+
+
+def test_a_deferred_record_keeps_the_time_its_request_finished(simulator, tmp_path, monkeypatch) -> None:
+    import time as real_time
+
+    from tiered_router.demo import demo_settings
+    from tiered_router.observe import record as record_module
+    from tiered_router.router import TieredModelRouter
+
+    router = TieredModelRouter(demo_settings(simulator.url, db=str(tmp_path / "t.db")), sinks=[])
+    try:
+        response = router.complete_sync("Walk to the next room", {"defer_record": True})
+        finished = real_time.time()
+
+        class Later:  # the clock when the batch is written, much later
+            @staticmethod
+            def time() -> float:
+                return finished + 3600
+
+        monkeypatch.setattr(record_module, "time", Later)
+        assert response.write_record is not None
+        response.write_record()
+        assert router.records[-1]["time"] <= finished
+    finally:
+        router.close()
+
+
+@pytest.fixture
+def server_with_simulator(simulator, tmp_path):
+    from tiered_router.demo import demo_settings
+    from tiered_router.router import TieredModelRouter
+    from tiered_router.server.app import create_app
+
+    router = TieredModelRouter(demo_settings(simulator.url, db=str(tmp_path / "h.db")), sinks=[])
+    with ServerThread(create_app(router)) as server:
+        yield server
+    router.close()
+
+
+def test_a_repeated_header_keeps_its_first_value(server_with_simulator) -> None:
+    import httpx
+
+    r = httpx.post(server_with_simulator.url + "/v1/chat/completions",
+                   json={"model": "tier-1", "messages": [{"role": "user", "content": "Walk to the next room"}]},
+                   headers=[("x-request-id", "first-id"), ("x-request-id", "second-id")])
+    assert r.status_code == 200 and r.headers["x-request-id"] == "first-id"

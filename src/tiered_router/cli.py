@@ -162,9 +162,7 @@ def serve(host: str | None, port: int | None) -> None:
         err_console.print(f"[yellow]warning:[/] serving on {host} with no TIER_API_KEYS: anyone who can reach it "
                           "can spend your cloud budget", highlight=False)
     click.echo(f"tiered-router on http://{host}:{port} (OpenAI /v1, Ollama /api, /metrics)", err=True)
-    # The router never reads the client's address, so uvicorn's X-Forwarded-For rewriting is skipped.
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http=HTTP_PROTOCOL,
-                proxy_headers=False)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http=HTTP_PROTOCOL)
 
 
 @main.command()

@@ -117,7 +117,7 @@ class TieredModelRouter:
                                   choice.verdict.reason if choice.verdict else None)
         if call.context.get("defer_record"):
             # The server writes the record after the answer has gone out, off the latency path.
-            response.write_record = functools.partial(self._record, call, response, None)
+            response.write_record = functools.partial(self._record, call, response, None, time.time())
         else:
             self._record(call, response, None)
         return response
@@ -190,13 +190,15 @@ class TieredModelRouter:
             overhead_ms=max(0.0, latency_ms - sum(a.latency_ms for a in call.attempts)),
         )
 
-    def _record(self, call: Call, response: RoutedResponse | None, error: RouterError | None) -> None:
+    def _record(self, call: Call, response: RoutedResponse | None, error: RouterError | None,
+                finished_at: float | None = None) -> None:
         latency_ms = response.latency_ms if response is not None else (self._clock() - call.started) * 1000
         record = build_record(
             response=response, error=error, decision=call.decision, forced=call.forced, attempts=call.attempts,
             request_id=call.request_id, latency_ms=latency_ms,
             entry_point=str(call.context.get("entry_point", "library")), messages=call.messages,
             answer=response.text if response else None, store_content=self.settings.log_content,
+            finished_at=finished_at,
         )
         self.records.append(record)
         for sink in self.sinks:

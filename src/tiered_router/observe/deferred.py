@@ -11,7 +11,9 @@ also runs with warm caches, so it costs less CPU per record than records written
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
+import weakref
 from collections.abc import Callable
 
 from ..result import RoutedResponse
@@ -20,11 +22,18 @@ log = logging.getLogger("tiered_router.routing")
 
 
 class DeferredRecords:
+    """Call ``add`` and ``flush`` from the event loop that serves the requests (any loop: an app that
+    outlives one loop and is served by the next starts a new timer there)."""
+
     def __init__(self, max_batch: int = 64, max_delay_s: float = 0.05) -> None:
         self.max_batch = max_batch
         self.max_delay_s = max_delay_s
         self._pending: list[Callable[[], None]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
+        # A forced exit skips the server's shutdown hook; the records still go to the sinks (the log
+        # store's own exit hook, registered earlier, runs after this one and writes them out).
+        atexit.register(_write_at_exit, weakref.ref(self))
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -36,17 +45,30 @@ class DeferredRecords:
         self._pending.append(response.write_record)
         if len(self._pending) >= self.max_batch:
             self.flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.max_delay_s, self.flush)
+            return
+        loop = asyncio.get_running_loop()
+        if self._timer is None or self._timer_loop is not loop:
+            self._timer = loop.call_later(self.max_delay_s, self.flush)
+            self._timer_loop = loop
 
     def flush(self) -> None:
         """Write every queued record now."""
         if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+            if self._timer_loop is not None and not self._timer_loop.is_closed():
+                self._timer.cancel()
+            self._timer = self._timer_loop = None
+        self.write_pending()
+
+    def write_pending(self) -> None:
         pending, self._pending = self._pending, []
         for write in pending:
             try:
                 write()
             except Exception:  # one bad record must not lose the others
                 log.exception("writing a routing record failed")
+
+
+def _write_at_exit(ref: weakref.ref[DeferredRecords]) -> None:
+    records = ref()
+    if records is not None and len(records):
+        records.write_pending()  # no timer to cancel: its loop is gone or stopped

@@ -37,12 +37,15 @@ class _Histogram:
     def __init__(self, name: str, doc: str, labels: tuple[str, ...], buckets: tuple[float, ...]) -> None:
         self.name, self.doc, self.labels, self.bounds = name, doc, labels, buckets
         self.series: dict[tuple[str, ...], list[float]] = {}  # [count per bucket ..., +Inf, sum]
+        if not labels:  # an unlabelled histogram is shown from the start, at zero
+            self.series[()] = [0.0] * (len(buckets) + 2)
 
     def observe(self, key: tuple[str, ...], value: float) -> None:
         row = self.series.get(key)
         if row is None:
             row = self.series[key] = [0.0] * (len(self.bounds) + 2)
-        row[bisect_left(self.bounds, value)] += 1  # le semantics: a value equal to a bound falls in it
+        # le semantics: a value equal to a bound falls in it; NaN only in +Inf, as prometheus_client does.
+        row[bisect_left(self.bounds, value) if value == value else len(self.bounds)] += 1
         row[-1] += value
 
     def family(self) -> HistogramMetricFamily:
@@ -59,9 +62,11 @@ class _Histogram:
 class _Counter:
     def __init__(self, name: str, doc: str, labels: tuple[str, ...]) -> None:
         self.name, self.doc, self.labels = name, doc, labels
-        self.series: dict[tuple[str, ...], float] = {}
+        self.series: dict[tuple[str, ...], float] = {} if labels else {(): 0.0}
 
     def inc(self, key: tuple[str, ...], amount: float = 1.0) -> None:
+        if not amount >= 0:  # a counter never goes down (NaN and negative amounts are dropped)
+            return
         self.series[key] = self.series.get(key, 0.0) + amount
 
     def family(self) -> CounterMetricFamily:
@@ -118,11 +123,8 @@ class Metrics:
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             families: list[Metric] = [m.family() for m in (self.duration, self.tokens, self.requests,
-                                                           self.escalations, self.cost, self.overhead)]
-            degraded = self.degraded.family()
-            if not self.degraded.series:
-                degraded.add_metric([], 0.0)  # an unlabelled counter is always shown, from zero
-            families.append(degraded)
+                                                           self.escalations, self.cost, self.overhead,
+                                                           self.degraded)]
         budget = GaugeMetricFamily("router_budget_remaining_usd", "Cloud budget left in the current window.",
                                    labels=("window",))
         if self._budget_remaining is not None:

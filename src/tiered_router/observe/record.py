@@ -40,15 +40,16 @@ def content_digest(messages: Sequence[Message]) -> tuple[str, int]:
 def build_record(
     *, response: RoutedResponse | None, error: RouterError | None, decision: Decision, forced: Tier | None,
     attempts: Sequence[Attempt], request_id: str, latency_ms: float, entry_point: str,
-    messages: Sequence[Message], answer: str | None, store_content: bool,
+    messages: Sequence[Message], answer: str | None, store_content: bool, finished_at: float | None = None,
 ) -> dict[str, Any]:
+    """The record of one request. ``finished_at`` (epoch seconds) is when it ended; now by default."""
     digest, length = content_digest(messages)
     tokens_in = sum(a.usage.input_tokens for a in attempts)
     tokens_out = sum(a.usage.output_tokens for a in attempts)
     upstream_ms = sum(a.latency_ms for a in attempts)
     record: dict[str, Any] = {
         "request_id": request_id,
-        "time": time.time(),
+        "time": time.time() if finished_at is None else finished_at,
         "router.entry_point": entry_point,
         "router.classified_tier": int(decision.tier) if forced is None else None,
         "router.score": round(decision.score, 4) if forced is None else None,  # a forced tier is not scored

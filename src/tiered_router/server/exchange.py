@@ -31,8 +31,9 @@ class Exchange:
         self.scope = scope
         self.receive = receive
         self.state = scope["app"].state
-        # ASGI servers give lower-case header names; a repeated header keeps its last value.
-        self.headers: dict[bytes, bytes] = dict(scope["headers"])
+        # ASGI servers give lower-case header names. A repeated header keeps its first value, as Starlette's
+        # Headers.get and BearerAuth read it (reversed, so the first is written last).
+        self.headers: dict[bytes, bytes] = dict(reversed(scope["headers"]))
 
     def header(self, name: bytes) -> str | None:
         value = self.headers.get(name)
