@@ -513,6 +513,27 @@ def new_loop_runner() -> asyncio.Runner:
 # --- profiles (py-spy raw/collapsed output) -----------------------------------------------------------
 
 
+def asgi_post(path: str, body: bytes) -> tuple[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]],
+                                                Callable[[dict[str, Any]], Awaitable[None]], list[int]]:
+    """Drive an ASGI app in-process, with no server: ``await app(dict(scope), receive, send)`` POSTs
+    ``body`` as JSON to ``path``; the returned list collects the statuses the app answered with."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "client": (LOOPBACK, 50000), "server": (LOOPBACK, 8080),
+             "headers": [(b"host", b"127.0.0.1:8080"), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())]}
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    return scope, receive, send, statuses
+
+
 def read_collapsed(path: Path) -> Iterator[tuple[list[str], int]]:
     """(frames root→leaf, samples) from py-spy's ``--format raw`` output."""
     for line in path.read_text().splitlines():

@@ -27,6 +27,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import asgi_post  # bench/ is not a package
+
 VARIANTS = ("full", "nolog", "nosinks")
 ANSWER = {"id": "chatcmpl-x", "object": "chat.completion", "created": 1, "model": "llama3.1:8b",
           "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello there! Nice to meet you."},
@@ -59,20 +62,7 @@ def drive(variant: str, n: int) -> None:
         backend.chat = canned_chat
         if variant == "nosinks":
             router.sinks.clear()
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
-                 "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000),
-                 "server": ("127.0.0.1", 8080),
-                 "headers": [(b"host", b"127.0.0.1:8080"), (b"content-type", b"application/json"),
-                             (b"content-length", str(len(body)).encode())]}
-        statuses: list[int] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                statuses.append(message["status"])
+        scope, receive, send, statuses = asgi_post("/v1/chat/completions", body)
 
         async def run(count: int) -> None:
             for _ in range(count):

@@ -45,6 +45,7 @@ from _machine import (  # bench/ is not a package
     Child,
     Children,
     Load,
+    asgi_post,
     busy_cpu_s,
     clean_env,
     free_port,
@@ -403,19 +404,7 @@ def in_process_costs(sim: Child, db_dir: Path, n: int = 2000) -> list[dict[str, 
         return backend._parse_result(json.loads(canned))
 
     backend.chat = canned_chat
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
-             "query_string": b"", "root_path": "", "client": (LOOPBACK, 50000), "server": (LOOPBACK, 8080),
-             "headers": [(b"host", b"127.0.0.1:8080"), (b"content-type", b"application/json"),
-                         (b"content-length", str(len(request)).encode())]}
-    statuses: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": request, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
+    scope, receive, send, statuses = asgi_post("/v1/chat/completions", request)
 
     async def drive(count: int, target: Any = app) -> float:
         t0 = time.perf_counter_ns()
