@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -11,7 +13,7 @@ from ..result import RoutedResponse
 from ..router import RoutedStream, TieredModelRouter
 from ..tiers import Tier
 from .errors import HTTPProblem
-from .exchange import Exchange, parse_json, read_body
+from .exchange import Exchange, JSONReply, parse_json, read_body
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,6 +51,17 @@ async def read_chat(exchange: Exchange, model: type[M], entry_point: str
     context = routing_context(exchange, entry_point, resolve_model(router, body.model))  # type: ignore[attr-defined]
     messages = [m.model_dump(exclude_none=True) for m in body.messages]  # type: ignore[attr-defined]
     return router, body, context, messages
+
+
+async def complete_json(exchange: Exchange, router: TieredModelRouter, messages: list[dict[str, Any]],
+                        context: dict[str, Any], params: dict[str, Any],
+                        body: Callable[[RoutedResponse], dict[str, Any]]) -> JSONReply:
+    """A non-streaming answer for either front: ``body(response)`` as JSON with the router's headers. The
+    routing record is written later (``defer_record``), queued on ``app.state.records`` once the answer
+    has gone out."""
+    response = await router.complete(messages, {**context, "defer_record": True}, **params)
+    return JSONReply(body(response), response_headers(response),
+                     after=functools.partial(exchange.state.records.add, response))
 
 
 def model_names(router: TieredModelRouter) -> list[str]:

@@ -38,7 +38,7 @@ class CoalescingTransport:
             held, self._held = self._held, None
             self._transport.write(held + bytes(data))
             return
-        if bytes(data[:5]) == b"HTTP/":
+        if data[:5] == b"HTTP/":
             self._held = bytes(data)
             self._loop.call_soon(self.flush)
             return

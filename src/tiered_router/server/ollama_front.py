@@ -6,7 +6,6 @@ code change. Errors here use Ollama's own shape, ``{"error": "..."}``, which Oll
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,8 +17,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..backends import Usage
 from ..errors import RouterError
+from ..result import RoutedResponse
 from ..router import RoutedStream
-from .common import model_names, read_chat, response_headers, stream_headers
+from .common import complete_json, model_names, read_chat, stream_headers
 from .errors import problem_from
 from .exchange import Exchange, JSONReply
 from .schemas import OllamaChatRequest
@@ -44,10 +44,12 @@ async def chat(exchange: Exchange) -> Response | JSONReply:
         stream = await router.stream(messages, context, **params)
         return StreamingResponse(_ndjson(stream, started), media_type="application/x-ndjson",
                                  headers=stream_headers(stream))
-    r = await router.complete(messages, {**context, "defer_record": True}, **params)
-    body = {"model": r.model, "created_at": _now(), "message": {"role": "assistant", "content": r.text},
-            **_done(r.finish_reason, r.usage, started)}
-    return JSONReply(body, response_headers(r), after=functools.partial(exchange.state.records.add, r))
+
+    def body(r: RoutedResponse) -> dict[str, Any]:
+        return {"model": r.model, "created_at": _now(), "message": {"role": "assistant", "content": r.text},
+                **_done(r.finish_reason, r.usage, started)}
+
+    return await complete_json(exchange, router, messages, context, params, body)
 
 
 def _done(finish: str, usage: Usage, started_ns: int) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,7 +14,7 @@ from ..backends import Usage
 from ..errors import RouterError
 from ..result import RoutedResponse
 from ..router import RoutedStream
-from .common import model_names, read_chat, response_headers, stream_headers
+from .common import complete_json, model_names, read_chat, stream_headers
 from .errors import error_body, problem_from
 from .exchange import Exchange, JSONReply
 from .schemas import ChatCompletionRequest
@@ -36,9 +35,7 @@ async def chat_completions(exchange: Exchange) -> Response | JSONReply:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         return StreamingResponse(_sse(stream, include_usage), media_type="text/event-stream",
                                  headers=stream_headers(stream))
-    response = await router.complete(messages, {**context, "defer_record": True}, **params)
-    return JSONReply(completion_body(response), response_headers(response),
-                     after=functools.partial(exchange.state.records.add, response))
+    return await complete_json(exchange, router, messages, context, params, completion_body)
 
 
 def completion_body(r: RoutedResponse) -> dict[str, Any]:
