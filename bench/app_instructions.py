@@ -61,7 +61,7 @@ def drive(variant: str, n: int) -> None:
 
         backend.chat = canned_chat
         if variant == "nosinks":
-            router.sinks.clear()
+            router.recorder.inner.sinks.clear()
         scope, receive, send, statuses = asgi_post("/v1/chat/completions", body)
 
         async def run(count: int) -> None:

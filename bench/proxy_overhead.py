@@ -277,7 +277,7 @@ PROFILE_BUCKETS: list[tuple[str, int, str, str]] = [
     ("TieredModelRouter.complete", 2, "TieredModelRouter.complete", "router.py"),
     ("_new_call (validate, classify, plan)", 3, "TieredModelRouter._new_call", "router.py"),
     ("classify", 4, "classify", "classify.py"),
-    ("Cascade._call → Backend.chat (upstream call)", 3, "Backend.chat|aiohttp_proxy_app.<locals>.chat",
+    ("Engine._call → Backend.chat (upstream call)", 3, "Backend.chat|aiohttp_proxy_app.<locals>.chat",
      "base.py|http_clients.py"),
     ("httpx AsyncClient.post", 4, "AsyncClient.post", "httpx/_client"),
     ("aiohttp ClientSession (bench patch)", 4, "ClientSession._request", "aiohttp/client"),
@@ -286,10 +286,10 @@ PROFILE_BUCKETS: list[tuple[str, int, str, str]] = [
     ("backend _body / _parse_result", 4, "OpenAICompatBackend._body|OpenAICompatBackend._parse_result|"
      "OllamaBackend._body|OllamaBackend._parse_result", "openai_compat.py|ollama.py"),
     ("spend hold/settle/release", 3, "Spend.hold|Spend.settle|Spend.release", "spend.py"),
-    ("quality gate (Cascade._gate → assess_response)", 3, "Cascade._gate", "cascade.py"),
+    ("quality gate (Engine._gate → assess_response)", 3, "Engine._gate", "engine.py"),
     ("_response (RoutedResponse)", 3, "TieredModelRouter._response", "router.py"),
-    ("_record (build_record + sinks)", 3, "TieredModelRouter._record", "router.py"),
-    ("build_record (sha256 digest, dict)", 4, "build_record", "record.py"),
+    ("_record (recorder.record)", 3, "TieredModelRouter._record", "router.py"),
+    ("outcome_record (sha256 digest, dict)", 4, "outcome_record", "recorder.py"),
     ("Metrics.observe (prometheus)", 4, "Metrics.observe", "metrics.py"),
     ("routing-log store sink (enqueue)", 4, "RoutingLogStore.sink", "store.py"),
     ("log_sink", 4, "log_sink", "record.py"),
@@ -470,9 +470,9 @@ def in_process_costs(sim: Child, db_dir: Path, n: int = 2000) -> list[dict[str, 
                                backend._parse_result(json.loads(canned)))))
         if record is not None:
             from tiered_router.observe.record import content_digest
-            steps.append(("content_digest (sha256 of the prompt, in build_record)",
+            steps.append(("content_digest (sha256 of the prompt, in outcome_record)",
                           lambda: content_digest(messages)))
-            for sink in list(router.sinks):
+            for sink in list(getattr(router.recorder.inner, "sinks", ())):
                 label = getattr(sink, "__qualname__", repr(sink))
                 if "store" in label.lower() or "LogStore" in label:
                     continue  # an enqueue; its writer thread's cost shows as helper-thread CPU
@@ -492,7 +492,7 @@ def in_process_costs(sim: Child, db_dir: Path, n: int = 2000) -> list[dict[str, 
 
 
 def _chat_request(messages: list[dict[str, Any]]) -> Any:
-    from tiered_router.router import _chat_request as build
+    from tiered_router.routing.router import _chat_request as build
 
     return build(messages, {})
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from tiered_router.breaker import Breakers
 from tiered_router.config import load_settings, parse_model
 from tiered_router.errors import AuthError, ConfigError, RateLimited, UpstreamServerError
+from tiered_router.routing.breakers import Breakers
 from tiered_router.tiers import Tier
 
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from tiered_router.cli import main as cli
 from tiered_router.demo import demo_settings
-from tiered_router.router import TieredModelRouter
+from tiered_router.routing import TieredModelRouter
 from tiered_router.server.app import create_app
 from tiered_router.serving import ServerThread
 

@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from tiered_router.demo import demo_settings
-from tiered_router.router import TieredModelRouter
+from tiered_router.routing import TieredModelRouter
 from tiered_router.server.app import create_app
 from tiered_router.server.openapi import openapi_document
 from tiered_router.serving import ServerThread

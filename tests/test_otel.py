@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tiered_router.demo import demo_settings
-from tiered_router.router import TieredModelRouter
+from tiered_router.routing import TieredModelRouter
 
 sdk = pytest.importorskip("opentelemetry.sdk.trace")
 from opentelemetry import trace  # noqa: E402

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from tiered_router.demo import demo_settings
-from tiered_router.errors import AllTiersFailed, CloudUnavailable
-from tiered_router.router import InvalidRequest, TieredModelRouter
+from tiered_router.errors import AllTiersFailed, CloudUnavailable, InvalidRequest
+from tiered_router.routing import TieredModelRouter
 from tiered_router.tiers import Tier
 
 FAST, HEAVY, CLOUD = "llama3.1:8b", "hermes3:70b", "claude-haiku-4-5"

@@ -7,7 +7,7 @@ import pytest
 from tiered_router.budget import BudgetTracker
 from tiered_router.demo import demo_settings
 from tiered_router.errors import AllTiersFailed, CloudBudgetExceeded, StreamBroken
-from tiered_router.router import TieredModelRouter
+from tiered_router.routing import TieredModelRouter
 from tiered_router.tiers import Tier
 
 FAST, HEAVY, CLOUD = "llama3.1:8b", "hermes3:70b", "claude-haiku-4-5"

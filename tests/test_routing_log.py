@@ -22,7 +22,7 @@ from tiered_router.observe.store import (
     iter_columns,
     record_rows,
 )
-from tiered_router.router import TieredModelRouter
+from tiered_router.routing import TieredModelRouter
 
 DAY = 86400.0
 NOW = 1_750_000_000.0  # a fixed "now" for records and the injected clock

@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tiered_router.demo import demo_settings
-from tiered_router.router import TieredModelRouter
+from tiered_router.routing import TieredModelRouter
 from tiered_router.server.app import create_app
 from tiered_router.serving import ServerThread
 

@@ -141,37 +141,39 @@ async def test_read_body_when_the_client_leaves() -> None:
 # --- routing records written in batches after the answers ---------------------------------------------
 
 
-class Answered:
-    """Stands in for a RoutedResponse made with context["defer_record"]."""
+class Written:
+    """A recorder below the batching one: notes which outcomes reached it (the outcome is a number here)."""
 
-    def __init__(self, written: list[int], n: int, fail: bool = False) -> None:
-        def write() -> None:
-            if fail:
-                raise RuntimeError("broken sink")
-            written.append(n)
+    def __init__(self, written: list[int], fail_on: int | None = None, done: dict[int, asyncio.Future] | None = None):
+        self.written, self.fail_on, self.done = written, fail_on, {} if done is None else done
 
-        self.write_record = write
+    def record(self, outcome) -> None:
+        if outcome == self.fail_on:
+            raise RuntimeError("broken sink")
+        self.written.append(outcome)
+        if outcome in self.done:
+            self.done[outcome].set_result(True)
+
+    def flush(self) -> None:
+        pass
 
 
 async def test_records_wait_for_a_batch_or_the_delay() -> None:
-    from tiered_router.observe.deferred import DeferredRecords
+    from tiered_router.server.records import BatchingRecorder
 
     written: list[int] = []
-    records = DeferredRecords(max_batch=3, max_delay_s=0.02)
-    records.add(Answered(written, 1))  # type: ignore[arg-type]
-    records.add(Answered(written, 2))  # type: ignore[arg-type]
+    records = BatchingRecorder(Written(written), max_batch=3, max_delay_s=0.02)
+    records.record(1)  # type: ignore[arg-type]
+    records.record(2)  # type: ignore[arg-type]
     assert written == [] and len(records) == 2
-    records.add(Answered(written, 3))  # type: ignore[arg-type]  # the batch is full: written at once
+    records.record(3)  # type: ignore[arg-type]  # the batch is full: written at once
     assert written == [1, 2, 3] and len(records) == 0
 
-    records = DeferredRecords(max_batch=10, max_delay_s=0.02)
     done = asyncio.get_running_loop().create_future()
-    records.add(Answered(written, 4))  # type: ignore[arg-type]
-    records.add(Answered([], 5, fail=True))  # type: ignore[arg-type]  # a failing record loses no other
-    last = Answered(written, 6)
-    inner = last.write_record
-    last.write_record = lambda: (inner(), done.set_result(True))  # type: ignore[assignment,func-returns-value]
-    records.add(last)  # type: ignore[arg-type]
+    records = BatchingRecorder(Written(written, fail_on=5, done={6: done}), max_batch=10, max_delay_s=0.02)
+    records.record(4)  # type: ignore[arg-type]
+    records.record(5)  # type: ignore[arg-type]  # a failing record loses no other
+    records.record(6)  # type: ignore[arg-type]
     assert written == [1, 2, 3]
     await asyncio.wait_for(done, 5)  # the delay timer wrote them, with no further request
     assert written == [1, 2, 3, 4, 6]
@@ -182,7 +184,7 @@ def test_the_last_records_are_written_when_the_server_stops(simulator, tmp_path)
 
     from tiered_router.demo import demo_settings
     from tiered_router.observe.store import RoutingLogStore
-    from tiered_router.router import TieredModelRouter
+    from tiered_router.routing import TieredModelRouter
     from tiered_router.server.app import create_app
 
     db = str(tmp_path / "stop.db")
@@ -202,39 +204,40 @@ def test_the_last_records_are_written_when_the_server_stops(simulator, tmp_path)
 def test_records_survive_a_change_of_event_loop() -> None:
     """An app served by one loop, then another (a test client per request, say): the second loop gets its
     own timer, and nothing waits for a timer of a closed loop."""
-    from tiered_router.observe.deferred import DeferredRecords
+    from tiered_router.server.records import BatchingRecorder
 
     written: list[int] = []
-    records = DeferredRecords(max_batch=100, max_delay_s=0.01)
+    done: dict[int, asyncio.Future] = {}
+    records = BatchingRecorder(Written(written, done=done), max_batch=100, max_delay_s=0.01)
 
     async def first() -> None:
-        records.add(Answered(written, 1))  # type: ignore[arg-type]
+        records.record(1)  # type: ignore[arg-type]
 
     asyncio.run(first())  # the loop closes with its timer unfired
     assert written == [] and len(records) == 1
 
     async def second() -> None:
-        done = asyncio.get_running_loop().create_future()
-        last = Answered(written, 2)
-        inner = last.write_record
-        last.write_record = lambda: (inner(), done.set_result(True))  # type: ignore[assignment,func-returns-value]
-        records.add(last)  # type: ignore[arg-type]
-        await asyncio.wait_for(done, 5)
+        done[2] = asyncio.get_running_loop().create_future()
+        records.record(2)  # type: ignore[arg-type]
+        await asyncio.wait_for(done[2], 5)
 
     asyncio.run(second())
     assert written == [1, 2]
 
 
-def test_a_deferred_record_keeps_the_time_its_request_finished(simulator, tmp_path, monkeypatch) -> None:
+async def test_a_deferred_record_keeps_the_time_its_request_finished(simulator, tmp_path, monkeypatch) -> None:
     import time as real_time
 
     from tiered_router.demo import demo_settings
-    from tiered_router.observe import record as record_module
-    from tiered_router.router import TieredModelRouter
+    from tiered_router.routing import TieredModelRouter
+    from tiered_router.routing import recorder as recorder_module
+    from tiered_router.server.records import BatchingRecorder
 
-    router = TieredModelRouter(demo_settings(simulator.url, db=str(tmp_path / "t.db")), sinks=[])
+    base = TieredModelRouter(demo_settings(simulator.url, db=str(tmp_path / "t.db")), sinks=[])
+    batching = BatchingRecorder(base.recorder, max_batch=100, max_delay_s=3600)
+    router = base.using(recorder=batching)
     try:
-        response = router.complete_sync("Walk to the next room", {"defer_record": True})
+        await router.complete("Walk to the next room")
         finished = real_time.time()
 
         class Later:  # the clock when the batch is written, much later
@@ -242,18 +245,19 @@ def test_a_deferred_record_keeps_the_time_its_request_finished(simulator, tmp_pa
             def time() -> float:
                 return finished + 3600
 
-        monkeypatch.setattr(record_module, "time", Later)
-        assert response.write_record is not None
-        response.write_record()
-        assert router.records[-1]["time"] <= finished
+        monkeypatch.setattr(recorder_module, "time", Later, raising=False)
+        assert len(batching) == 1 and not base.records  # queued, not yet written
+        batching.flush()
+        assert base.records[-1]["time"] <= finished
     finally:
-        router.close()
+        await base.aclose()
+        base.close()
 
 
 @pytest.fixture
 def server_with_simulator(simulator, tmp_path):
     from tiered_router.demo import demo_settings
-    from tiered_router.router import TieredModelRouter
+    from tiered_router.routing import TieredModelRouter
     from tiered_router.server.app import create_app
 
     router = TieredModelRouter(demo_settings(simulator.url, db=str(tmp_path / "h.db")), sinks=[])

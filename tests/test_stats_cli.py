@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from tiered_router.budget import LedgerUnavailable
 from tiered_router.cli import main
 from tiered_router.demo import demo_settings, run_demo
-from tiered_router.router import TieredModelRouter
+from tiered_router.routing import TieredModelRouter
 from tiered_router.server.app import create_app
 from tiered_router.server.openapi import openapi_document
 from tiered_router.serving import ServerThread

@@ -1,6 +1,6 @@
 """tiered-router: route each LLM request to the cheapest tier that will do it well."""
 
-from .classify import Decision, Thresholds, classify, classify_tier
+from .classify import Classifier, Decision, HeuristicClassifier, Thresholds, classify, classify_tier
 from .errors import (
     AllTiersFailed,
     BackendError,
@@ -8,28 +8,45 @@ from .errors import (
     CloudUnavailable,
     ConfigError,
     ErrorKind,
+    InvalidRequest,
     RouterError,
     StreamBroken,
 )
+from .options import RouteOptions
 from .quality import QualityVerdict, assess_response
-from .result import Attempt, RoutedResponse
-from .router import InvalidRequest, RoutedStream, TieredModelRouter
+from .routing import (
+    Attempt,
+    AttemptOutcome,
+    Outcome,
+    Recorder,
+    RoutedResponse,
+    RoutedStream,
+    SinkRecorder,
+    TieredModelRouter,
+)
 from .tiers import Tier
 
 __all__ = [
     "AllTiersFailed",
     "Attempt",
+    "AttemptOutcome",
     "BackendError",
+    "Classifier",
     "CloudBudgetExceeded",
     "CloudUnavailable",
     "ConfigError",
     "Decision",
     "ErrorKind",
+    "HeuristicClassifier",
     "InvalidRequest",
+    "Outcome",
     "QualityVerdict",
+    "Recorder",
+    "RouteOptions",
     "RoutedResponse",
     "RoutedStream",
     "RouterError",
+    "SinkRecorder",
     "StreamBroken",
     "Thresholds",
     "Tier",

@@ -33,15 +33,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise, product
-from typing import Any
+from typing import Any, Protocol
 
 from tiered_router.messages import as_messages, content_text
+from tiered_router.options import RouteOptions
 from tiered_router.tiers import Tier
 
-__all__ = ["Decision", "Thresholds", "classify", "classify_tier"]
+__all__ = ["Classifier", "Decision", "HeuristicClassifier", "Thresholds", "classify", "classify_tier",
+           "forced_decision"]
 
 
 @dataclass(frozen=True)
@@ -598,18 +600,20 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
     return _sigmoid(_SCORE_SLOPE * raw), reasons
 
 
-def _forced_tier(context: Mapping[str, Any] | None) -> Tier | None:
-    if not context or context.get("tier") is None:
-        return None
-    try:
-        return Tier.parse(context["tier"])
-    except ValueError as exc:
-        raise ValueError(f"context['tier'] is invalid: {exc}") from None
+def forced_decision(tier: Tier, allow_cloud: bool = True, score: float = 0.0,
+                    reasons: Iterable[str] = ()) -> Decision:
+    """The decision for a tier the caller chose: reasons start with ``forced:tier-N``. The one place a
+    forced tier is written down, for the router (which does not score it) and for ``classify`` (which does)."""
+    out = [f"forced:tier-{int(tier)}", *reasons]
+    if tier is Tier.CLOUD_API and not allow_cloud:
+        tier = Tier.LOCAL_HEAVY
+        out.append("cloud-not-allowed")
+    return Decision(tier=tier, score=score, reasons=tuple(dict.fromkeys(out)))
 
 
 def classify(
     task: str | Iterable[Mapping[str, Any]],
-    context: Mapping[str, Any] | None = None,
+    context: RouteOptions | Mapping[str, Any] | None = None,
     thresholds: Thresholds | None = None,
 ) -> Decision:
     """Decide which tier ``task`` needs.
@@ -619,31 +623,48 @@ def classify(
     ``context["allow_cloud"] = False`` caps the tier at 2, including a forced tier 3. A forced decision
     still reports the computed score.
     """
-    th = thresholds or _DEFAULT_THRESHOLDS
-    forced = _forced_tier(context)
+    options = RouteOptions.coerce(context)
     messages = as_messages([task] if isinstance(task, Mapping) else task)
-    text, system_chars, users, assistants = _conversation(messages)
-    score, reasons = _score(text, system_chars, users, assistants)
+    score, reasons = _score(*_conversation(messages))
+    if options.tier is not None:
+        return forced_decision(options.tier, options.allow_cloud, score, reasons)
+    return _decide(score, reasons, thresholds or _DEFAULT_THRESHOLDS, options.allow_cloud)
 
-    if forced is not None:
-        tier = forced
-        reasons.insert(0, f"forced:tier-{int(forced)}")
-    elif score >= th.cloud:
+
+def _decide(score: float, reasons: list[str], th: Thresholds, allow_cloud: bool) -> Decision:
+    if score >= th.cloud:
         tier = Tier.CLOUD_API
     elif score >= th.heavy:
         tier = Tier.LOCAL_HEAVY
     else:
         tier = Tier.LOCAL_FAST
-
-    if context is not None and context.get("allow_cloud") is False and tier == Tier.CLOUD_API:
+    if not allow_cloud and tier == Tier.CLOUD_API:
         tier = Tier.LOCAL_HEAVY
         reasons.append("cloud-not-allowed")
     return Decision(tier=tier, score=score, reasons=tuple(dict.fromkeys(reasons)))
 
 
+class Classifier(Protocol):
+    """What the router asks of a classifier: the starting tier of an unforced request, with a score in
+    [0, 1] and the reasons for it (RouteOptions carries ``allow_cloud``, which caps the tier at 2)."""
+
+    def decide(self, messages: Sequence[Mapping[str, Any]], options: RouteOptions) -> Decision: ...
+
+
+class HeuristicClassifier:
+    """The built-in classifier: the score above, cut at ``thresholds``. No model, microseconds."""
+
+    def __init__(self, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or _DEFAULT_THRESHOLDS
+
+    def decide(self, messages: Sequence[Mapping[str, Any]], options: RouteOptions) -> Decision:
+        score, reasons = _score(*_conversation(messages))
+        return _decide(score, reasons, self.thresholds, options.allow_cloud)
+
+
 def classify_tier(
     task: str | Iterable[Mapping[str, Any]],
-    context: Mapping[str, Any] | None = None,
+    context: RouteOptions | Mapping[str, Any] | None = None,
     thresholds: Thresholds | None = None,
 ) -> Tier:
     """The tier of :func:`classify` (same decision)."""

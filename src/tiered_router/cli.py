@@ -85,7 +85,7 @@ def route(text: str, as_json: bool, tier: str | None) -> None:
 @_guarded
 def ask(text: str, tier: str | None, no_cloud: bool, as_json: bool) -> None:
     """Route TEXT for real (configured by TIER_* variables) and print the answer and how it was reached."""
-    from .router import TieredModelRouter
+    from .routing import TieredModelRouter
 
     context: dict[str, Any] = {"entry_point": "cli"}
     if tier:
@@ -172,7 +172,7 @@ def budget(as_json: bool) -> None:
     """Show cloud spend, open reservations and what is left, today and this month."""
     from .budget import BudgetError
     from .config import load_settings
-    from .spend import Spend
+    from .routing.spend import Spend
 
     spend = Spend(load_settings())
     try:
@@ -305,7 +305,7 @@ def stats(since_s: float | None, as_json: bool) -> None:
 def _budget_summary(settings: Any, store: Any) -> tuple[dict[str, Any] | None, str | None]:
     """The ledger's summary when there is a cloud tier and a ledger to read (an unreadable one is no error)."""
     from .observe.stats import read_budget
-    from .spend import Spend
+    from .routing.spend import Spend
 
     if not settings.cloud_enabled or not store.exists():
         return None, None

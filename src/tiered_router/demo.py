@@ -7,7 +7,7 @@ from typing import Any
 
 from .config import Settings, load_settings
 from .errors import RouterError
-from .router import TieredModelRouter
+from .routing import TieredModelRouter
 from .serving import ServerThread
 from .simulate import Simulator, create_app
 

@@ -22,6 +22,12 @@ class ConfigError(RouterError, ValueError):
     code = "config_error"
 
 
+class InvalidRequest(RouterError, ValueError):
+    """The request itself is wrong (no messages, an unknown role, a bad parameter). The message says what."""
+
+    code = "invalid_request"
+
+
 class CloudUnavailable(RouterError):
     """The cloud tier was asked for but is disabled (no API key, or turned off)."""
 

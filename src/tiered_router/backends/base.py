@@ -179,6 +179,10 @@ class Backend(ABC):
     def name(self) -> str:
         return f"{self.provider}/{self.model}"
 
+    @property
+    def has_key(self) -> bool:
+        return self._api_key is not None
+
     # --- what each protocol defines --------------------------------------------------------
 
     @abstractmethod

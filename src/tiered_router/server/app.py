@@ -30,15 +30,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..classify import classify
 from ..config import Settings, load_settings
-from ..observe.deferred import DeferredRecords
 from ..observe.metrics import CONTENT_TYPE, Metrics
-from ..observe.record import log_sink
-from ..router import TieredModelRouter
+from ..observe.record import RecordSink, log_sink
+from ..routing import TieredModelRouter
+from ..routing.recorder import FanOut, Recorder, SinkRecorder
 from . import ollama_front, openai_front
 from .common import parse, read_json
 from .errors import HTTPProblem, error_body
 from .exchange import Endpoint, error_reply
 from .openapi import openapi_document
+from .records import BatchingRecorder
 from .schemas import ClassifyRequest
 
 log = logging.getLogger("tiered_router.server")
@@ -274,14 +275,23 @@ def _open_ledger(router: TieredModelRouter) -> None:
         log.error("budget ledger unavailable at start-up; cloud calls will be refused: %s", exc)
 
 
+def _with_sink(recorder: Recorder, sink: RecordSink) -> Recorder:
+    if isinstance(recorder, SinkRecorder):
+        return recorder.adding(sink)  # the record is built once for every sink
+    return FanOut(recorder, SinkRecorder([sink]))
+
+
 def create_app(router: TieredModelRouter | None = None, settings: Settings | None = None) -> Starlette:
-    """The server around ``router`` (built from settings when not given)."""
+    """The server around ``router`` (built from settings when not given).
+
+    The server answers through a view of the router whose recorder batches the records after the answers
+    and also feeds the server's metrics; the router it was given is left as it was."""
     settings = settings or (router.settings if router else load_settings())
     owns_router = router is None
-    router = router or TieredModelRouter(settings, sinks=[log_sink])
-    metrics = Metrics(_budget_remaining(router) if router.cloud_enabled else None)
-    router.sinks.append(metrics.observe)
-    records = DeferredRecords()
+    given = router or TieredModelRouter(settings, sinks=[log_sink])
+    metrics = Metrics(_budget_remaining(given) if given.cloud_enabled else None)
+    records = BatchingRecorder(_with_sink(given.recorder, metrics.observe))
+    router = given.using(recorder=records)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from ..result import RoutedResponse
-from ..router import RoutedStream, TieredModelRouter
+from ..routing import RoutedResponse, RoutedStream, TieredModelRouter
 from ..tiers import Tier
 from .errors import HTTPProblem
 from .exchange import Exchange, JSONReply, parse_json, read_body
@@ -53,15 +51,12 @@ async def read_chat(exchange: Exchange, model: type[M], entry_point: str
     return router, body, context, messages
 
 
-async def complete_json(exchange: Exchange, router: TieredModelRouter, messages: list[dict[str, Any]],
-                        context: dict[str, Any], params: dict[str, Any],
-                        body: Callable[[RoutedResponse], dict[str, Any]]) -> JSONReply:
-    """A non-streaming answer for either front: ``body(response)`` as JSON with the router's headers. The
-    routing record is written later (``defer_record``), queued on ``app.state.records`` once the answer
-    has gone out."""
-    response = await router.complete(messages, {**context, "defer_record": True}, **params)
-    return JSONReply(body(response), response_headers(response),
-                     after=functools.partial(exchange.state.records.add, response))
+async def complete_json(router: TieredModelRouter, messages: list[dict[str, Any]], context: dict[str, Any],
+                        params: dict[str, Any], body: Callable[[RoutedResponse], dict[str, Any]]) -> JSONReply:
+    """A non-streaming answer for either front: ``body(response)`` as JSON with the router's headers. (The
+    server's router records through a batching recorder, after the answers have gone out.)"""
+    response = await router.complete(messages, context, **params)
+    return JSONReply(body(response), response_headers(response))
 
 
 def model_names(router: TieredModelRouter) -> list[str]:

@@ -17,8 +17,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..backends import Usage
 from ..errors import RouterError
-from ..result import RoutedResponse
-from ..router import RoutedStream
+from ..routing import RoutedResponse, RoutedStream
 from .common import complete_json, model_names, read_chat, stream_headers
 from .errors import problem_from
 from .exchange import Exchange, JSONReply
@@ -49,7 +48,7 @@ async def chat(exchange: Exchange) -> Response | JSONReply:
         return {"model": r.model, "created_at": _now(), "message": {"role": "assistant", "content": r.text},
                 **_done(r.finish_reason, r.usage, started)}
 
-    return await complete_json(exchange, router, messages, context, params, body)
+    return await complete_json(router, messages, context, params, body)
 
 
 def _done(finish: str, usage: Usage, started_ns: int) -> dict[str, Any]:

@@ -12,8 +12,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ..backends import Usage
 from ..errors import RouterError
-from ..result import RoutedResponse
-from ..router import RoutedStream
+from ..routing import RoutedResponse, RoutedStream
 from .common import complete_json, model_names, read_chat, stream_headers
 from .errors import error_body, problem_from
 from .exchange import Exchange, JSONReply
@@ -35,7 +34,7 @@ async def chat_completions(exchange: Exchange) -> Response | JSONReply:
         include_usage = bool(req.stream_options and req.stream_options.include_usage)
         return StreamingResponse(_sse(stream, include_usage), media_type="text/event-stream",
                                  headers=stream_headers(stream))
-    return await complete_json(exchange, router, messages, context, params, completion_body)
+    return await complete_json(router, messages, context, params, completion_body)
 
 
 def completion_body(r: RoutedResponse) -> dict[str, Any]:

@@ -1,46 +1,45 @@
-"""The request path: classify → (budget) → call a tier → quality gate → escalate or settle → record.
+"""The library's front: validate → classify → plan → run the engine → hand the outcome to the recorder.
 
-``TieredModelRouter`` is the public face. It plans which tiers to try; ``cascade.Cascade`` walks
-them; ``spend.Spend`` holds the budget; ``observe.record`` writes what happened.
+``TieredModelRouter`` holds the parts and walks one request through them, in one direction: the
+classifier decides a starting tier, ``plan`` lists the tiers to try, ``Engine.run`` tries them (budget,
+backends, gate, breakers), and the recorder is given the outcome. None of those parts calls back here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import logging
-import random
+import copy
 import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
-from .backends import Backend, ChatRequest, HttpPool, StreamChunk, backend_for_tier
-from .breaker import Breakers
-from .budget import BudgetTracker
-from .cascade import Buffered, Call, Cascade, Live
-from .classify import Decision, Thresholds, classify
-from .config import Settings, load_settings
-from .errors import BackendError, CloudUnavailable, RouterError, StreamBroken
-from .messages import Message, as_messages
-from .observe.otel import otel_sink
-from .observe.record import RecordSink, build_record, log_sink
-from .observe.store import RoutingLogStore, open_log_store
-from .result import RoutedResponse
+from ..backends import Backend, ChatRequest, HttpPool, StreamChunk, backend_for_tier
+from ..budget import BudgetTracker
+from ..classify import Classifier, Decision, HeuristicClassifier, Thresholds, forced_decision
+from ..config import Settings, load_settings
+from ..errors import CloudUnavailable, InvalidRequest, RouterError, StreamBroken
+from ..messages import Message, as_messages
+from ..observe.otel import otel_sink
+from ..observe.record import RecordSink, log_sink
+from ..observe.store import RoutingLogStore, open_log_store
+from ..options import RouteOptions, new_request_id
+from ..tiers import Tier
+from .breakers import Breakers
+from .engine import Buffered, Call, Engine, EngineSettings, Live
+from .recorder import Outcome, Recorder, SinkRecorder
+from .results import AttemptOutcome, RoutedResponse
 from .spend import Spend
-from .tiers import Tier
 
-log = logging.getLogger("tiered_router")
 T = TypeVar("T")
 
 # Parameters the router understands; anything else is passed to OpenAI-compatible backends as is.
 _KNOWN_PARAMS = ("max_tokens", "temperature", "top_p", "stop", "response_format")
 _REPLAY_CHUNK_CHARS = 32
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 
-
-class InvalidRequest(RouterError, ValueError):
-    code = "invalid_request"
+Context = RouteOptions | Mapping[str, Any] | None
 
 
 class TieredModelRouter:
@@ -49,8 +48,9 @@ class TieredModelRouter:
     ``backends`` replaces the backends built from settings (tests, custom providers);
     ``pool`` carries the shared aiohttp session (one per event loop);
     ``budget`` replaces the BudgetTracker built from settings;
-    ``sinks`` receive every routing record (default: one JSON log line per request); the routing log
-    (``log_store``, in ``settings.db``) is added to them when ``settings.log_enabled``.
+    ``classifier`` replaces the heuristic classifier (anything with ``decide(messages, options)``);
+    ``recorder`` receives every finished request. By default a ``SinkRecorder`` gives each routing record
+    to ``sinks`` (default: one JSON log line per request) and to the routing log in ``settings.db``.
     """
 
     def __init__(
@@ -61,6 +61,8 @@ class TieredModelRouter:
         pool: HttpPool | None = None,
         budget: BudgetTracker | None = None,
         sinks: Iterable[RecordSink] | None = None,
+        recorder: Recorder | None = None,
+        classifier: Classifier | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.settings = settings or load_settings()
@@ -69,34 +71,45 @@ class TieredModelRouter:
         self.backends: dict[Tier, Backend] = dict(backends) if backends else {
             tier: backend_for_tier(self.settings, tier, self.pool) for tier in Tier
         }
-        self.cloud_enabled = self._check_cloud()
-        self.thresholds = _thresholds(self.settings)
+        self.cloud_enabled = cloud_available(self.settings, self.backends.get(Tier.CLOUD_API))
+        self.classifier: Classifier = classifier or HeuristicClassifier(thresholds_of(self.settings))
         self.breakers = Breakers(self.settings.cooldown_failures, self.settings.cooldown_s)
         self.spend = Spend(self.settings, budget)
-        self.cascade = Cascade(self, clock)
-        self.sinks: list[RecordSink] = list(sinks) if sinks is not None else [log_sink]
+        self.engine = Engine(self.backends, self.breakers, self.spend, EngineSettings.from_settings(self.settings),
+                             clock)
         # Cheap to build (no I/O until the first record); it writes on its own thread.
         self.log_store: RoutingLogStore | None = open_log_store(self.settings)
-        if self.log_store is not None:
-            self.sinks.append(self.log_store.sink)
-        tracing = otel_sink()  # None unless opentelemetry-sdk is installed
-        if tracing is not None:
-            self.sinks.append(tracing)
-        self.records: deque[dict[str, Any]] = deque(maxlen=1000)
+        self.recorder: Recorder = recorder or SinkRecorder(self._default_sinks(sinks),
+                                                           store_content=self.settings.log_content)
         self._sync: _LoopThread | None = None
 
-    def _check_cloud(self) -> bool:
-        cloud = self.backends.get(Tier.CLOUD_API)
-        if not self.settings.cloud_enabled or cloud is None:
-            log.info("cloud tier disabled by configuration (TIER_CLOUD_ENABLED)")
-            return False
-        if cloud._api_key is None:
-            log.warning(
-                "cloud tier disabled: no API key for %s (set TIER_CLOUD_API_KEY or the provider's key variable)",
-                cloud.name,
-            )
-            return False
-        return True
+    def _default_sinks(self, sinks: Iterable[RecordSink] | None) -> list[RecordSink]:
+        out = list(sinks) if sinks is not None else [log_sink]
+        if self.log_store is not None:
+            out.append(self.log_store.sink)
+        tracing = otel_sink()  # None unless opentelemetry-sdk is installed
+        if tracing is not None:
+            out.append(tracing)
+        return out
+
+    def using(self, *, recorder: Recorder) -> TieredModelRouter:
+        """The same router (backends, engine, budget, log) handing its outcomes to ``recorder`` instead.
+        The server uses this to write records in batches after the answers, without changing the router
+        it was given."""
+        other = copy.copy(self)
+        other.recorder = recorder
+        other._sync = None
+        return other
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The heuristic classifier's operating point (the defaults for any other classifier)."""
+        return getattr(self.classifier, "thresholds", None) or Thresholds()
+
+    @property
+    def records(self) -> Sequence[dict[str, Any]]:
+        """The latest routing records, when the recorder keeps them (the default one keeps 1000)."""
+        return getattr(self.recorder, "records", ())
 
     @property
     def budget(self) -> BudgetTracker:
@@ -105,63 +118,54 @@ class TieredModelRouter:
 
     # --- the request path ---------------------------------------------------------------
 
-    async def complete(
-        self, messages_or_text: str | Sequence[Mapping[str, Any]], context: Mapping[str, Any] | None = None,
-        **params: Any,
-    ) -> RoutedResponse:
+    async def complete(self, messages_or_text: str | Sequence[Mapping[str, Any]], context: Context = None,
+                       **params: Any) -> RoutedResponse:
         """Route one request and return the accepted answer with how it was reached."""
         call = self._new_call(messages_or_text, context, params)
-        choice = await self._select(call, streaming=False)
+        choice = await self._run(call, streaming=False)
         assert isinstance(choice, Buffered)
         response = self._response(call, choice.attempt.tier, choice.result.text, choice.result.finish_reason,
                                   choice.verdict.reason if choice.verdict else None)
-        if call.context.get("defer_record"):
-            # The server writes the record after the answer has gone out, off the latency path.
-            response.write_record = functools.partial(self._record, call, response, None, time.time())
-        else:
-            self._record(call, response, None)
+        self._record(call, response, None)
         return response
 
-    async def stream(
-        self, messages_or_text: str | Sequence[Mapping[str, Any]], context: Mapping[str, Any] | None = None,
-        **params: Any,
-    ) -> RoutedStream:
+    async def stream(self, messages_or_text: str | Sequence[Mapping[str, Any]], context: Context = None,
+                     **params: Any) -> RoutedStream:
         """Route one request as a stream. Returns once the answering tier is chosen, before any byte.
 
         Tiers that may still escalate are buffered and gated, then replayed; the last tier of the
         plan streams live. Iterate the result for chunks; ``.response`` is set when it ends.
         """
         call = self._new_call(messages_or_text, context, params)
-        return RoutedStream(self, call, await self._select(call, streaming=True))
+        return RoutedStream(self, call, await self._run(call, streaming=True))
 
-    async def _select(self, call: Call, streaming: bool) -> Buffered | Live:
-        """Run the cascade; a request that fails still leaves its record."""
+    async def _run(self, call: Call, streaming: bool) -> Buffered | Live:
+        """Run the engine; a request that fails still leaves its record."""
         try:
-            return await self.cascade.select(call, streaming)
+            return await self.engine.run(call, streaming)
         except RouterError as exc:
             self._record(call, None, exc)
             raise
 
-    def _new_call(self, task: str | Sequence[Mapping[str, Any]], context: Mapping[str, Any] | None,
+    def _new_call(self, task: str | Sequence[Mapping[str, Any]], context: Context,
                   params: Mapping[str, Any]) -> Call:
         started = self._clock()
-        ctx = dict(context or {})
+        options = RouteOptions.coerce(context)
         messages = _validated_messages(task)
         request = _chat_request(messages, params)
-        decision = self._classify(messages, ctx)
-        forced = decision.tier if ctx.get("tier") is not None else None
-        call = Call(str(ctx.get("request_id") or new_request_id()), messages, request, decision, forced, ctx,
-                    started)
-        call.chain = self.plan(decision, forced, ctx.get("allow_cloud", True) is not False)
-        return call
+        decision = self.decide(messages, options)
+        forced = decision.tier if options.tier is not None else None  # after the allow_cloud cap
+        return Call(options.request_id or new_request_id(), request, decision, options, started,
+                    self.plan(decision, forced, options.allow_cloud), forced)
 
-    def _classify(self, messages: list[Message], context: dict[str, Any]) -> Decision:
-        if context.get("tier") is not None:
-            return _forced_decision(context)  # no need to score what the caller already decided
-        if not self.cloud_enabled:
-            context.setdefault("allow_cloud", False)
+    def decide(self, messages: Sequence[Mapping[str, Any]], options: RouteOptions) -> Decision:
+        """The starting tier: the caller's, unscored, when forced; else the classifier's."""
+        if options.tier is not None:
+            return forced_decision(options.tier, options.allow_cloud)
+        if not self.cloud_enabled and options.allow_cloud:
+            options = replace(options, allow_cloud=False)
         try:
-            return classify(messages, context, self.thresholds)
+            return self.classifier.decide(messages, options)
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
 
@@ -177,35 +181,23 @@ class TieredModelRouter:
         return [t for t in Tier if decision.tier <= t <= top] or [top]
 
     def _response(self, call: Call, tier: Tier, text: str, finish_reason: str, quality: str | None) -> RoutedResponse:
-        final = next(a for a in reversed(call.attempts) if a.tier == tier and a.outcome != "skipped")
+        final = next(a for a in reversed(call.attempts) if a.tier == tier and a.outcome != AttemptOutcome.SKIPPED)
         latency_ms = (self._clock() - call.started) * 1000
+        escalated = tier != call.chain[0]
         return RoutedResponse(
             text=text, tier=tier, model=final.model, provider=final.provider,
-            escalated=tier != call.chain[0], attempts=call.attempts, usage=final.usage,
+            escalated=escalated, attempts=call.attempts, usage=final.usage,
             cost_usd=sum(a.cost_usd for a in call.attempts), latency_ms=latency_ms, request_id=call.request_id,
             finish_reason=finish_reason, classified_tier=call.decision.tier, score=call.decision.score,
             reasons=call.decision.reasons, forced_tier=call.forced,
-            escalation_reason=call.escalation_reason if tier != call.chain[0] else None,
+            escalation_reason=call.escalation_reason if escalated else None,
             degraded=call.degraded_reason is not None, degraded_reason=call.degraded_reason, quality=quality,
             overhead_ms=max(0.0, latency_ms - sum(a.latency_ms for a in call.attempts)),
         )
 
-    def _record(self, call: Call, response: RoutedResponse | None, error: RouterError | None,
-                finished_at: float | None = None) -> None:
+    def _record(self, call: Call, response: RoutedResponse | None, error: RouterError | None) -> None:
         latency_ms = response.latency_ms if response is not None else (self._clock() - call.started) * 1000
-        record = build_record(
-            response=response, error=error, decision=call.decision, forced=call.forced, attempts=call.attempts,
-            request_id=call.request_id, latency_ms=latency_ms,
-            entry_point=str(call.context.get("entry_point", "library")), messages=call.messages,
-            answer=response.text if response else None, store_content=self.settings.log_content,
-            finished_at=finished_at,
-        )
-        self.records.append(record)
-        for sink in self.sinks:
-            try:
-                sink(record)
-            except Exception:  # a broken sink must never fail the request it describes
-                log.exception("routing record sink failed")
+        self.recorder.record(Outcome(call, response, error, latency_ms, time.time()))
 
     # --- health, lifecycle, sync wrappers ----------------------------------------------------
 
@@ -219,12 +211,13 @@ class TieredModelRouter:
         }
 
     async def aclose(self) -> None:
+        self.recorder.flush()
         await self.pool.aclose()
         if self.log_store is not None:
             await asyncio.to_thread(self.log_store.close)  # flushes: a clean shutdown loses no record
 
-    def complete_sync(self, messages_or_text: str | Sequence[Mapping[str, Any]],
-                      context: Mapping[str, Any] | None = None, **params: Any) -> RoutedResponse:
+    def complete_sync(self, messages_or_text: str | Sequence[Mapping[str, Any]], context: Context = None,
+                      **params: Any) -> RoutedResponse:
         """Blocking ``complete``, for scripts and code without an event loop."""
         return self._run_sync(self.complete(messages_or_text, context, **params))
 
@@ -241,6 +234,7 @@ class TieredModelRouter:
             self._sync.run(self.aclose())
             self._sync.stop()
             self._sync = None
+        self.recorder.flush()
         self.pool.close_idle()
         self.spend.close()
         if self.log_store is not None:
@@ -283,7 +277,7 @@ class RoutedStream:
         """Time spent in the router so far, outside upstream calls."""
         now = self._router._clock()
         upstream = sum(a.latency_ms for a in self.attempts)
-        if isinstance(self._choice, Live) and self._choice.attempt.outcome == "streaming":
+        if isinstance(self._choice, Live) and self._choice.attempt.outcome == AttemptOutcome.STREAMING:
             upstream += (now - self._choice.t0) * 1000
         return max(0.0, (now - self._call.started) * 1000 - upstream)
 
@@ -300,46 +294,25 @@ class RoutedStream:
         yield StreamChunk(finish_reason=choice.result.finish_reason, usage=choice.result.usage)
 
     async def _live(self, live: Live) -> AsyncIterator[StreamChunk]:
-        router, attempt = self._router, live.attempt
         parts: list[str] = []
-        usage = None
         finish = "stop"
-        settled = False
+        ended = False
         try:
-            chunk: StreamChunk | None = live.first
-            while chunk is not None:
+            async for chunk in live.chunks:
                 parts.append(chunk.text)
-                usage = chunk.usage or usage
                 finish = chunk.finish_reason or finish
-                if chunk.text or chunk.finish_reason:
-                    yield StreamChunk(text=chunk.text, finish_reason=chunk.finish_reason)
-                chunk = await anext(live.rest, None)
-            cost, charged = await router.spend.settle(live.hold, usage, "".join(parts))
-            settled = True
-            attempt.outcome, attempt.usage, attempt.cost_usd = "accepted", charged, cost
-            attempt.finish_reason = finish
-            attempt.latency_ms = (router._clock() - live.t0) * 1000
-            self._finish("".join(parts), finish, None)
-            yield StreamChunk(usage=charged)
-        except BackendError as exc:
-            # Bytes already reached the client: charge what was consumed, and say the answer broke.
-            cost, charged = await router.spend.settle(live.hold, None, "".join(parts))
-            settled = True
-            attempt.outcome, attempt.usage, attempt.cost_usd = "error", charged, cost
-            attempt.error_kind, attempt.error = exc.kind.value, exc.message[:300]
-            attempt.latency_ms = (router._clock() - live.t0) * 1000
-            router.breakers.failure(live.backend.name, exc)
-            error = StreamBroken(f"the answer from {live.backend.name} broke off mid-stream: {exc.message}",
-                                 self.request_id)
-            router._record(self._call, None, error)
-            raise error from None
+                if live.attempt.outcome == AttemptOutcome.ACCEPTED:  # the last chunk: settled, with its usage
+                    ended = True
+                    self._finish("".join(parts), finish, None)
+                yield chunk
+        except StreamBroken as error:
+            ended = True
+            self._router._record(self._call, None, error)
+            raise
         finally:
-            if not settled:  # the consumer went away: charge for what was produced so far
-                await live.rest.aclose()
-                cost, charged = await router.spend.settle(live.hold, None, "".join(parts))
-                attempt.outcome, attempt.usage, attempt.cost_usd = "cancelled", charged, cost
-                attempt.latency_ms = (router._clock() - live.t0) * 1000
-                router._record(self._call, None, RouterError("client went away mid-stream"))
+            if not ended:  # the consumer went away: the engine settles what was produced
+                await live.chunks.aclose()
+                self._router._record(self._call, None, RouterError("client went away mid-stream"))
 
     def _finish(self, text: str, finish_reason: str, quality: str | None) -> None:
         self.response = self._router._response(self._call, self.tier, text, finish_reason, quality)
@@ -363,24 +336,24 @@ class _LoopThread:
         self.loop.close()
 
 
-def _forced_decision(context: Mapping[str, Any]) -> Decision:
-    try:
-        tier = Tier.parse(context["tier"])
-    except ValueError as exc:
-        raise InvalidRequest(f"context['tier'] is invalid: {exc}") from None
-    reasons = [f"forced:{tier.slug}"]
-    if tier is Tier.CLOUD_API and context.get("allow_cloud") is False:
-        tier = Tier.LOCAL_HEAVY
-        reasons.append("cloud-not-allowed")
-    return Decision(tier, 0.0, tuple(reasons))
+def cloud_available(settings: Settings, cloud: Backend | None) -> bool:
+    """Whether the cloud tier may be used: enabled, and with a key. Says why not in the log."""
+    import logging
+
+    log = logging.getLogger("tiered_router")
+    if not settings.cloud_enabled or cloud is None:
+        log.info("cloud tier disabled by configuration (TIER_CLOUD_ENABLED)")
+        return False
+    if not cloud.has_key:
+        log.warning(
+            "cloud tier disabled: no API key for %s (set TIER_CLOUD_API_KEY or the provider's key variable)",
+            cloud.name,
+        )
+        return False
+    return True
 
 
-def new_request_id() -> str:
-    """128 random bits as hex. Not a secret, so the fast generator will do (uuid4 makes a syscall)."""
-    return f"{random.getrandbits(128):032x}"
-
-
-def _thresholds(settings: Settings) -> Thresholds:
+def thresholds_of(settings: Settings) -> Thresholds:
     defaults = Thresholds()
     return Thresholds(
         heavy=settings.heavy_threshold if settings.heavy_threshold is not None else defaults.heavy,
@@ -396,7 +369,7 @@ def _validated_messages(task: str | Sequence[Mapping[str, Any]]) -> list[Message
     if not messages:
         raise InvalidRequest("messages must not be empty")
     for m in messages:
-        if m.get("role") not in ("system", "developer", "user", "assistant", "tool"):
+        if m.get("role") not in _ROLES:
             raise InvalidRequest(f"unknown message role {m.get('role')!r}")
     return messages
 

@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from .backends.base import Usage
-from .tiers import Tier
+from ..backends.base import Usage
+from ..tiers import Tier
+
+
+class AttemptOutcome(StrEnum):
+    """How one try on one tier ended. A ``StrEnum``: it compares equal to, and is stored as, its value."""
+
+    ACCEPTED = "accepted"  # its answer was returned (gated and passed, or not gated)
+    REJECTED = "rejected"  # the gate turned its answer down
+    ERROR = "error"  # the backend failed (the error kind says how)
+    SKIPPED = "skipped"  # not called: cooling down, context too small, or no budget
+    STREAMING = "streaming"  # a live stream that has not ended yet
+    CANCELLED = "cancelled"  # the client went away while it streamed
+
+
+class RecordStatus(StrEnum):
+    OK = "ok"
+    ERROR = "error"
 
 
 @dataclass
 class Attempt:
-    """One try on one tier. ``outcome`` is accepted, rejected (by the gate), error or skipped."""
+    """One try on one tier."""
 
     tier: Tier
     provider: str
     model: str
-    outcome: str
+    outcome: AttemptOutcome
     latency_ms: float = 0.0
     error_kind: str | None = None
     error: str | None = None
@@ -31,7 +47,7 @@ class Attempt:
             "tier": int(self.tier),
             "gen_ai.provider.name": self.provider,
             "gen_ai.request.model": self.model,
-            "router.outcome": self.outcome,
+            "router.outcome": str(self.outcome),
             "router.latency_ms": round(self.latency_ms, 3),
             "error.type": self.error_kind,
             "router.error": self.error,
@@ -65,8 +81,6 @@ class RoutedResponse:
     degraded_reason: str | None = None
     quality: str | None = None
     overhead_ms: float = 0.0
-    # Set when the caller asked to write the routing record later (context["defer_record"]).
-    write_record: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def total_usage(self) -> Usage:

@@ -13,12 +13,12 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .backends.base import Usage, estimate_tokens
+from ..backends.base import Usage, estimate_tokens
 
 if TYPE_CHECKING:
-    from .backends import Backend
-    from .budget import BudgetTracker, Reservation
-    from .config import Settings
+    from ..backends import Backend
+    from ..budget import BudgetTracker, Reservation
+    from ..config import Settings
 
 log = logging.getLogger("tiered_router.budget")
 
@@ -42,7 +42,7 @@ class Spend:
     @property
     def tracker(self) -> BudgetTracker:
         if self._tracker is None:
-            from .budget import BudgetTracker, LedgerUnavailable
+            from ..budget import BudgetTracker, LedgerUnavailable
 
             if self._open_error is not None:
                 raise LedgerUnavailable(str(self._open_error))
