@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestServer
 from tiered_router.backends import AnthropicBackend, ChatRequest, HttpPool, OllamaBackend, OpenAICompatBackend
 from tiered_router.backends.anthropic import split_system
 from tiered_router.backends.base import retry_after_seconds
-from tiered_router.errors import (
+from tiered_router.backends.errors import (
     AuthError,
     BackendConnectError,
     BackendTimeout,

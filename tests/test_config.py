@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from tiered_router.backends.errors import AuthError, RateLimited, UpstreamServerError
 from tiered_router.config import load_settings, parse_model
-from tiered_router.errors import AuthError, ConfigError, RateLimited, UpstreamServerError
+from tiered_router.errors import ConfigError
 from tiered_router.routing.breakers import Breakers
 from tiered_router.tiers import Tier
 

@@ -1,13 +1,12 @@
 """tiered-router: route each LLM request to the cheapest tier that will do it well."""
 
+from .backends.errors import BackendError, ErrorKind
 from .classify import Classifier, Decision, HeuristicClassifier, Thresholds, classify, classify_tier
 from .errors import (
     AllTiersFailed,
-    BackendError,
     CloudBudgetExceeded,
     CloudUnavailable,
     ConfigError,
-    ErrorKind,
     InvalidRequest,
     RouterError,
     StreamBroken,

@@ -38,12 +38,13 @@ from dataclasses import dataclass
 from itertools import pairwise, product
 from typing import Any, Protocol
 
+from tiered_router.config import Settings
 from tiered_router.messages import as_messages, content_text
 from tiered_router.options import RouteOptions
 from tiered_router.tiers import Tier
 
 __all__ = ["Classifier", "Decision", "HeuristicClassifier", "Thresholds", "classify", "classify_tier",
-           "forced_decision"]
+           "decide_with", "forced_decision"]
 
 
 @dataclass(frozen=True)
@@ -623,12 +624,19 @@ def classify(
     ``context["allow_cloud"] = False`` caps the tier at 2, including a forced tier 3. A forced decision
     still reports the computed score.
     """
+    return decide_with(HeuristicClassifier(thresholds), task, context)
+
+
+def decide_with(classifier: Classifier, task: str | Iterable[Mapping[str, Any]],
+                context: RouteOptions | Mapping[str, Any] | None = None) -> Decision:
+    """``classifier``'s decision on ``task`` (a prompt or messages). A forced tier (``context["tier"]``)
+    wins, and the decision still reports the classifier's score and reasons after ``forced:tier-N``."""
     options = RouteOptions.coerce(context)
     messages = as_messages([task] if isinstance(task, Mapping) else task)
-    score, reasons = _score(*_conversation(messages))
-    if options.tier is not None:
-        return forced_decision(options.tier, options.allow_cloud, score, reasons)
-    return _decide(score, reasons, thresholds or _DEFAULT_THRESHOLDS, options.allow_cloud)
+    if options.tier is None:
+        return classifier.decide(messages, options)
+    scored = classifier.decide(messages, RouteOptions())
+    return forced_decision(options.tier, options.allow_cloud, scored.score, scored.reasons)
 
 
 def _decide(score: float, reasons: list[str], th: Thresholds, allow_cloud: bool) -> Decision:
@@ -656,6 +664,14 @@ class HeuristicClassifier:
 
     def __init__(self, thresholds: Thresholds | None = None) -> None:
         self.thresholds = thresholds or _DEFAULT_THRESHOLDS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HeuristicClassifier:
+        """At the operating point configured by ``TIER_HEAVY_THRESHOLD`` / ``TIER_CLOUD_THRESHOLD``."""
+        return cls(Thresholds(
+            heavy=_DEFAULT_THRESHOLDS.heavy if settings.heavy_threshold is None else settings.heavy_threshold,
+            cloud=_DEFAULT_THRESHOLDS.cloud if settings.cloud_threshold is None else settings.cloud_threshold,
+        ))
 
     def decide(self, messages: Sequence[Mapping[str, Any]], options: RouteOptions) -> Decision:
         score, reasons = _score(*_conversation(messages))

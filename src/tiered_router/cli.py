@@ -62,10 +62,12 @@ def main(verbose: bool) -> None:
 @_guarded
 def route(text: str, as_json: bool, tier: str | None) -> None:
     """Classify TEXT only: the tier it would start on, its score and why. No model is called."""
-    from .classify import classify
+    from .classify import HeuristicClassifier, decide_with
+    from .config import load_settings
 
+    classifier = HeuristicClassifier.from_settings(load_settings())
     try:
-        decision = classify(text, {"tier": tier} if tier else None)
+        decision = decide_with(classifier, text, {"tier": tier} if tier else None)
     except ValueError as exc:
         _fail(str(exc), 2)
     out = {"tier": int(decision.tier), "tier_name": decision.tier.name, "score": round(decision.score, 4),
@@ -373,14 +375,16 @@ def eval_(path: Path, as_json: bool) -> None:
     """Score the classifier on a JSONL file of {"prompt", "tier"} rows."""
     from rich.progress import track
 
-    from .classify import classify
+    from .classify import HeuristicClassifier, decide_with
+    from .config import load_settings
 
+    classifier = HeuristicClassifier.from_settings(load_settings())
     rows = _read_labelled(path)
     confusion = {(a, p): 0 for a in Tier for p in Tier}
     elapsed_ns = 0
     for row in track(rows, description="classifying", console=err_console, disable=as_json):
         t0 = time.perf_counter_ns()
-        decision = classify(row["prompt"])
+        decision = decide_with(classifier, row["prompt"])
         elapsed_ns += time.perf_counter_ns() - t0
         confusion[(Tier.parse(row["tier"]), decision.tier)] += 1
     total = len(rows)

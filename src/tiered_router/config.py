@@ -14,7 +14,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -23,47 +22,32 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from . import providers
 from .errors import ConfigError
+from .paths import default_db_path
+from .providers import DEFAULT_OLLAMA_URL
 from .tiers import Tier
-
-DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
-
-# Providers that speak each protocol, and where their public APIs live.
-OLLAMA_PROVIDERS = {"ollama"}
-ANTHROPIC_PROVIDERS = {"anthropic"}
-OPENAI_PROVIDERS = {"openai", "xai", "openai_compat", "vllm", "lmstudio", "llamacpp"}
-LOCAL_PROVIDERS = OLLAMA_PROVIDERS | {"openai_compat", "vllm", "lmstudio", "llamacpp"}
-PUBLIC_URLS = {
-    "openai": "https://api.openai.com/v1",
-    "xai": "https://api.x.ai/v1",
-    "anthropic": "https://api.anthropic.com",
-}
-KEY_ENV_VARS = {"openai": "OPENAI_API_KEY", "xai": "XAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
-
-
-def default_db_path() -> str:
-    return str(Path(platformdirs.user_data_dir("tiered-router")) / "tiered-router.db")
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """A parsed model string: which protocol to speak, to whom, for which model."""
 
-    provider: str
+    provider: str  # a key of providers.PROVIDERS
     model: str
     base_url: str | None = None  # set when the model string itself carries a URL
 
     @property
+    def entry(self) -> providers.Provider:
+        return providers.PROVIDERS[self.provider]
+
+    @property
     def protocol(self) -> str:
-        if self.provider in OLLAMA_PROVIDERS:
-            return "ollama"
-        if self.provider in ANTHROPIC_PROVIDERS:
-            return "anthropic"
-        return "openai"
+        return self.entry.protocol
 
     @property
     def is_local(self) -> bool:
-        return self.provider in LOCAL_PROVIDERS
+        return self.entry.local
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.model}"
@@ -84,10 +68,11 @@ def parse_model(value: str, *, local: bool) -> ModelSpec:
             raise ValueError(f"{text!r}: an OpenAI-compatible URL needs '#MODEL', e.g. http://127.0.0.1:8000/v1#qwen2.5")
         return ModelSpec("openai_compat", model, base_url=_check_url(url))
     provider, sep, model = text.partition("/")
-    if sep and provider.lower() in OLLAMA_PROVIDERS | ANTHROPIC_PROVIDERS | OPENAI_PROVIDERS:
+    entry = providers.lookup(provider) if sep else None
+    if entry is not None:
         if not model:
             raise ValueError(f"{text!r}: no model after the provider")
-        return ModelSpec(provider.lower(), model)
+        return ModelSpec(entry.name, model)
     lowered = text.lower()
     if lowered.startswith("claude"):
         return ModelSpec("anthropic", text)
@@ -159,7 +144,7 @@ class Settings(BaseSettings):
     # Optional USD per million tokens [input, output] for local models (power, amortised hardware).
     # Local calls are never reserved against the cloud budget; this only shows in costs and stats.
     local_price_per_mtok: tuple[float, float] | None = None
-    db: str = Field(default_factory=default_db_path)
+    db: str = Field(default_factory=lambda: str(default_db_path()))
 
     # The proxy server. TIER_API_KEYS is a comma-separated list; when set, clients must send one as a bearer token.
     host: str = "127.0.0.1"
@@ -256,9 +241,7 @@ class Settings(BaseSettings):
         }[tier]
         if configured:
             return configured
-        if spec.provider in PUBLIC_URLS:
-            return PUBLIC_URLS[spec.provider]
-        return DEFAULT_OLLAMA_URL
+        return spec.entry.default_url or DEFAULT_OLLAMA_URL
 
     def context_window(self, tier: Tier) -> int:
         return {
@@ -279,7 +262,7 @@ class Settings(BaseSettings):
         spec = self.model_spec(tier)
         if tier is Tier.CLOUD_API and self.cloud_api_key is not None:
             return self.cloud_api_key.get_secret_value() or None
-        env = KEY_ENV_VARS.get(spec.provider)
+        env = spec.entry.key_env
         return (os.environ.get(env) or None) if env else None
 
 

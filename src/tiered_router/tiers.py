@@ -48,3 +48,6 @@ for _tier in Tier:
     ):
         _ALIASES[_alias] = _tier
 _ALIASES["cloud-api"] = Tier.CLOUD_API
+
+# The names the fronts advertise as model names and document as query values: tier-N and the slugs.
+PUBLIC_NAMES: tuple[str, ...] = tuple(name for t in Tier for name in (f"tier-{t.value}", _SLUGS[t]))

@@ -6,9 +6,9 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..errors import BadResponse
 from ..messages import Message, content_text
 from .base import Backend, ChatRequest, ChatResult, StreamChunk, Usage, error_from_status
+from .errors import BadResponse
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024  # Anthropic requires max_tokens; the router normally sets it

@@ -22,7 +22,8 @@ from typing import Any
 import aiohttp
 import orjson
 
-from ..errors import (
+from ..messages import Message, content_text
+from .errors import (
     AuthError,
     BackendConnectError,
     BackendError,
@@ -33,7 +34,6 @@ from ..errors import (
     RateLimited,
     UpstreamServerError,
 )
-from ..messages import Message, content_text
 
 
 @dataclass

@@ -6,9 +6,9 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..errors import BadResponse
 from ..messages import content_text
 from .base import Backend, ChatRequest, ChatResult, StreamChunk, Usage, error_from_status
+from .errors import BadResponse
 
 
 class OllamaBackend(Backend):

@@ -6,8 +6,8 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..errors import BadResponse
 from .base import Backend, ChatRequest, ChatResult, StreamChunk, Usage, error_from_status
+from .errors import BadResponse
 
 # Newer OpenAI reasoning models reject max_tokens and want max_completion_tokens.
 _COMPLETION_TOKENS_PREFIXES = ("o1", "o3", "o4", "gpt-5")

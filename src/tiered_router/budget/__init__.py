@@ -13,6 +13,7 @@
 See docs/budget.md.
 """
 
+from ..paths import default_db_path
 from .errors import BudgetError, BudgetExceeded, LedgerUnavailable, UnknownPrice
 from .ledger import (
     BudgetTracker,
@@ -22,7 +23,6 @@ from .ledger import (
     Windows,
     WindowStats,
     WindowTotals,
-    default_db_path,
     open_ledger,
 )
 from .memory import MemoryLedger

@@ -18,10 +18,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..paths import default_db_path
 from .errors import BudgetExceeded, LedgerUnavailable, UnknownPrice
 from .money import micro_to_usd, redact_url, usd_to_micro
 from .pricing import PriceBook
@@ -32,7 +32,6 @@ T = TypeVar("T")
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
-DEFAULT_DB_NAME = "tiered-router.db"
 
 
 def to_epoch_us(dt: datetime) -> int:
@@ -224,12 +223,6 @@ def open_ledger(db: str | os.PathLike[str] | None, *, busy_timeout_s: float, poo
     if target.startswith("sqlite:///"):
         target = target[len("sqlite:///") :]
     return SqliteLedger(target, busy_timeout_s=busy_timeout_s)
-
-
-def default_db_path() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("tiered-router")) / DEFAULT_DB_NAME
 
 
 class BudgetTracker:

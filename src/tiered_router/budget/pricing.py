@@ -18,22 +18,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from .. import providers
 from .errors import UnknownPrice
 from .money import MICRO_PER_USD, ceil_micro, micro_to_usd
 
 log = logging.getLogger("tiered_router.budget")
 
-DEFAULT_LOCAL_PROVIDERS: frozenset[str] = frozenset(
-    {"ollama", "llama.cpp", "llama-cpp", "llamacpp", "lmstudio", "local"}
-)
+# Every local provider of the registry, and "local" for a caller's own.
+DEFAULT_LOCAL_PROVIDERS: frozenset[str] = providers.local_names() | {"local"}
 
-# Names people use for a provider that genai-prices spells differently.
-PROVIDER_ALIASES: dict[str, str] = {
-    "xai": "x-ai",
-    "grok": "x-ai",
-    "claude": "anthropic",
-    "gemini": "google",
-}
+# Names a caller may give a PriceBook that genai-prices spells differently (and the registry lacks).
+_OTHER_SPELLINGS: dict[str, str] = {"grok": "x-ai", "claude": "anthropic", "gemini": "google"}
 
 _ZERO = Decimal(0)
 
@@ -168,7 +163,7 @@ class PriceBook:
         except ImportError as exc:  # pragma: no cover - it is a dependency
             raise UnknownPrice(provider, model, f"genai-prices is not installed: {exc}") from exc
 
-        provider_id: str | None = PROVIDER_ALIASES.get(provider, provider)
+        provider_id: str | None = _OTHER_SPELLINGS.get(provider) or providers.pricing_id(provider)
         if provider_id and not _genai_knows_provider(provider_id):
             # An OpenAI-compatible gateway or a name genai-prices lacks: price the model by its name.
             provider_id = None

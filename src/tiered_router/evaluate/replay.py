@@ -38,10 +38,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .datasets import DATASETS, Dataset, load
 from .metrics import Outcome, Point, apgr, cascade_outcome, cpt, mix, oracle_scores, pgr, sweep, tie_split
+
+if TYPE_CHECKING:
+    from tiered_router.classify import Classifier, Thresholds
 
 __all__ = ["GateStats", "Report", "RouterResult", "evaluate", "run"]
 
@@ -140,14 +143,21 @@ def _finite(x: Any) -> Any:
 # --------------------------------------------------------------------------------------------------
 
 
-def default_classify(thresholds: Any = None) -> ClassifyFn:
-    from tiered_router.classify import classify
+def classifier_fn(classifier: Classifier) -> ClassifyFn:
+    """Any ``Classifier`` (the heuristic one, a learned one) as the replay's prompt → (score, tier)."""
+    from tiered_router.classify import decide_with
 
     def fn(prompt: str) -> tuple[float, int]:
-        d = classify(prompt, thresholds=thresholds)
+        d = decide_with(classifier, prompt)
         return d.score, int(d.tier)
 
     return fn
+
+
+def default_classify(thresholds: Thresholds | None = None) -> ClassifyFn:
+    from tiered_router.classify import HeuristicClassifier
+
+    return classifier_fn(HeuristicClassifier(thresholds))
 
 
 def default_gate(prompt: str, text: str, answer_format: str | None) -> tuple[bool, str]:
@@ -331,14 +341,15 @@ def run(
     heavy: float | None = None,
     cloud: float | None = None,
     num_results: int = 10,
+    classifier: Classifier | None = None,
 ) -> list[Report]:
-    """Load and replay each named dataset with the real classifier and gate (thresholds default to the
-    classifier's own)."""
-    from tiered_router.classify import Thresholds
+    """Load and replay each named dataset with the real gate and ``classifier`` (the heuristic one by
+    default; ``heavy``/``cloud`` are its thresholds, defaulting to its own)."""
+    from tiered_router.classify import HeuristicClassifier, Thresholds
 
     base = Thresholds()
     th = Thresholds(heavy=base.heavy if heavy is None else heavy, cloud=base.cloud if cloud is None else cloud)
-    classify_fn = default_classify(th)
+    classify_fn = classifier_fn(classifier or HeuristicClassifier(th))
     cache: dict[str, tuple[float, int]] = {}
     reports = []
     for name in names:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import BackendError, ErrorKind
+from ..backends.errors import BackendError, ErrorKind
 
 
 @dataclass

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 from ..backends import Backend, ChatRequest, ChatResult, StreamChunk, Usage
 from ..backends.base import estimate_prompt_tokens
+from ..backends.errors import BackendError, ErrorKind
 from ..budget.errors import BudgetError, BudgetExceeded, UnknownPrice
-from ..errors import AllTiersFailed, BackendError, CloudBudgetExceeded, ErrorKind, StreamBroken
+from ..errors import AllTiersFailed, CloudBudgetExceeded, StreamBroken
 from ..messages import Message
 from ..options import RouteOptions
 from ..quality import QualityVerdict, assess_response

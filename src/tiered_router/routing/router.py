@@ -72,7 +72,7 @@ class TieredModelRouter:
             tier: backend_for_tier(self.settings, tier, self.pool) for tier in Tier
         }
         self.cloud_enabled = cloud_available(self.settings, self.backends.get(Tier.CLOUD_API))
-        self.classifier: Classifier = classifier or HeuristicClassifier(thresholds_of(self.settings))
+        self.classifier: Classifier = classifier or HeuristicClassifier.from_settings(self.settings)
         self.breakers = Breakers(self.settings.cooldown_failures, self.settings.cooldown_s)
         self.spend = Spend(self.settings, budget)
         self.engine = Engine(self.backends, self.breakers, self.spend, EngineSettings.from_settings(self.settings),
@@ -351,14 +351,6 @@ def cloud_available(settings: Settings, cloud: Backend | None) -> bool:
         )
         return False
     return True
-
-
-def thresholds_of(settings: Settings) -> Thresholds:
-    defaults = Thresholds()
-    return Thresholds(
-        heavy=settings.heavy_threshold if settings.heavy_threshold is not None else defaults.heavy,
-        cloud=settings.cloud_threshold if settings.cloud_threshold is not None else defaults.cloud,
-    )
 
 
 def _validated_messages(task: str | Sequence[Mapping[str, Any]]) -> list[Message]:

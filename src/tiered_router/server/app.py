@@ -28,12 +28,13 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..classify import classify
+from ..classify import decide_with
 from ..config import Settings, load_settings
 from ..observe.metrics import CONTENT_TYPE, Metrics
 from ..observe.record import RecordSink, log_sink
 from ..routing import TieredModelRouter
 from ..routing.recorder import FanOut, Recorder, SinkRecorder
+from ..tiers import Tier
 from . import ollama_front, openai_front
 from .common import parse, read_json
 from .errors import HTTPProblem, error_body
@@ -127,7 +128,7 @@ async def classify_endpoint(request: Request) -> Response:
     task: Any = req.prompt if req.prompt is not None else [m.model_dump(exclude_none=True) for m in req.messages or []]
     try:
         context = req.context.model_dump(exclude_none=True) if req.context else None
-        decision = classify(task, context, request.app.state.router.thresholds)
+        decision = decide_with(request.app.state.router.classifier, task, context)
     except ValueError as exc:
         raise HTTPProblem(400, str(exc), "invalid_request_error", "invalid_request") from None
     return JSONResponse({"tier": int(decision.tier), "tier_name": decision.tier.name,
@@ -146,7 +147,6 @@ async def budget_endpoint(request: Request) -> Response:
 
 # Query values the endpoints accept, exactly as server/openapi.py documents them ("" = no filter).
 _FLAGS = {"": None, "true": True, "1": True, "false": False, "0": False}
-_TIERS = {"": None, "1": 1, "2": 2, "3": 3, "local-fast": 1, "local-heavy": 2, "cloud": 3}
 
 
 def _bad_param(name: str, why: str) -> HTTPProblem:
@@ -198,11 +198,13 @@ async def decisions_endpoint(request: Request) -> Response:
     limit_text = q.get("limit", "50")
     if not re.fullmatch(r"-?[0-9]{1,9}", limit_text) or not 1 <= int(limit_text) <= 1000:
         raise _bad_param("limit", "must be an integer from 1 to 1000")
-    if q.get("tier", "") not in _TIERS:
-        raise _bad_param("tier", "must be 1, 2, 3, local-fast, local-heavy or cloud")
+    try:
+        tier = int(Tier.parse(q["tier"])) if q.get("tier") else None
+    except ValueError:
+        raise _bad_param("tier", "must be 1, 2, 3, local-fast, local-heavy or cloud") from None
     if q.get("escalated", "") not in _FLAGS:
         raise _bad_param("escalated", "must be true or false")
-    limit, tier, escalated = int(limit_text), _TIERS[q.get("tier", "")], _FLAGS[q.get("escalated", "")]
+    limit, escalated = int(limit_text), _FLAGS[q.get("escalated", "")]
     try:
         since_s = parse_since(q.get("since", "all"), strict=True)
     except ValueError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -9,18 +10,13 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from ..routing import RoutedResponse, RoutedStream, TieredModelRouter
-from ..tiers import Tier
+from ..tiers import PUBLIC_NAMES, Tier
 from .errors import HTTPProblem
 from .exchange import Exchange, JSONReply, parse_json, read_body
 
 M = TypeVar("M", bound=BaseModel)
 
 AUTO_MODELS = ("auto",)
-TIER_ALIASES: dict[str, Tier] = {
-    "tier-1": Tier.LOCAL_FAST, "local-fast": Tier.LOCAL_FAST,
-    "tier-2": Tier.LOCAL_HEAVY, "local-heavy": Tier.LOCAL_HEAVY,
-    "tier-3": Tier.CLOUD_API, "cloud": Tier.CLOUD_API,
-}
 
 
 async def read_json(request: Request, limit: int) -> Any:
@@ -60,7 +56,7 @@ async def complete_json(router: TieredModelRouter, messages: list[dict[str, Any]
 
 
 def model_names(router: TieredModelRouter) -> list[str]:
-    names = list(AUTO_MODELS) + list(TIER_ALIASES)
+    names = list(AUTO_MODELS) + list(PUBLIC_NAMES)
     for tier, backend in router.backends.items():
         if tier is Tier.CLOUD_API and not router.cloud_enabled:
             continue
@@ -73,8 +69,8 @@ def resolve_model(router: TieredModelRouter, name: str) -> Tier | None:
     key = name.strip()
     if key.lower() in AUTO_MODELS:
         return None
-    if key.lower() in TIER_ALIASES:
-        return TIER_ALIASES[key.lower()]
+    with contextlib.suppress(ValueError):
+        return Tier.parse(key)
     for tier, backend in router.backends.items():
         if key in (backend.model, backend.name):
             return tier

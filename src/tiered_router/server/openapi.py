@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .. import __version__
 from ..observe.stats import SINCE_PATTERN
-from .schemas import ChatCompletionRequest, ClassifyRequest, OllamaChatRequest
+from .schemas import TIER_QUERY_VALUES, ChatCompletionRequest, ClassifyRequest, OllamaChatRequest
 
 _ERROR = {
     "type": "object",
@@ -162,7 +162,7 @@ def openapi_document() -> dict[str, Any]:
                      "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
                     {"name": "tier", "in": "query", "required": False,
                      "description": "only requests answered by this tier (empty: any)",
-                     "schema": {"type": "string", "enum": ["", "1", "2", "3", "local-fast", "local-heavy", "cloud"]}},
+                     "schema": {"type": "string", "enum": list(TIER_QUERY_VALUES)}},
                     {"name": "escalated", "in": "query", "required": False,
                      "description": "only requests that did (true) or did not (false) escalate (empty: both)",
                      "schema": {"type": "string", "enum": ["", "true", "false", "1", "0"]}},

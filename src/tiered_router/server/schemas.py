@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema
+
+from ..tiers import PUBLIC_NAMES, Tier
 
 
 class ChatMessage(BaseModel):
@@ -58,8 +60,20 @@ class OllamaChatRequest(BaseModel):
     format: str | dict[str, Any] | None = None
 
 
-TierName = Literal[1, 2, 3, "1", "2", "3", "tier-1", "tier-2", "tier-3", "local-fast", "local-heavy", "cloud",
-                   "LOCAL_FAST", "LOCAL_HEAVY", "CLOUD_API"]
+# Values a client may send for a tier: all read by Tier.parse; the lists below are what the schema documents.
+TIER_QUERY_VALUES = ("", *(str(t.value) for t in Tier), *(t.slug for t in Tier))
+_TIER_VALUES: list[int | str] = [*(t.value for t in Tier), *(str(t.value) for t in Tier), *PUBLIC_NAMES,
+                                 *(t.name for t in Tier)]
+
+
+def _parse_tier(value: int | str) -> int:
+    try:
+        return int(Tier.parse(value))
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+TierName = Annotated[StrictInt | StrictStr, AfterValidator(_parse_tier), WithJsonSchema({"enum": _TIER_VALUES})]
 
 
 class RoutingContext(BaseModel):
