@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from tiered_router.demo import demo_settings
+from tiered_router.routing import TieredModelRouter
+from tiered_router.server.app import create_app as create_server
 from tiered_router.serving import ServerThread
 from tiered_router.simulate import Simulator, create_app
 
@@ -30,3 +33,55 @@ def simulator():
     with ServerThread(create_app(sim)) as server:
         server.sim = sim
         yield server
+
+
+@pytest.fixture
+def records():
+    """The routing records of the routers ``make_router`` builds, in order."""
+    return []
+
+
+@pytest.fixture
+async def make_router(simulator, records, tmp_path):
+    """Routers with all three tiers on the simulator (timeouts short enough for [[sim:hang]]), recording into
+    ``records``. ``make_router(budget=..., **settings)``."""
+    made = []
+
+    def make(budget=None, **overrides):
+        overrides.setdefault("db", str(tmp_path / "router.db"))
+        overrides.setdefault("local_fast_timeout_s", 2.0)
+        overrides.setdefault("local_heavy_timeout_s", 5.0)
+        overrides.setdefault("cloud_timeout_s", 5.0)
+        router = TieredModelRouter(demo_settings(simulator.url, **overrides), budget=budget, sinks=[records.append])
+        made.append(router)
+        return router
+
+    yield make
+    for router in made:
+        await router.aclose()  # this test loop's connections
+        router.close()  # the sync wrapper's loop, the ledger, the routing log
+
+
+@pytest.fixture
+def router(make_router):
+    return make_router()
+
+
+@pytest.fixture
+def serve(simulator, tmp_path):
+    """Proxy servers on loopback in front of the simulator. ``serve(budget=..., **settings)``."""
+    started = []
+
+    def start(budget=None, **overrides):
+        overrides.setdefault("db", str(tmp_path / "server.db"))
+        overrides.setdefault("local_fast_timeout_s", 1.0)
+        router = TieredModelRouter(demo_settings(simulator.url, **overrides), sinks=[], budget=budget)
+        server = ServerThread(create_server(router)).start()
+        server.router = router
+        started.append((server, router))
+        return server
+
+    yield start
+    for server, router in started:
+        server.stop()
+        router.close()

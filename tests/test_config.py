@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tiered_router.backends.errors import AuthError, RateLimited, UpstreamServerError
 from tiered_router.config import load_settings, parse_model
 from tiered_router.errors import ConfigError
-from tiered_router.routing.breakers import Breakers
 from tiered_router.tiers import Tier
 
 
@@ -101,21 +99,3 @@ def test_tier_names_parse():
     assert Tier.parse(3) is Tier.CLOUD_API
     with pytest.raises(ValueError, match="not a tier"):
         Tier.parse("tier-9")
-
-
-def test_breaker_rules():
-    now = [0.0]
-    b = Breakers(threshold=2, cooldown_s=10, clock=lambda: now[0])
-    b.failure("x", UpstreamServerError("boom"))
-    assert b.blocked("x") is None
-    b.failure("x", UpstreamServerError("boom"))
-    assert b.blocked("x") and "cooling" in b.blocked("x")
-    now[0] = 10.5
-    assert b.blocked("x") is None
-    b.failure("y", RateLimited("slow", retry_after_s=2))
-    assert b.blocked("y") == "rate-limited"
-    now[0] = 13
-    assert b.blocked("y") is None
-    b.failure("z", AuthError("bad key"))
-    now[0] = 1e9
-    assert b.blocked("z") == "auth-failed"

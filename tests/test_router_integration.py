@@ -6,40 +6,10 @@ import json
 
 import pytest
 
-from tiered_router.demo import demo_settings
 from tiered_router.errors import AllTiersFailed, CloudUnavailable, InvalidRequest
-from tiered_router.routing import TieredModelRouter
 from tiered_router.tiers import Tier
 
 FAST, HEAVY, CLOUD = "llama3.1:8b", "hermes3:70b", "claude-haiku-4-5"
-
-
-@pytest.fixture
-def records():
-    return []
-
-
-@pytest.fixture
-async def make_router(simulator, records):
-    made = []
-
-    def make(**overrides):
-        overrides.setdefault("local_fast_timeout_s", 2.0)
-        overrides.setdefault("local_heavy_timeout_s", 5.0)
-        overrides.setdefault("cloud_timeout_s", 5.0)
-        router = TieredModelRouter(demo_settings(simulator.url, **overrides), sinks=[records.append])
-        made.append(router)
-        return router
-
-    yield make
-    for router in made:
-        await router.aclose()  # this test loop's connections
-        router.close()  # the sync wrapper's loop, the ledger, the routing log
-
-
-@pytest.fixture
-def router(make_router):
-    return make_router()
 
 
 async def test_action_stays_on_tier_1(router, records):

@@ -5,34 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tiered_router.budget import BudgetTracker
-from tiered_router.demo import demo_settings
 from tiered_router.errors import AllTiersFailed, CloudBudgetExceeded, StreamBroken
-from tiered_router.routing import TieredModelRouter
 from tiered_router.tiers import Tier
 
 FAST, HEAVY, CLOUD = "llama3.1:8b", "hermes3:70b", "claude-haiku-4-5"
-
-
-@pytest.fixture
-def records():
-    return []
-
-
-@pytest.fixture
-async def make_router(simulator, records, tmp_path):
-    made = []
-
-    def make(budget=None, **overrides):
-        overrides.setdefault("db", str(tmp_path / "ledger.db"))
-        settings = demo_settings(simulator.url, **overrides)
-        router = TieredModelRouter(settings, budget=budget, sinks=[records.append])
-        made.append(router)
-        return router
-
-    yield make
-    for router in made:
-        await router.aclose()  # this test loop's connections
-        router.close()  # the sync wrapper's loop, the ledger, the routing log
 
 
 async def collect(stream):

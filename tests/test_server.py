@@ -10,32 +10,8 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tiered_router.demo import demo_settings
-from tiered_router.routing import TieredModelRouter
-from tiered_router.server.app import create_app
-from tiered_router.serving import ServerThread
-
 FAST, HEAVY, CLOUD = "llama3.1:8b", "hermes3:70b", "claude-haiku-4-5"
 USER = [{"role": "user", "content": "Walk to the next room"}]
-
-
-@pytest.fixture
-def serve(simulator, tmp_path):
-    started = []
-
-    def start(**overrides):
-        overrides.setdefault("db", str(tmp_path / "server.db"))
-        overrides.setdefault("local_fast_timeout_s", 1.0)
-        settings = demo_settings(simulator.url, **overrides)
-        router = TieredModelRouter(settings, sinks=[])
-        server = ServerThread(create_app(router)).start()
-        started.append((server, router))
-        return server
-
-    yield start
-    for server, router in started:
-        server.stop()
-        router.close()
 
 
 @pytest.fixture

@@ -12,11 +12,8 @@ from click.testing import CliRunner
 
 from tiered_router.budget import LedgerUnavailable
 from tiered_router.cli import main
-from tiered_router.demo import demo_settings, run_demo
-from tiered_router.routing import TieredModelRouter
-from tiered_router.server.app import create_app
+from tiered_router.demo import run_demo
 from tiered_router.server.openapi import openapi_document
-from tiered_router.serving import ServerThread
 
 
 def cli(*args: str) -> tuple[int, str]:
@@ -121,24 +118,6 @@ class BrokenLedger:
 
     def close(self):
         pass
-
-
-@pytest.fixture
-def serve(simulator, tmp_path):
-    started = []
-
-    def start(**overrides):
-        budget = overrides.pop("budget", None)
-        overrides.setdefault("db", str(tmp_path / "server.db"))
-        router = TieredModelRouter(demo_settings(simulator.url, **overrides), sinks=[], budget=budget)
-        server = ServerThread(create_app(router)).start()
-        started.append((server, router))
-        return server
-
-    yield start
-    for server, router in started:
-        server.stop()
-        router.close()
 
 
 def chat(server, content, model="auto"):

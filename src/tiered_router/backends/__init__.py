@@ -5,11 +5,12 @@ from __future__ import annotations
 from ..config import ModelSpec, Settings
 from ..tiers import Tier
 from .anthropic import AnthropicBackend
-from .base import Backend, ChatRequest, ChatResult, HttpPool, StreamChunk, Usage
+from .base import Backend, ChatRequest, ChatResult, HttpBackend, HttpPool, StreamChunk, Usage
+from .function import FunctionBackend
 from .ollama import OllamaBackend
 from .openai_compat import OpenAICompatBackend
 
-_BY_PROTOCOL: dict[str, type[Backend]] = {
+_BY_PROTOCOL: dict[str, type[HttpBackend]] = {
     "ollama": OllamaBackend,
     "openai": OpenAICompatBackend,
     "anthropic": AnthropicBackend,
@@ -17,7 +18,7 @@ _BY_PROTOCOL: dict[str, type[Backend]] = {
 
 
 def backend_for(spec: ModelSpec, *, base_url: str, api_key: str | None, timeout_s: float,
-                connect_timeout_s: float, context_window: int, pool: HttpPool) -> Backend:
+                connect_timeout_s: float, context_window: int, pool: HttpPool) -> HttpBackend:
     return _BY_PROTOCOL[spec.protocol](
         provider=spec.provider, model=spec.model, base_url=base_url, api_key=api_key,
         timeout_s=timeout_s, connect_timeout_s=connect_timeout_s, pool=pool,
@@ -34,6 +35,7 @@ def backend_for_tier(settings: Settings, tier: Tier, pool: HttpPool) -> Backend:
 
 
 __all__ = [
-    "AnthropicBackend", "Backend", "ChatRequest", "ChatResult", "HttpPool", "OllamaBackend",
+    "AnthropicBackend", "Backend", "ChatRequest", "ChatResult", "FunctionBackend", "HttpBackend", "HttpPool",
+    "OllamaBackend",
     "OpenAICompatBackend", "StreamChunk", "Usage", "backend_for", "backend_for_tier",
 ]

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..messages import Message, content_text
-from .base import Backend, ChatRequest, ChatResult, StreamChunk, Usage, error_from_status
+from .base import ChatRequest, ChatResult, HttpBackend, StreamChunk, Usage, error_from_status
 from .errors import BadResponse
 
 ANTHROPIC_VERSION = "2023-06-01"
@@ -16,7 +16,7 @@ _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", 
 _JSON_INSTRUCTION = "Respond with a single valid JSON object and nothing else."
 
 
-class AnthropicBackend(Backend):
+class AnthropicBackend(HttpBackend):
     protocol = "anthropic"
 
     def _chat_url(self) -> str:

@@ -139,7 +139,37 @@ class HttpPool:
 
 
 class Backend(ABC):
-    """One model on one server. Subclasses implement the wire format; this class the plumbing."""
+    """One model behind one interface: what the engine calls. ``chat`` answers whole; ``stream`` yields
+    chunks, the last with a ``finish_reason``; both raise a ``BackendError`` of the right kind on failure."""
+
+    provider: str
+    model: str
+    context_window: int
+    is_local: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+    @property
+    def has_key(self) -> bool:
+        """Whether a key is configured (a cloud tier without one is disabled)."""
+        return True
+
+    @abstractmethod
+    async def chat(self, req: ChatRequest) -> ChatResult: ...
+
+    @abstractmethod
+    def stream(self, req: ChatRequest) -> AsyncIterator[StreamChunk]: ...
+
+    @abstractmethod
+    async def health(self) -> tuple[bool, str]:
+        """(healthy, detail). Never raises."""
+
+
+class HttpBackend(Backend):
+    """A backend that speaks one provider's HTTP protocol. Subclasses implement the wire format; this
+    class the plumbing: the pooled session, deadlines, and the mapping of failures to error kinds."""
 
     protocol: str = ""
 
@@ -174,10 +204,6 @@ class Backend(ABC):
 
     def __repr__(self) -> str:  # never shows the key
         return f"{type(self).__name__}({self.provider}/{self.model} at {self.base_url})"
-
-    @property
-    def name(self) -> str:
-        return f"{self.provider}/{self.model}"
 
     @property
     def has_key(self) -> bool:

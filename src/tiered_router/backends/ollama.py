@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..messages import content_text
-from .base import Backend, ChatRequest, ChatResult, StreamChunk, Usage, error_from_status
+from .base import ChatRequest, ChatResult, HttpBackend, StreamChunk, Usage, error_from_status
 from .errors import BadResponse
 
 
-class OllamaBackend(Backend):
+class OllamaBackend(HttpBackend):
     protocol = "ollama"
 
     def _chat_url(self) -> str:

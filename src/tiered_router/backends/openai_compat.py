@@ -6,14 +6,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .base import Backend, ChatRequest, ChatResult, StreamChunk, Usage, error_from_status
+from .base import ChatRequest, ChatResult, HttpBackend, StreamChunk, Usage, error_from_status
 from .errors import BadResponse
 
 # Newer OpenAI reasoning models reject max_tokens and want max_completion_tokens.
 _COMPLETION_TOKENS_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 
 
-class OpenAICompatBackend(Backend):
+class OpenAICompatBackend(HttpBackend):
     protocol = "openai"
 
     def __init__(self, **kwargs: Any) -> None:
