@@ -8,8 +8,8 @@ import pytest
 from tiered_router.demo import demo_settings
 from tiered_router.routing import TieredModelRouter
 from tiered_router.server.app import create_app as create_server
-from tiered_router.serving import ServerThread
-from tiered_router.simulate import Simulator, create_app
+from tiered_router.server.runner import ServerThread
+from tiered_router.sim import Simulator, create_app
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from tiered_router.cli import main as cli
 from tiered_router.demo import demo_settings
 from tiered_router.routing import TieredModelRouter
 from tiered_router.server.app import create_app
-from tiered_router.serving import ServerThread
+from tiered_router.server.runner import ServerThread
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"

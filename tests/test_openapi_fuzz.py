@@ -10,7 +10,7 @@ from tiered_router.demo import demo_settings
 from tiered_router.routing import TieredModelRouter
 from tiered_router.server.app import create_app
 from tiered_router.server.openapi import openapi_document
-from tiered_router.serving import ServerThread
+from tiered_router.server.runner import ServerThread
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 

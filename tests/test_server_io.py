@@ -11,7 +11,7 @@ import pytest
 from tiered_router.server.errors import ClientGone, HTTPProblem
 from tiered_router.server.exchange import read_body
 from tiered_router.server.http import HTTP_PROTOCOL, CoalescingTransport
-from tiered_router.serving import ServerThread
+from tiered_router.server.runner import ServerThread
 
 
 class FakeTransport:

@@ -15,9 +15,9 @@ import ollama
 import openai
 import pytest
 
-from tiered_router.serving import ServerThread
+from tiered_router.server.runner import ServerThread
+from tiered_router.sim import Simulator, create_app
 from tiered_router.sim.text import count_tokens
-from tiered_router.simulate import Simulator, create_app
 
 try:  # recent anthropic SDKs run on httpx2, whose exceptions are distinct classes
     import httpx2

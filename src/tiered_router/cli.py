@@ -112,7 +112,7 @@ def ask(text: str, tier: str | None, no_cloud: bool, as_json: bool) -> None:
 @click.option("--token-ms", default=None, type=float, help="Delay per token [env TIER_SIM_TOKEN_MS].")
 def simulate(host: str, port: int, ttft_ms: float | None, token_ms: float | None) -> None:
     """Serve simulated models over the Ollama, OpenAI and Anthropic wire protocols."""
-    from .serving import run_simulator
+    from .sim import run_simulator
 
     click.echo(f"simulator on http://{host}:{port} (Ollama /api/chat, OpenAI /v1/chat/completions, "
                f"Anthropic /v1/messages); Ctrl-C stops it", err=True)

@@ -8,8 +8,8 @@ from typing import Any
 from .config import Settings, load_settings
 from .errors import RouterError
 from .routing import TieredModelRouter
-from .serving import ServerThread
-from .simulate import Simulator, create_app
+from .server.runner import ServerThread
+from .sim import Simulator, create_app
 
 # (label, prompt, context). The markers make the simulator misbehave for one model only.
 SCRIPT: list[tuple[str, str, dict[str, Any]]] = [

@@ -1,4 +1,4 @@
-"""Run an ASGI app with uvicorn: in a background thread (tests, demo, benchmarks) or in the foreground (CLI)."""
+"""Run an ASGI app with uvicorn in a background thread (tests, demo, benchmarks): ``ServerThread``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import uvicorn
 
-from .server.http import HTTP_PROTOCOL
+from .http import HTTP_PROTOCOL
 
 log = logging.getLogger(__name__)
 
@@ -154,16 +154,3 @@ class ServerThread:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
-
-
-def run_simulator(host: str = "127.0.0.1", port: int = 8089, ttft_ms: float | None = None,
-                  token_ms: float | None = None, *, log_level: str = "info") -> None:
-    """Serve the LLM simulator in the foreground until interrupted (``tiered-router simulate``).
-
-    ``ttft_ms``/``token_ms`` of None fall back to $TIER_SIM_TTFT_MS/$TIER_SIM_TOKEN_MS, then 0.
-    """
-    from tiered_router.simulate import Simulator, create_app
-
-    sim = Simulator(ttft_ms=ttft_ms, token_ms=token_ms)
-    uvicorn.run(create_app(sim), host=host, port=port, log_level=log_level, access_log=False,
-                timeout_graceful_shutdown=2, http=HTTP_PROTOCOL)
