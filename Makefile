@@ -11,6 +11,7 @@ demo: install
 
 test: dev services
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 install: $(VENV)/bin/python
@@ -35,6 +36,7 @@ services:
 
 lint: dev
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
 bench: dev
 	$(BIN)/python bench/classify_speed.py

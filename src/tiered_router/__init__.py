@@ -24,6 +24,7 @@ from .routing import (
     TieredModelRouter,
 )
 from .tiers import Tier
+from .version import __version__ as __version__
 
 __all__ = [
     "AllTiersFailed",
@@ -54,4 +55,3 @@ __all__ = [
     "classify",
     "classify_tier",
 ]
-__version__ = "0.1.0"

@@ -111,12 +111,19 @@ def ask(text: str, tier: str | None, no_cloud: bool, as_json: bool) -> None:
 @click.option("--ttft-ms", default=None, type=float, help="Delay before the first token [env TIER_SIM_TTFT_MS].")
 @click.option("--token-ms", default=None, type=float, help="Delay per token [env TIER_SIM_TOKEN_MS].")
 def simulate(host: str, port: int, ttft_ms: float | None, token_ms: float | None) -> None:
-    """Serve simulated models over the Ollama, OpenAI and Anthropic wire protocols."""
-    from .sim import run_simulator
+    """Serve simulated models over the Ollama, OpenAI and Anthropic wire protocols.
 
+    --ttft-ms/--token-ms default to $TIER_SIM_TTFT_MS/$TIER_SIM_TOKEN_MS, then 0."""
+    import uvicorn
+
+    from .server.http import HTTP_PROTOCOL
+    from .sim import Simulator, create_app
+
+    sim = Simulator(ttft_ms=ttft_ms, token_ms=token_ms)
     click.echo(f"simulator on http://{host}:{port} (Ollama /api/chat, OpenAI /v1/chat/completions, "
                f"Anthropic /v1/messages); Ctrl-C stops it", err=True)
-    run_simulator(host, port, ttft_ms, token_ms)
+    uvicorn.run(create_app(sim), host=host, port=port, log_level="info", access_log=False,
+                timeout_graceful_shutdown=2, http=HTTP_PROTOCOL)
 
 
 @main.command()

@@ -88,6 +88,6 @@ async def tags(request: Request) -> Response:
 
 
 async def version(request: Request) -> Response:
-    from .. import __version__
+    from ..version import __version__
 
     return JSONResponse({"version": f"tiered-router-{__version__}"})

@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .. import __version__
 from ..observe.stats import SINCE_PATTERN
+from ..version import __version__
 from .schemas import TIER_QUERY_VALUES, ChatCompletionRequest, ClassifyRequest, OllamaChatRequest
 
 _ERROR = {

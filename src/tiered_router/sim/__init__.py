@@ -7,7 +7,7 @@
         ...  # point any Ollama, OpenAI or Anthropic client at server.url
 """
 
-from tiered_router.sim.app import create_app, run_simulator
+from tiered_router.sim.app import create_app
 from tiered_router.sim.core import BEHAVIOURS, DEFAULT_MODELS, SimulatedCut, Simulator
 
-__all__ = ["BEHAVIOURS", "DEFAULT_MODELS", "SimulatedCut", "Simulator", "create_app", "run_simulator"]
+__all__ = ["BEHAVIOURS", "DEFAULT_MODELS", "SimulatedCut", "Simulator", "create_app"]

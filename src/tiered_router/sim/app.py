@@ -49,18 +49,3 @@ def create_app(sim: Simulator | None = None) -> Starlette:
     app.state.simulator = sim
     app.state.sim_stats = sim.requests
     return app
-
-
-def run_simulator(host: str = "127.0.0.1", port: int = 8089, ttft_ms: float | None = None,
-                  token_ms: float | None = None, *, log_level: str = "info") -> None:
-    """Serve the LLM simulator in the foreground until interrupted (``tiered-router simulate``).
-
-    ``ttft_ms``/``token_ms`` of None fall back to $TIER_SIM_TTFT_MS/$TIER_SIM_TOKEN_MS, then 0.
-    """
-    import uvicorn
-
-    from tiered_router.server.http import HTTP_PROTOCOL
-
-    sim = Simulator(ttft_ms=ttft_ms, token_ms=token_ms)
-    uvicorn.run(create_app(sim), host=host, port=port, log_level=log_level, access_log=False,
-                timeout_graceful_shutdown=2, http=HTTP_PROTOCOL)
