@@ -12,6 +12,7 @@ demo: install
 test: dev services
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 install: $(VENV)/bin/python
@@ -37,6 +38,7 @@ services:
 lint: dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: dev
 	$(BIN)/python bench/classify_speed.py

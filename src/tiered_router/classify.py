@@ -381,7 +381,7 @@ def _lead_words(lowered: str) -> list[str]:
     return [w.replace("'", "") for w in _FIRST_WORDS_RE.findall(lowered, start, start + 80)[:2]]
 
 
-def _conversation(messages: list[dict[str, Any]]) -> tuple[str, int, int, int]:
+def _conversation(messages: Sequence[Mapping[str, Any]]) -> tuple[str, int, int, int]:
     """(last user text, system prompt chars, user turns, assistant turns)."""
     system_chars = 0
     users = 0
@@ -441,9 +441,9 @@ def _score(text: str, system_chars: int, users: int, assistants: int) -> tuple[f
             if closeness > 0.15:
                 reasons.append("close-options")
         else:
-            m = _ANSWER_CUE_RE.search(window)
-            if m:
-                window = window[: m.start()].strip()
+            cue = _ANSWER_CUE_RE.search(window)
+            if cue:
+                window = window[: cue.start()].strip()
                 n_chars = len(window)
 
     lowered = window.lower()

@@ -356,10 +356,8 @@ def log_(limit: int, tier: int | None, escalated: bool, since_s: float | None, a
         console.print(f"no requests logged yet ({store.db_description})", highlight=False)
         return
     table = Table(title=f"latest {len(records)} routing decisions ({store.db_description})")
-    for name, justify in (("time", "left"), ("request", "left"), ("entry", "left"), ("tiers", "left"),
-                          ("model", "left"), ("path", "left"), ("ms", "right"), ("cost $", "right"),
-                          ("status", "left")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name in ("time", "request", "entry", "tiers", "model", "path", "ms", "cost $", "status"):
+        table.add_column(name, justify="right" if name in ("ms", "cost $") else "left")
     for r in records:
         forced = r["router.forced_tier"]
         start = f"{forced}!" if forced else str(r["router.classified_tier"] or "-")
@@ -486,9 +484,8 @@ def _path(record: dict[str, Any]) -> str:
 
 def _attempts_table(records: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=title, show_lines=False)
-    for name, justify in (("#", "right"), ("request", "left"), ("start", "right"), ("final", "right"),
-                          ("model", "left"), ("path", "left"), ("ms", "right"), ("cost $", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name in ("#", "request", "start", "final", "model", "path", "ms", "cost $"):
+        table.add_column(name, justify="left" if name in ("request", "model", "path") else "right")
     for i, r in enumerate(records, 1):
         forced = r["router.forced_tier"]
         start = f"{forced} (forced)" if forced else str(r["router.classified_tier"])

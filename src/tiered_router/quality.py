@@ -596,15 +596,15 @@ def extract_choice(text: str) -> str | None:
         return t.strip("()[]{}.:*`'\" ").upper()
     m = _CHOICE_ALONE_RE.match(t) or _CHOICE_START_RE.match(t)
     if m:
-        return m.group(1)
+        return str(m.group(1))
     lines = [ln.strip() for ln in t.splitlines() if ln.strip()]
     if lines:
         m = _CHOICE_ALONE_RE.match(lines[-1]) or _CHOICE_START_RE.match(lines[-1])
         if m:
-            return m.group(1)
+            return str(m.group(1))
     parens = set(_CHOICE_PAREN_RE.findall(t[-1000:]))
     if len(parens) == 1:
-        return parens.pop()
+        return str(parens.pop())
     return None
 
 

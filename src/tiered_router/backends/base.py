@@ -14,7 +14,7 @@ import json
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -66,7 +66,7 @@ class ChatRequest:
 
     @property
     def wants_json(self) -> bool:
-        return bool(self.response_format) and self.response_format.get("type") in ("json_object", "json_schema")
+        return self.response_format is not None and self.response_format.get("type") in ("json_object", "json_schema")
 
 
 @dataclass
@@ -160,7 +160,7 @@ class Backend(ABC):
     async def chat(self, req: ChatRequest) -> ChatResult: ...
 
     @abstractmethod
-    def stream(self, req: ChatRequest) -> AsyncIterator[StreamChunk]: ...
+    def stream(self, req: ChatRequest) -> AsyncGenerator[StreamChunk, None]: ...
 
     @abstractmethod
     async def health(self) -> tuple[bool, str]:
@@ -250,7 +250,7 @@ class HttpBackend(Backend):
                                       status=resp.status) from None
                 return self._parse_result(data)
 
-    async def stream(self, req: ChatRequest) -> AsyncIterator[StreamChunk]:
+    async def stream(self, req: ChatRequest) -> AsyncGenerator[StreamChunk, None]:
         """Stream deltas. A stream that ends without the protocol's end marker raises BadResponse.
 
         The bound here is the read timeout between chunks, not a total deadline: a deadline
@@ -278,9 +278,9 @@ class HttpBackend(Backend):
             return False, type(exc).__name__
 
     @contextlib.contextmanager
-    def _mapped_errors(self):  # type: ignore[no-untyped-def]
+    def _mapped_errors(self) -> Iterator[None]:
         """Turn transport failures into our error classes, naming this backend."""
-        who = {"provider": self.provider, "model": self.model}
+        who: dict[str, Any] = {"provider": self.provider, "model": self.model}
         try:
             yield
         except BackendError:
@@ -334,8 +334,9 @@ def upstream_message(body: str) -> str:
             return " ".join(parts)[:300] or json.dumps(err)[:300]
         if isinstance(err, str):
             return err[:300]
-        if isinstance(data.get("message"), str):
-            return data["message"][:300]
+        message = data.get("message")
+        if isinstance(message, str):
+            return message[:300]
     return body.strip()[:300]
 
 

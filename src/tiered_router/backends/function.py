@@ -9,7 +9,7 @@ raise part-way, to play a stream that breaks). Every request is kept in ``reques
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Union
 
 from .base import Backend, ChatRequest, ChatResult, StreamChunk, Usage, estimate_prompt_tokens, estimate_tokens
@@ -44,7 +44,7 @@ class FunctionBackend(Backend):
         return ChatResult(answer, "stop", Usage(estimate_prompt_tokens(req.messages), estimate_tokens(answer)),
                           self.model)
 
-    async def stream(self, req: ChatRequest) -> AsyncIterator[StreamChunk]:
+    async def stream(self, req: ChatRequest) -> AsyncGenerator[StreamChunk, None]:
         if self.stream_fn is not None:
             self.requests.append(req)
             async for chunk in self.stream_fn(req):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BudgetError(Exception):
     """Base class of every budget error."""
@@ -33,7 +35,7 @@ class BudgetExceeded(BudgetError):
             f"(spent ${spent_usd:.6f}, reserved by calls in flight ${reserved_usd:.6f})"
         )
 
-    def __reduce__(self):  # keep the attributes when pickled (multiprocessing)
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # keep the attributes when pickled (multiprocessing)
         return (
             type(self),
             (self.window, self.limit_usd, self.spent_usd, self.reserved_usd, self.requested_usd, self.window_key),
@@ -58,5 +60,5 @@ class UnknownPrice(BudgetError):
             "output_usd_per_mtok)}, or configure the provider as local."
         )
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return (type(self), (self.provider, self.model, self.detail))

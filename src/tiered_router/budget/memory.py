@@ -7,6 +7,7 @@ makes check-and-reserve atomic across the threads of this process.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import LedgerUnavailable
@@ -111,10 +112,11 @@ class MemoryLedger(Ledger):
             self._check_open()
             totals = self._totals(windows, now_us)
             result = []
-            for key, spent, reserved, match in (
+            window_of: tuple[tuple[str, int, int, Callable[[Windows], bool]], ...] = (
                 (windows.day_key, totals.day_spent, totals.day_reserved, lambda w: w.day == windows.day),
                 (windows.month_key, totals.month_spent, totals.month_reserved, lambda w: w.month == windows.month),
-            ):
+            )
+            for key, spent, reserved, match in window_of:
                 w = self._windows.get(key) or _Window()
                 by_model: dict[str, dict[str, int]] = {}
                 for s in self._spend:

@@ -187,8 +187,9 @@ class PriceBook:
 
 def _price_pair(pair: object, what: str) -> tuple[Decimal, Decimal]:
     try:
-        pin, pout = pair  # type: ignore[misc]
-        values = (Decimal(str(pin)), Decimal(str(pout)))
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise TypeError(pair)
+        values = (Decimal(str(pair[0])), Decimal(str(pair[1])))
     except Exception:
         raise ValueError(f"{what} must be (input_usd_per_mtok, output_usd_per_mtok), got {pair!r}") from None
     for v in values:

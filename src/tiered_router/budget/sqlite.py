@@ -225,9 +225,9 @@ class SqliteLedger(Ledger):
                 ),
             )
             if cur.rowcount == 0:  # already settled: idempotent
-                return conn.execute(
+                return int(conn.execute(
                     "SELECT cost_micro FROM budget_spend WHERE call_id = ?", (spend.call_id,)
-                ).fetchone()[0]
+                ).fetchone()[0])
             if reservation_id is not None:
                 conn.execute("DELETE FROM budget_reservations WHERE id = ?", (reservation_id,))
             est = int(spend.cost_estimated)
@@ -282,7 +282,7 @@ class SqliteLedger(Ledger):
 
     def schema_version(self) -> int:
         with self._tx("BEGIN") as conn:
-            return conn.execute("SELECT COALESCE(MAX(version), 0) FROM budget_schema_version").fetchone()[0]
+            return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM budget_schema_version").fetchone()[0])
 
     def close(self) -> None:
         with self._lock:

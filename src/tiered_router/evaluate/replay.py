@@ -127,7 +127,8 @@ class Report:
             for r in d["rows"]:
                 r.pop("curve", None)
             d.pop("product_curve", None)
-        return _finite(d)
+        out: dict[str, Any] = _finite(d)
+        return out
 
 
 def _finite(x: Any) -> Any:

@@ -83,8 +83,8 @@ def markdown(reports: Sequence[Report]) -> str:
     for rep in reports:
         cells = []
         for key in _SUMMARY_KEYS:
-            row = next((r for r in rep.rows if r.key == key), None)
-            cells.append(_num(row.apgr) if row is not None else "n/a")
+            found = next((r for r in rep.rows if r.key == key), None)
+            cells.append(_num(found.apgr) if found is not None else "n/a")
         out.append(f"| {rep.title} | {rep.n} | {_pct(rep.weak_acc)} | {_pct(rep.strong_acc)} | " + " | ".join(cells)
                    + " |")
     out.append("")

@@ -54,7 +54,7 @@ class _Histogram:
             cumulative, buckets = 0.0, []
             for bound, count in zip((*self.bounds, float("inf")), row, strict=False):
                 cumulative += count
-                buckets.append((floatToGoString(bound), cumulative))  # the client's own spelling
+                buckets.append((_go_float(bound), cumulative))  # the client's own spelling
             family.add_metric(list(key), buckets, row[-1])
         return family
 
@@ -96,7 +96,7 @@ class Metrics:
                              ("gen_ai_provider_name", "gen_ai_request_model"))
         self._budget_remaining = budget_remaining
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(self)  # type: ignore[arg-type]  # a collector is anything with collect()
+        self.registry.register(self)  # a collector is anything with collect()
 
     def observe(self, record: dict[str, Any]) -> None:
         """A record sink: count one routed request."""
@@ -145,3 +145,9 @@ def _reason_class(reason: str | None) -> str:
     if not reason:
         return "unknown"
     return ":".join(reason.split(":")[:2])[:64]
+
+
+def _go_float(value: float) -> str:
+    """A bucket bound spelt the way prometheus_client spells it (``+Inf``, ``0.5``)."""
+    spelt: str = floatToGoString(value)  # type: ignore[no-untyped-call]  # untyped in prometheus_client
+    return spelt

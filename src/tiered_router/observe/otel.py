@@ -27,14 +27,15 @@ def otel_sink() -> RecordSink | None:
     # Whether the application has configured a tracer provider. Asking costs an os.environ lookup, several
     # µs on every request, so while the answer is no it is asked again at most once a second. Once yes, it
     # stays yes: OpenTelemetry sets the global provider only once.
-    configured = {"yes": False, "checked": -1.0}
+    configured = [False]
+    checked = [-1.0]
 
     def tracing_configured() -> bool:
         now = time.monotonic()
-        if not configured["yes"] and now - configured["checked"] >= 1.0:
-            configured["checked"] = now
-            configured["yes"] = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-        return configured["yes"]
+        if not configured[0] and now - checked[0] >= 1.0:
+            checked[0] = now
+            configured[0] = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+        return configured[0]
 
     tracing_configured()
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -226,7 +226,8 @@ class Engine:
         return Live(attempt, t0, self._relay(call, backend, attempt, first, stream, hold, t0))
 
     async def _relay(self, call: Call, backend: Backend, attempt: Attempt, first: StreamChunk,
-                     rest: AsyncIterator[StreamChunk], hold: Hold, t0: float) -> AsyncGenerator[StreamChunk, None]:
+                     rest: AsyncGenerator[StreamChunk, None], hold: Hold, t0: float
+                     ) -> AsyncGenerator[StreamChunk, None]:
         """The live stream's chunks; whatever way it ends, what it consumed is settled exactly once."""
         parts: list[str] = []
         usage = None
@@ -255,8 +256,7 @@ class Engine:
                                call.request_id) from None
         finally:
             if not settled:  # the consumer went away: charge for what was produced so far
-                if isinstance(rest, AsyncGenerator):
-                    await rest.aclose()
+                await rest.aclose()
                 self._ended(attempt, AttemptOutcome.CANCELLED, await self.spend.settle(hold, None, "".join(parts)), t0)
 
     def _ended(self, attempt: Attempt, outcome: AttemptOutcome, charged: tuple[float, Usage], t0: float) -> None:

@@ -84,7 +84,7 @@ class TieredModelRouter:
         self._sync: _LoopThread | None = None
 
     def _default_sinks(self, sinks: Iterable[RecordSink] | None) -> list[RecordSink]:
-        out = list(sinks) if sinks is not None else [log_sink]
+        out: list[RecordSink] = list(sinks) if sinks is not None else [log_sink]
         if self.log_store is not None:
             out.append(self.log_store.sink)
         tracing = otel_sink()  # None unless opentelemetry-sdk is installed

@@ -32,6 +32,7 @@ from ..classify import decide_with
 from ..config import Settings, load_settings
 from ..observe.metrics import CONTENT_TYPE, Metrics
 from ..observe.record import RecordSink, log_sink
+from ..observe.store import RoutingLogStore
 from ..routing import TieredModelRouter
 from ..routing.recorder import FanOut, Recorder, SinkRecorder
 from ..tiers import Tier
@@ -153,7 +154,7 @@ def _bad_param(name: str, why: str) -> HTTPProblem:
     return HTTPProblem(400, f"query parameter {name}: {why}", "invalid_request_error", "invalid_request")
 
 
-def _log_store(router: TieredModelRouter) -> Any:
+def _log_store(router: TieredModelRouter) -> RoutingLogStore:
     if router.log_store is None:
         raise HTTPProblem(503, "the routing log is disabled (TIER_LOG_ENABLED=0)", "log_unavailable",
                           "log_disabled")
@@ -311,7 +312,8 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
             await router.aclose()
             router.spend.close()
 
-    chat = {"/v1/chat/completions": Endpoint(openai_front.chat_completions), "/api/chat": Endpoint(ollama_front.chat)}
+    chat: dict[str, ASGIApp] = {"/v1/chat/completions": Endpoint(openai_front.chat_completions),
+                                "/api/chat": Endpoint(ollama_front.chat)}
     routes = [
         Route("/v1/chat/completions", chat["/v1/chat/completions"], methods=["POST"]),
         Route("/v1/models", guarded(openai_front.list_models), methods=["GET"]),

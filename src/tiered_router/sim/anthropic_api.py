@@ -11,13 +11,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from tiered_router.messages import content_text
 from tiered_router.sim.core import (
     Chat,
     CutResponse,
     Reply,
     Simulator,
     check_messages,
-    content_text,
     json_response,
     last_user,
     positive_int,
@@ -63,6 +63,7 @@ def _parse(body: dict[str, Any]) -> Chat | str:
         return f"max_tokens: Input should be an integer greater than or equal to 1, got {max_tokens!r}"
     if problem := check_messages(messages):
         return f"messages: {problem}"
+    assert isinstance(messages, list)
     system = body.get("system")
     if system is not None and not isinstance(system, str | list):
         return "system: Input should be a string or a list of text blocks"

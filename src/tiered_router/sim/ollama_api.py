@@ -12,13 +12,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
+from tiered_router.messages import content_text
 from tiered_router.sim.core import (
     Chat,
     CutResponse,
     Reply,
     Simulator,
     check_messages,
-    content_text,
     json_response,
     last_user,
     read_json,
@@ -85,7 +85,8 @@ class OllamaProtocol:
             return error(400, "model is required")
         if messages and (problem := check_messages(messages)):
             return error(400, problem)
-        options = body.get("options") if isinstance(body.get("options"), dict) else {}
+        raw_options = body.get("options")
+        options: dict[str, Any] = raw_options if isinstance(raw_options, dict) else {}
         num_predict, num_ctx = options.get("num_predict"), options.get("num_ctx")
         max_tokens = num_predict if isinstance(num_predict, int) and num_predict > 0 else None
         window = num_ctx if isinstance(num_ctx, int) and num_ctx > 0 else None

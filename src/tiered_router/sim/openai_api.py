@@ -10,13 +10,13 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from tiered_router.messages import content_text
 from tiered_router.sim.core import (
     Chat,
     CutResponse,
     Reply,
     Simulator,
     check_messages,
-    content_text,
     json_response,
     last_user,
     positive_int,
@@ -84,6 +84,7 @@ class OpenAIProtocol:
             return invalid("Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
         if problem := check_messages(messages):
             return invalid(f"Invalid 'messages': {problem}.", "messages", "invalid_value")
+        assert isinstance(messages, list)
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
         if max_tokens is not None and not positive_int(max_tokens):
             return invalid(f"Invalid 'max_tokens': expected an integer >= 1, got {max_tokens!r}.",
