@@ -18,7 +18,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tiered_router.backends import AnthropicBackend, ChatRequest, HttpPool, OllamaBackend, OpenAICompatBackend
-from tiered_router.backends.anthropic import split_system
 from tiered_router.backends.base import retry_after_seconds
 from tiered_router.backends.errors import (
     AuthError,
@@ -31,8 +30,10 @@ from tiered_router.backends.errors import (
     RateLimited,
     UpstreamServerError,
 )
+from tiered_router.formats.anthropic import split_system
+from tiered_router.formats.openai import as_messages
 
-MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+MESSAGES = as_messages([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}])
 
 
 @dataclass
@@ -101,7 +102,8 @@ async def test_ollama_request_and_answer(make):
                                             response_format={"type": "json_object"}))
     assert seen[0].path == "/api/chat"
     assert seen[0].body["stream"] is False
-    assert seen[0].body["options"] == {"num_predict": 5, "temperature": 0.2}
+    # num_ctx is the tier's window: without it Ollama would truncate at its own default
+    assert seen[0].body["options"] == {"num_ctx": 8192, "num_predict": 5, "temperature": 0.2}
     assert seen[0].body["format"] == "json"
     assert (result.text, result.finish_reason) == ("Hello", "length")
     assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.estimated) == (7, 3, False)
@@ -176,10 +178,10 @@ async def test_long_stream_lines_are_read_whole(make):
 
 
 def test_split_system_merges_turns_and_starts_with_user():
-    system, turns = split_system([
+    system, turns = split_system(as_messages([
         {"role": "system", "content": "S"}, {"role": "assistant", "content": "a"},
         {"role": "user", "content": "u1"}, {"role": "user", "content": [{"type": "text", "text": "u2"}]},
-    ])
+    ]))
     assert system == "S"
     assert [t["role"] for t in turns] == ["user", "assistant", "user"]
     assert turns[-1]["content"] == "u1\n\nu2"

@@ -20,6 +20,7 @@ from tiered_router.backends.errors import (
     UpstreamServerError,
 )
 from tiered_router.budget import BudgetTracker
+from tiered_router.chat import Message
 from tiered_router.classify import Decision
 from tiered_router.config import load_settings
 from tiered_router.errors import AllTiersFailed, CloudBudgetExceeded, StreamBroken
@@ -63,7 +64,7 @@ def make_engine(fns: dict[Tier, object], *, tracker: BudgetTracker | None = None
 
 def call_for(chain: list[Tier], prompt: str = "Walk to the next room", forced: Tier | None = None,
              max_tokens: int | None = None) -> Call:
-    request = ChatRequest([{"role": "user", "content": prompt}], max_tokens=max_tokens)
+    request = ChatRequest([Message("user", prompt)], max_tokens=max_tokens)
     return Call("rid", request, Decision(chain[0], 0.1, ()), RouteOptions(tier=forced), 0.0, chain, forced)
 
 

@@ -23,6 +23,21 @@ class InvalidRequest(RouterError, ValueError):
     code = "invalid_request"
 
 
+class UnsupportedField(InvalidRequest):
+    """A field the request carries that a tier's protocol cannot express, with no equivalent to convert it to.
+    Raised before any tier is called; the message names the field and the tier."""
+
+    code = "unsupported_field"
+
+    def __init__(self, field: str, why: str, where: str = "") -> None:
+        self.field, self.why, self.where = field, why, where
+        super().__init__(f"{field}: {why}" + (f" ({where})" if where else ""))
+
+    def at(self, where: str) -> UnsupportedField:
+        """The same refusal, naming the tier and model that cannot take the field."""
+        return UnsupportedField(self.field, self.why, where)
+
+
 class CloudUnavailable(RouterError):
     """The cloud tier was asked for but is disabled (no API key, or turned off)."""
 

@@ -15,14 +15,16 @@ import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 import orjson
 
-from ..messages import Message, content_text
+from ..chat import ChatRequest, ChatResult, StreamChunk, Usage, estimate_prompt_tokens, estimate_tokens
+
+__all__ = ["Backend", "ChatRequest", "ChatResult", "HttpBackend", "HttpPool", "StreamChunk", "Usage",
+           "error_from_status", "estimate_prompt_tokens", "estimate_tokens"]
 from .errors import (
     AuthError,
     BackendConnectError,
@@ -34,63 +36,6 @@ from .errors import (
     RateLimited,
     UpstreamServerError,
 )
-
-
-@dataclass
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    estimated: bool = False  # True when the provider sent no counts and we estimated them
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
-            self.input_tokens + other.input_tokens,
-            self.output_tokens + other.output_tokens,
-            self.estimated or other.estimated,
-        )
-
-
-@dataclass
-class ChatRequest:
-    messages: list[Message]
-    max_tokens: int | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    stop: list[str] | None = None
-    response_format: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # passed through where the protocol allows
-
-    @property
-    def wants_json(self) -> bool:
-        return self.response_format is not None and self.response_format.get("type") in ("json_object", "json_schema")
-
-
-@dataclass
-class ChatResult:
-    text: str
-    finish_reason: str  # normalised: "stop", "length", or the provider's own word
-    usage: Usage
-    model: str
-
-
-@dataclass
-class StreamChunk:
-    text: str = ""
-    finish_reason: str | None = None
-    usage: Usage | None = None
-
-
-def estimate_tokens(text: str) -> int:
-    """A cheap, tokenizer-free estimate (~4 characters a token), used only when counts are missing."""
-    return max(1, (len(text) + 3) // 4) if text else 0
-
-
-def estimate_prompt_tokens(messages: list[Message]) -> int:
-    return sum(estimate_tokens(content_text(m.get("content"))) + 4 for m in messages)
 
 
 class HttpPool:
@@ -166,6 +111,11 @@ class Backend(ABC):
     async def health(self) -> tuple[bool, str]:
         """(healthy, detail). Never raises."""
 
+    def check(self, req: ChatRequest) -> None:
+        """Raise ``UnsupportedField`` for a field of ``req`` this backend's protocol cannot express. Called
+        for every tier of a plan before the first is called, so a refusal costs no upstream call."""
+        return None
+
 
 class HttpBackend(Backend):
     """A backend that speaks one provider's HTTP protocol. Subclasses implement the wire format; this
@@ -231,8 +181,12 @@ class HttpBackend(Backend):
 
     # --- shared behaviour ------------------------------------------------------------------
 
+    def _post_headers(self, req: ChatRequest) -> dict[str, str]:
+        """Headers that depend on the request (a beta flag, say); none by default."""
+        return {}
+
     def _post(self, req: ChatRequest, stream: bool) -> Any:
-        headers = {"content-type": "application/json", **self._headers()}
+        headers = {"content-type": "application/json", **self._headers(), **self._post_headers(req)}
         return self.pool.session().post(self._chat_url(), data=orjson.dumps(self._body(req, stream)),
                                         headers=headers, timeout=self._stream_timeout if stream else self._call_timeout)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..messages import content_text
+from ..chat import ToolCall
+from ..formats.ollama import check_ollama, format_to_ollama, messages_to_ollama, options_to_ollama, tool_to_ollama
 from .base import ChatRequest, ChatResult, HttpBackend, StreamChunk, Usage, error_from_status
 from .errors import BadResponse
 
@@ -23,57 +25,79 @@ class OllamaBackend(HttpBackend):
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
+    def check(self, req: ChatRequest) -> None:
+        check_ollama(req)
+
     def _body(self, req: ChatRequest, stream: bool) -> dict[str, Any]:
-        options: dict[str, Any] = {}
-        if req.max_tokens is not None:
-            options["num_predict"] = req.max_tokens
-        if req.temperature is not None:
-            options["temperature"] = req.temperature
-        if req.top_p is not None:
-            options["top_p"] = req.top_p
-        if req.stop:
-            options["stop"] = req.stop
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [
-                {"role": m.get("role", "user"), "content": content_text(m.get("content"))} for m in req.messages
-            ],
+            "messages": messages_to_ollama(req.messages),
             "stream": stream,  # Ollama streams unless told not to
+            "options": options_to_ollama(req, self.context_window),
         }
-        if options:
-            body["options"] = options
-        if req.wants_json:
-            schema = (req.response_format or {}).get("json_schema", {}).get("schema")
-            body["format"] = schema or "json"
+        if req.tools and req.tool_choice != "none":
+            body["tools"] = [tool_to_ollama(t) for t in req.tools]
+        fmt = format_to_ollama(req)
+        if fmt is not None:
+            body["format"] = fmt
+        if req.think is not None:
+            body["think"] = req.think if isinstance(req.think, bool | str) else True
+        if req.keep_alive is not None:
+            body["keep_alive"] = req.keep_alive
+        for key in ("logprobs", "top_logprobs"):
+            if key in req.extra:
+                body[key] = req.extra[key]
         return body
 
     def _parse_result(self, data: Any) -> ChatResult:
         if "error" in data:
             raise error_from_status(500, json.dumps(data), {}, provider=self.provider, model=self.model)
+        message = data["message"]
+        calls = _tool_calls(message)
         return ChatResult(
-            text=data["message"]["content"] or "",
-            finish_reason=_finish(data.get("done_reason")),
+            text=message.get("content") or "",
+            finish_reason=_finish(data.get("done_reason"), calls),
             usage=_usage(data),
             model=data.get("model") or self.model,
+            tool_calls=calls,
+            thinking=message.get("thinking") or None,
         )
 
     async def _parse_stream(self, lines: AsyncIterator[str]) -> AsyncIterator[StreamChunk]:
+        calls: list[ToolCall] = []  # Ollama sends each call whole; they are handed on with the finish
         async for line in lines:
             if not line.strip():
                 continue
             data = json.loads(line)
             if "error" in data:
                 raise error_from_status(500, line, {}, provider=self.provider, model=self.model)
-            text = (data.get("message") or {}).get("content") or ""
+            message = data.get("message") or {}
+            text, thinking = message.get("content") or "", message.get("thinking") or ""
+            calls += _tool_calls(message, len(calls))
             if data.get("done"):
-                yield StreamChunk(text=text, finish_reason=_finish(data.get("done_reason")), usage=_usage(data))
+                done = tuple(calls)
+                yield StreamChunk(text=text, finish_reason=_finish(data.get("done_reason"), done), usage=_usage(data),
+                                  tool_calls=done, thinking=thinking)
                 return
-            if text:
-                yield StreamChunk(text=text)
+            if text or thinking:
+                yield StreamChunk(text=text, thinking=thinking)
         raise BadResponse("stream ended before done:true", provider=self.provider, model=self.model)
 
 
-def _finish(reason: str | None) -> str:
+def _tool_calls(message: dict[str, Any], start: int = 0) -> tuple[ToolCall, ...]:
+    """Ollama's tool calls carry no id (newer servers may); one is made up so results can refer to it."""
+    out = []
+    for i, c in enumerate(message.get("tool_calls") or (), start):
+        fn = c.get("function") or {}
+        arguments = fn.get("arguments")
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments if arguments is not None else {})
+        out.append(ToolCall(c.get("id") or f"call_{os.urandom(4).hex()}_{i}", fn["name"], text))
+    return tuple(out)
+
+
+def _finish(reason: str | None, calls: tuple[ToolCall, ...]) -> str:
+    if calls:  # Ollama says "stop" after tool calls
+        return "tool_calls"
     return "length" if reason == "length" else "stop" if reason in (None, "stop", "") else reason
 
 

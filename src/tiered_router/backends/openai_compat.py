@@ -6,11 +6,15 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from ..chat import ToolCall
+from ..errors import UnsupportedField
+from ..formats.openai import message_to_openai, tool_choice_to_openai, tool_to_openai
 from .base import ChatRequest, ChatResult, HttpBackend, StreamChunk, Usage, error_from_status
 from .errors import BadResponse
 
 # Newer OpenAI reasoning models reject max_tokens and want max_completion_tokens.
 _COMPLETION_TOKENS_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+_EFFORT_BY_BUDGET = ((2048, "low"), (8192, "medium"))
 
 
 class OpenAICompatBackend(HttpBackend):
@@ -31,15 +35,29 @@ class OpenAICompatBackend(HttpBackend):
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
+    def check(self, req: ChatRequest) -> None:
+        # OpenAI itself has no top_k; the local OpenAI-compatible servers (vLLM, llama.cpp) take it.
+        if req.top_k is not None and not self.is_local:
+            raise UnsupportedField("top_k", "OpenAI's API has no top_k")
+
     def _body(self, req: ChatRequest, stream: bool) -> dict[str, Any]:
-        body: dict[str, Any] = {**req.extra, "model": self.model, "messages": req.messages}
+        body: dict[str, Any] = {**req.extra, "model": self.model,
+                                "messages": [message_to_openai(m) for m in req.messages]}
         if req.max_tokens is not None:
             key = "max_completion_tokens" if self.model.startswith(_COMPLETION_TOKENS_PREFIXES) else "max_tokens"
             body[key] = req.max_tokens
-        for key in ("temperature", "top_p", "stop", "response_format"):
+        for key in ("temperature", "top_p", "stop", "response_format", "seed", "top_k", "user",
+                    "parallel_tool_calls"):
             value = getattr(req, key)
             if value is not None:
                 body[key] = value
+        if req.tools:
+            body["tools"] = [tool_to_openai(t) for t in req.tools]
+        choice = tool_choice_to_openai(req)
+        if choice is not None:
+            body["tool_choice"] = choice
+        if req.think is not None and req.think is not False:
+            body["reasoning_effort"] = _effort(req.think)
         if stream:
             body["stream"] = True
             # Without this, OpenAI sends no usage on streams and the cost would have to be guessed.
@@ -53,15 +71,20 @@ class OpenAICompatBackend(HttpBackend):
         choice = data["choices"][0]
         message = choice.get("message") or {}
         usage = data.get("usage")
+        calls = tuple(_tool_call(c, i) for i, c in enumerate(message.get("tool_calls") or ()))
+        thinking = message.get("reasoning_content") or message.get("reasoning")
         return ChatResult(
             text=message.get("content") or "",
-            finish_reason=choice.get("finish_reason") or "stop",
+            finish_reason=_finish(choice.get("finish_reason"), calls),
             usage=_usage(usage) if usage else Usage(estimated=True),
             model=data.get("model") or self.model,
+            tool_calls=calls,
+            thinking=thinking if isinstance(thinking, str) and thinking else None,
         )
 
     async def _parse_stream(self, lines: AsyncIterator[str]) -> AsyncIterator[StreamChunk]:
         finish: str | None = None
+        calls = _CallAssembler()
         async for line in lines:
             if not line.startswith("data:"):
                 continue
@@ -75,18 +98,67 @@ class OpenAICompatBackend(HttpBackend):
             if "error" in data:
                 raise error_from_status(500, payload, {}, provider=self.provider, model=self.model)
             usage = _usage(data["usage"]) if data.get("usage") else None
-            text = ""
+            text, thinking = "", ""
             for choice in data.get("choices") or []:
-                text += (choice.get("delta") or {}).get("content") or ""
-                finish = choice.get("finish_reason") or finish
+                delta = choice.get("delta") or {}
+                text += delta.get("content") or ""
+                thinking += delta.get("reasoning_content") or delta.get("reasoning") or ""
+                for part in delta.get("tool_calls") or ():
+                    calls.add(part)
                 if choice.get("finish_reason"):
-                    yield StreamChunk(text=text, finish_reason=finish)
-                    text = ""
-            if text or usage:
-                yield StreamChunk(text=text, usage=usage)
+                    done = calls.complete()
+                    finish = _finish(choice["finish_reason"], done)
+                    yield StreamChunk(text=text, finish_reason=finish, tool_calls=done, thinking=thinking)
+                    text, thinking = "", ""
+            if text or thinking or usage:
+                yield StreamChunk(text=text, usage=usage, thinking=thinking)
         # Some servers end the stream without [DONE]; a finish_reason still means a whole answer.
         if finish is None:
             raise BadResponse("stream ended before a finish_reason", provider=self.provider, model=self.model)
+
+
+class _CallAssembler:
+    """Tool-call deltas by index: the id and name arrive first, the arguments in pieces. Calls are handed on
+    whole, when the answer finishes."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, Any]] = {}
+
+    def add(self, part: dict[str, Any]) -> None:
+        call = self.calls.setdefault(int(part.get("index", len(self.calls))), {"id": "", "name": "", "args": []})
+        call["id"] = part.get("id") or call["id"]
+        fn = part.get("function") or {}
+        call["name"] = fn.get("name") or call["name"]
+        if fn.get("arguments"):
+            call["args"].append(fn["arguments"])
+
+    def complete(self) -> tuple[ToolCall, ...]:
+        done = tuple(ToolCall(c["id"] or f"call_{i}", c["name"], "".join(c["args"]))
+                     for i, c in sorted(self.calls.items()))
+        self.calls.clear()
+        return done
+
+
+def _tool_call(c: dict[str, Any], i: int) -> ToolCall:
+    fn = c.get("function") or {}
+    arguments = fn.get("arguments")
+    if not isinstance(arguments, str):
+        arguments = json.dumps(arguments if arguments is not None else {})
+    return ToolCall(c.get("id") or f"call_{i}", fn["name"], arguments)
+
+
+def _finish(reason: str | None, calls: tuple[ToolCall, ...]) -> str:
+    if reason in ("tool_calls", "function_call") or (calls and reason in (None, "stop")):
+        return "tool_calls"
+    return reason or "stop"
+
+
+def _effort(think: bool | str | int) -> str:
+    if isinstance(think, str):
+        return think
+    if isinstance(think, bool):
+        return "medium"
+    return next((level for limit, level in _EFFORT_BY_BUDGET if think <= limit), "high")
 
 
 def _usage(usage: dict[str, Any]) -> Usage:

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from ..backends import Backend, ChatRequest, ChatResult, StreamChunk, Usage
-from ..backends.base import estimate_prompt_tokens
+from ..backends import Backend
 from ..backends.errors import BackendError, ErrorKind
 from ..budget.errors import BudgetError, BudgetExceeded, UnknownPrice
-from ..errors import AllTiersFailed, CloudBudgetExceeded, StreamBroken
-from ..messages import Message
+from ..chat import ChatRequest, ChatResult, Message, StreamChunk, ToolCall, Usage, as_mappings, estimate_prompt_tokens
+from ..errors import AllTiersFailed, CloudBudgetExceeded, StreamBroken, UnsupportedField
 from ..options import RouteOptions
 from ..quality import QualityVerdict, assess_response
 from ..tiers import Tier
+from ..tool_gate import assess_missing_call, assess_tool_calls
 from .breakers import Breakers
 from .results import Attempt, AttemptOutcome
 from .spend import Hold, Spend
@@ -76,7 +76,7 @@ class Call:
 
     @cached_property
     def prompt_tokens(self) -> int:
-        return estimate_prompt_tokens(self.messages)
+        return estimate_prompt_tokens(self.messages, self.request.tools)
 
     def note_escalation(self, reason: str) -> None:
         self.escalation_reason = self.escalation_reason or reason
@@ -112,6 +112,7 @@ class Engine:
         self.clock = clock
 
     async def run(self, call: Call, streaming: bool) -> Choice:
+        self.check(call)
         fallback: Buffered | None = None
         too_long_for = 0  # context windows at or below this are known to be too small
         for index, tier in enumerate(call.chain):
@@ -146,7 +147,7 @@ class Engine:
             buffered.attempt.quality = verdict.reason if verdict else None
             if verdict is not None and verdict.low_quality:
                 buffered.attempt.outcome = AttemptOutcome.REJECTED
-                if fallback is None or buffered.result.text.strip():
+                if fallback is None or buffered.result.text.strip() or buffered.result.tool_calls:
                     fallback = buffered
                 call.note_escalation(f"tier{int(tier)}-quality:{verdict.reason}")
                 continue
@@ -157,6 +158,15 @@ class Engine:
 
     # --- steps -------------------------------------------------------------------------------
 
+    def check(self, call: Call) -> None:
+        """Refuse, before any call, a field that a tier of the plan cannot express."""
+        for tier in call.chain:
+            backend = self.backends[tier]
+            try:
+                backend.check(call.request)
+            except UnsupportedField as exc:
+                raise exc.at(f"tier {int(tier)}, {backend.name}") from None
+
     def _skip_reason(self, backend: Backend, prompt_tokens: int, too_long_for: int) -> str | None:
         if backend.context_window <= too_long_for or prompt_tokens > backend.context_window:
             return "context-too-small"
@@ -165,8 +175,7 @@ class Engine:
     def _request_for(self, backend: Backend, request: ChatRequest) -> ChatRequest:
         if self.spend.is_paid(backend) and request.max_tokens is None:
             # A bound on output is what makes the worst-case cost of a paid call finite.
-            return ChatRequest(request.messages, self.settings.paid_max_tokens, request.temperature,
-                               request.top_p, request.stop, request.response_format, request.extra)
+            return replace(request, max_tokens=self.settings.paid_max_tokens)
         return request
 
     async def _hold(self, call: Call, tier: Tier, backend: Backend, request: ChatRequest,
@@ -199,7 +208,7 @@ class Engine:
             self._failed(call, tier, backend, exc, t0)
             return None
         self.breakers.success(backend.name)
-        cost, usage = await self.spend.settle(hold, result.usage, result.text)
+        cost, usage = await self.spend.settle(hold, result.usage, produced(result.text, result.tool_calls))
         result.usage = usage
         attempt = Attempt(tier, backend.provider, backend.model, AttemptOutcome.ACCEPTED,
                           (self.clock() - t0) * 1000, finish_reason=result.finish_reason, usage=usage, cost_usd=cost)
@@ -230,6 +239,7 @@ class Engine:
                      ) -> AsyncGenerator[StreamChunk, None]:
         """The live stream's chunks; whatever way it ends, what it consumed is settled exactly once."""
         parts: list[str] = []
+        calls: list[ToolCall] = []
         usage = None
         finish = "stop"
         settled = False
@@ -237,18 +247,22 @@ class Engine:
             chunk: StreamChunk | None = first
             while chunk is not None:
                 parts.append(chunk.text)
+                calls += chunk.tool_calls
                 usage = chunk.usage or usage
                 finish = chunk.finish_reason or finish
-                if chunk.text or chunk.finish_reason:
-                    yield StreamChunk(text=chunk.text, finish_reason=chunk.finish_reason)
+                if chunk.text or chunk.finish_reason or chunk.tool_calls or chunk.thinking:
+                    yield StreamChunk(text=chunk.text, finish_reason=chunk.finish_reason, tool_calls=chunk.tool_calls,
+                                      thinking=chunk.thinking, thinking_signature=chunk.thinking_signature)
                 chunk = await anext(rest, None)
-            self._ended(attempt, AttemptOutcome.ACCEPTED, await self.spend.settle(hold, usage, "".join(parts)), t0)
+            charged = await self.spend.settle(hold, usage, produced("".join(parts), calls))
+            self._ended(attempt, AttemptOutcome.ACCEPTED, charged, t0)
             settled = True
             attempt.finish_reason = finish
             yield StreamChunk(usage=attempt.usage)
         except BackendError as exc:
             # Bytes already reached the client: charge what was consumed, and say the answer broke.
-            self._ended(attempt, AttemptOutcome.ERROR, await self.spend.settle(hold, None, "".join(parts)), t0)
+            charged = await self.spend.settle(hold, None, produced("".join(parts), calls))
+            self._ended(attempt, AttemptOutcome.ERROR, charged, t0)
             settled = True
             attempt.error_kind, attempt.error = exc.kind.value, exc.message[:300]
             self.breakers.failure(backend.name, exc)
@@ -257,7 +271,8 @@ class Engine:
         finally:
             if not settled:  # the consumer went away: charge for what was produced so far
                 await rest.aclose()
-                self._ended(attempt, AttemptOutcome.CANCELLED, await self.spend.settle(hold, None, "".join(parts)), t0)
+                charged = await self.spend.settle(hold, None, produced("".join(parts), calls))
+                self._ended(attempt, AttemptOutcome.CANCELLED, charged, t0)
 
     def _ended(self, attempt: Attempt, outcome: AttemptOutcome, charged: tuple[float, Usage], t0: float) -> None:
         attempt.outcome, (attempt.cost_usd, attempt.usage) = outcome, charged
@@ -273,11 +288,36 @@ class Engine:
     def _gate(self, tier: Tier, call: Call, result: ChatResult) -> QualityVerdict | None:
         if int(tier) not in self.settings.gate_tiers:
             return None
-        return assess_response(
-            call.messages, result.text, finish_reason=result.finish_reason,
-            expect_json=True if call.request.wants_json else None,
-            answer_format=call.options.answer_format,
-        )
+        request = call.request
+        if result.tool_calls:
+            return assess_tool_calls(result.tool_calls, request.tools, request.tool_name)
+        if request.tools and request.tool_choice != "none":
+            missing = assess_missing_call(result.text, request.tools, request.tool_choice == "required")
+            if missing is not None:
+                return missing
+        finish, expect_json = result.finish_reason, True if request.wants_json else None
+        if finish == "length" and cut_by_client(request, result):
+            # The client's own limit cut it: a bigger model would be cut as well, so it is not "truncated",
+            # and a cut JSON answer is not judged as JSON.
+            finish, expect_json = "stop", False
+        return assess_response(as_mappings(call.messages), result.text, finish_reason=finish, expect_json=expect_json,
+                               answer_format=call.options.answer_format)
+
+
+def cut_by_client(request: ChatRequest, result: ChatResult) -> bool:
+    """Whether a ``length`` stop came from the client's own ``max_tokens`` (the tier used all of it), rather
+    than from the tier stopping short of what the client allowed."""
+    limit = request.max_tokens
+    if limit is None:
+        return False
+    return result.usage.estimated or result.usage.output_tokens >= limit
+
+
+def produced(text: str, calls: Sequence[ToolCall]) -> str:
+    """What an answer produced, for estimating its output tokens when the provider sent no count."""
+    if not calls:
+        return text
+    return text + "".join(c.name + c.arguments for c in calls)
 
 
 def _failure_summary(attempts: list[Attempt]) -> str:

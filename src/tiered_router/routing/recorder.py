@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..chat import as_mappings
 from ..errors import RouterError
 from ..messages import content_text
 from ..observe.record import RecordSink, content_digest
@@ -99,7 +100,7 @@ def outcome_record(outcome: Outcome, store_content: bool) -> dict[str, Any]:
     call, response, error = outcome.call, outcome.response, outcome.error
     decision, forced, attempts, messages = call.decision, call.forced, call.attempts, call.messages
     answer = response.text if response else None
-    digest, length = content_digest(messages)
+    digest, length = content_digest(as_mappings(messages))
     record: dict[str, Any] = {
         "request_id": call.request_id,
         "time": outcome.finished_at,

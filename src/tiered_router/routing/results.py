@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..backends.base import Usage
+from ..chat import ToolCall, Usage
 from ..tiers import Tier
 
 
@@ -81,6 +81,9 @@ class RoutedResponse:
     degraded_reason: str | None = None
     quality: str | None = None
     overhead_ms: float = 0.0
+    tool_calls: tuple[ToolCall, ...] = ()  # the calls the answer asks for (then text may be empty)
+    thinking: str | None = None  # the model's reasoning, where its protocol returns it
+    thinking_signature: str | None = None
 
     @property
     def total_usage(self) -> Usage:

@@ -15,12 +15,13 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mappin
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from ..backends import Backend, ChatRequest, HttpPool, StreamChunk, backend_for_tier
+from ..backends import Backend, HttpPool, backend_for_tier
 from ..budget import BudgetTracker
+from ..chat import ChatRequest, ChatResult, Message, StreamChunk, ToolCall, as_mappings
 from ..classify import Classifier, Decision, HeuristicClassifier, Thresholds, forced_decision
 from ..config import Settings, load_settings
 from ..errors import CloudUnavailable, InvalidRequest, RouterError, StreamBroken
-from ..messages import Message, as_messages
+from ..formats.openai import as_messages, request_from_params
 from ..observe.otel import otel_sink
 from ..observe.record import RecordSink, log_sink
 from ..observe.store import RoutingLogStore, open_log_store
@@ -34,12 +35,10 @@ from .spend import Spend
 
 T = TypeVar("T")
 
-# Parameters the router understands; anything else is passed to OpenAI-compatible backends as is.
-_KNOWN_PARAMS = ("max_tokens", "temperature", "top_p", "stop", "response_format")
 _REPLAY_CHUNK_CHARS = 32
-_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 
 Context = RouteOptions | Mapping[str, Any] | None
+Task = str | Sequence[Mapping[str, Any] | Message] | ChatRequest
 
 
 class TieredModelRouter:
@@ -118,18 +117,22 @@ class TieredModelRouter:
 
     # --- the request path ---------------------------------------------------------------
 
-    async def complete(self, messages_or_text: str | Sequence[Mapping[str, Any]], context: Context = None,
+    async def complete(self, messages_or_text: Task, context: Context = None,
                        **params: Any) -> RoutedResponse:
-        """Route one request and return the accepted answer with how it was reached."""
+        """Route one request and return the accepted answer with how it was reached.
+
+        ``messages_or_text`` is a prompt, OpenAI-style messages (tool calls, tool results and image parts
+        included) or a ``ChatRequest``; ``params`` are OpenAI's request fields (``max_tokens``, ``tools``,
+        ``tool_choice``, ``response_format``, ...)."""
         call = self._new_call(messages_or_text, context, params)
         choice = await self._run(call, streaming=False)
         assert isinstance(choice, Buffered)
-        response = self._response(call, choice.attempt.tier, choice.result.text, choice.result.finish_reason,
+        response = self._response(call, choice.attempt.tier, choice.result,
                                   choice.verdict.reason if choice.verdict else None)
         self._record(call, response, None)
         return response
 
-    async def stream(self, messages_or_text: str | Sequence[Mapping[str, Any]], context: Context = None,
+    async def stream(self, messages_or_text: Task, context: Context = None,
                      **params: Any) -> RoutedStream:
         """Route one request as a stream. Returns once the answering tier is chosen, before any byte.
 
@@ -147,13 +150,12 @@ class TieredModelRouter:
             self._record(call, None, exc)
             raise
 
-    def _new_call(self, task: str | Sequence[Mapping[str, Any]], context: Context,
+    def _new_call(self, task: Task, context: Context,
                   params: Mapping[str, Any]) -> Call:
         started = self._clock()
         options = RouteOptions.coerce(context)
-        messages = _validated_messages(task)
-        request = _chat_request(messages, params)
-        decision = self.decide(messages, options)
+        request = _request(task, params)
+        decision = self.decide(as_mappings(request.messages), options)
         forced = decision.tier if options.tier is not None else None  # after the allow_cloud cap
         return Call(options.request_id or new_request_id(), request, decision, options, started,
                     self.plan(decision, forced, options.allow_cloud), forced)
@@ -180,19 +182,20 @@ class TieredModelRouter:
         top = Tier.CLOUD_API if (self.cloud_enabled and allow_cloud) else Tier.LOCAL_HEAVY
         return [t for t in Tier if decision.tier <= t <= top] or [top]
 
-    def _response(self, call: Call, tier: Tier, text: str, finish_reason: str, quality: str | None) -> RoutedResponse:
+    def _response(self, call: Call, tier: Tier, result: ChatResult, quality: str | None) -> RoutedResponse:
         final = next(a for a in reversed(call.attempts) if a.tier == tier and a.outcome != AttemptOutcome.SKIPPED)
         latency_ms = (self._clock() - call.started) * 1000
         escalated = tier != call.chain[0]
         return RoutedResponse(
-            text=text, tier=tier, model=final.model, provider=final.provider,
+            text=result.text, tier=tier, model=final.model, provider=final.provider,
             escalated=escalated, attempts=call.attempts, usage=final.usage,
             cost_usd=sum(a.cost_usd for a in call.attempts), latency_ms=latency_ms, request_id=call.request_id,
-            finish_reason=finish_reason, classified_tier=call.decision.tier, score=call.decision.score,
+            finish_reason=result.finish_reason, classified_tier=call.decision.tier, score=call.decision.score,
             reasons=call.decision.reasons, forced_tier=call.forced,
             escalation_reason=call.escalation_reason if escalated else None,
             degraded=call.degraded_reason is not None, degraded_reason=call.degraded_reason, quality=quality,
             overhead_ms=max(0.0, latency_ms - sum(a.latency_ms for a in call.attempts)),
+            tool_calls=result.tool_calls, thinking=result.thinking, thinking_signature=result.thinking_signature,
         )
 
     def _record(self, call: Call, response: RoutedResponse | None, error: RouterError | None) -> None:
@@ -216,7 +219,7 @@ class TieredModelRouter:
         if self.log_store is not None:
             await asyncio.to_thread(self.log_store.close)  # flushes: a clean shutdown loses no record
 
-    def complete_sync(self, messages_or_text: str | Sequence[Mapping[str, Any]], context: Context = None,
+    def complete_sync(self, messages_or_text: Task, context: Context = None,
                       **params: Any) -> RoutedResponse:
         """Blocking ``complete``, for scripts and code without an event loop."""
         return self._run_sync(self.complete(messages_or_text, context, **params))
@@ -287,23 +290,33 @@ class RoutedStream:
         return self._live(self._choice)
 
     async def _replay(self, choice: Buffered) -> AsyncIterator[StreamChunk]:
-        text = choice.result.text
+        result = choice.result
+        if result.thinking:
+            yield StreamChunk(thinking=result.thinking, thinking_signature=result.thinking_signature)
+        text = result.text
         for start in range(0, len(text), _REPLAY_CHUNK_CHARS):
             yield StreamChunk(text=text[start:start + _REPLAY_CHUNK_CHARS])
-        self._finish(text, choice.result.finish_reason, choice.verdict.reason if choice.verdict else None)
-        yield StreamChunk(finish_reason=choice.result.finish_reason, usage=choice.result.usage)
+        self._finish(result, choice.verdict.reason if choice.verdict else None)
+        yield StreamChunk(finish_reason=result.finish_reason, usage=result.usage, tool_calls=result.tool_calls)
 
     async def _live(self, live: Live) -> AsyncIterator[StreamChunk]:
         parts: list[str] = []
+        thinking: list[str] = []
+        calls: list[ToolCall] = []
+        signature = None
         finish = "stop"
         ended = False
         try:
             async for chunk in live.chunks:
                 parts.append(chunk.text)
+                thinking.append(chunk.thinking)
+                calls += chunk.tool_calls
+                signature = chunk.thinking_signature or signature
                 finish = chunk.finish_reason or finish
                 if live.attempt.outcome == AttemptOutcome.ACCEPTED:  # the last chunk: settled, with its usage
                     ended = True
-                    self._finish("".join(parts), finish, None)
+                    self._finish(ChatResult("".join(parts), finish, live.attempt.usage, live.attempt.model,
+                                            tuple(calls), "".join(thinking) or None, signature), None)
                 yield chunk
         except StreamBroken as error:
             ended = True
@@ -314,8 +327,8 @@ class RoutedStream:
                 await live.chunks.aclose()
                 self._router._record(self._call, None, RouterError("client went away mid-stream"))
 
-    def _finish(self, text: str, finish_reason: str, quality: str | None) -> None:
-        self.response = self._router._response(self._call, self.tier, text, finish_reason, quality)
+    def _finish(self, result: ChatResult, quality: str | None) -> None:
+        self.response = self._router._response(self._call, self.tier, result, quality)
         self._router._record(self._call, self.response, None)
 
 
@@ -353,28 +366,13 @@ def cloud_available(settings: Settings, cloud: Backend | None) -> bool:
     return True
 
 
-def _validated_messages(task: str | Sequence[Mapping[str, Any]]) -> list[Message]:
-    try:
-        messages = as_messages(task)
-    except TypeError as exc:
-        raise InvalidRequest(str(exc)) from None
-    if not messages:
+def _request(task: Task, params: Mapping[str, Any]) -> ChatRequest:
+    if isinstance(task, ChatRequest):
+        if params:
+            raise InvalidRequest("pass parameters inside the ChatRequest, not beside it")
+        request = task
+    else:
+        request = request_from_params(as_messages(task), params)
+    if not request.messages:
         raise InvalidRequest("messages must not be empty")
-    for m in messages:
-        if m.get("role") not in _ROLES:
-            raise InvalidRequest(f"unknown message role {m.get('role')!r}")
-    return messages
-
-
-def _chat_request(messages: list[Message], params: Mapping[str, Any]) -> ChatRequest:
-    extra = {k: v for k, v in params.items() if k not in _KNOWN_PARAMS and k != "stream" and v is not None}
-    max_tokens = params.get("max_tokens")
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int)
-                                   or max_tokens < 1):
-        raise InvalidRequest("max_tokens must be a positive integer")
-    stop = params.get("stop")
-    return ChatRequest(
-        messages=messages, max_tokens=max_tokens, temperature=params.get("temperature"),
-        top_p=params.get("top_p"), stop=[stop] if isinstance(stop, str) else stop,
-        response_format=params.get("response_format"), extra=extra,
-    )
+    return request
