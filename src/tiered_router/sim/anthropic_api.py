@@ -13,16 +13,20 @@ from starlette.responses import Response, StreamingResponse
 
 from tiered_router.messages import content_text
 from tiered_router.sim.core import (
+    IMAGE_TOKENS,
     Chat,
     CutResponse,
     Reply,
+    SimTool,
     Simulator,
+    argument_pieces,
     check_messages,
     json_response,
     last_user,
     positive_int,
     read_json,
     stop_list,
+    tool_texts,
 )
 
 _ids = itertools.count(1)
@@ -67,13 +71,29 @@ def _parse(body: dict[str, Any]) -> Chat | str:
     system = body.get("system")
     if system is not None and not isinstance(system, str | list):
         return "system: Input should be a string or a list of text blocks"
-    texts = [content_text(m.get("content")) for m in messages]
+    texts = [content_text(m.get("content")) for m in messages] + tool_texts(body.get("tools"))
+    blocks = [b for m in messages if isinstance(m.get("content"), list) for b in m["content"] if isinstance(b, dict)]
+    texts += [json.dumps(b.get("input")) for b in blocks if b.get("type") == "tool_use"]
+    texts += [content_text(b.get("content")) for b in blocks if b.get("type") == "tool_result"]
     if system:
         texts.insert(0, content_text(system))
     fmt = body.get("output_format")
     json_mode = isinstance(fmt, dict) and fmt.get("type") == "json_schema"
+    last = messages[-1].get("content")
+    results = [b for b in last if isinstance(b, dict) and b.get("type") == "tool_result"] if isinstance(last, list) \
+        else []
+    tools = tuple(SimTool(t["name"], t.get("input_schema") or {}) for t in body.get("tools") or ()
+                  if isinstance(t, dict) and isinstance(t.get("name"), str))
     return Chat("anthropic", model, texts, last_user(messages), json_mode, max_tokens,
-                stop_list(body.get("stop_sequences")))
+                stop_list(body.get("stop_sequences")), tools=tools,
+                tool_result=content_text(results[-1].get("content")) if results else None,
+                images=sum(1 for b in blocks if b.get("type") == "image") + sum(
+                    1 for r in results if isinstance(r.get("content"), list)
+                    for b in r["content"] if isinstance(b, dict) and b.get("type") == "image"))
+
+
+def _tool_use_id(call_id: str) -> str:
+    return "toolu_" + call_id.removeprefix("call_")
 
 
 class AnthropicProtocol:
@@ -87,7 +107,7 @@ class AnthropicProtocol:
         chat = _parse({"max_tokens": 1, **body})
         if isinstance(chat, str):
             return invalid(chat)
-        return json_response({"input_tokens": self.sim.prompt_tokens(chat.texts)})
+        return json_response({"input_tokens": self.sim.prompt_tokens(chat.texts) + IMAGE_TOKENS * chat.images})
 
     async def messages(self, request: Request) -> Response:
         body = await read_json(request)
@@ -108,14 +128,16 @@ class AnthropicProtocol:
 
         await self.sim.wait_first_token()
         mid = f"msg_sim{_PREFIX}{next(_ids):012d}"
-        stop_reason = "max_tokens" if reply.finish == "length" else (
+        stop_reason = "tool_use" if reply.tool_calls else "max_tokens" if reply.finish == "length" else (
             "stop_sequence" if reply.stop_sequence else "end_turn")
         if body.get("stream") is True:
             return self._stream(reply, mid, chat.model, stop_reason)
         await self.sim.wait_rest(reply)
         message = {
             "id": mid, "type": "message", "role": "assistant", "model": chat.model,
-            "content": [{"type": "text", "text": reply.text}] if reply.text else [],
+            "content": ([{"type": "text", "text": reply.text}] if reply.text else []) + [
+                {"type": "tool_use", "id": _tool_use_id(i), "name": n, "input": json.loads(a)}
+                for i, n, a in reply.tool_calls],
             "stop_reason": stop_reason, "stop_sequence": reply.stop_sequence,
             "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": reply.completion_tokens},
         }
@@ -130,14 +152,26 @@ class AnthropicProtocol:
             "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": 1},
         }})
         tail = b""
-        if reply.deltas:  # an empty answer has no content block, as in the non-streaming "content": []
-            head += _event("content_block_start", {"type": "content_block_start", "index": 0,
-                                                   "content_block": {"type": "text", "text": ""}})
-            tail = _event("content_block_stop", {"type": "content_block_stop", "index": 0})
-        head += _event("ping", {"type": "ping"})
-        prefix = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,' \
-                 '"delta":{"type":"text_delta","text":'
-        deltas = [f"{prefix}{json.dumps(d)}}}}}\n\n".encode() for d in reply.deltas]
+        deltas: list[bytes] = []
+        if reply.tool_calls:
+            head += _event("ping", {"type": "ping"})
+            for index, (call_id, name, arguments) in enumerate(reply.tool_calls):
+                deltas.append(_event("content_block_start", {"type": "content_block_start", "index": index,
+                                     "content_block": {"type": "tool_use", "id": _tool_use_id(call_id), "name": name,
+                                                       "input": {}}}))
+                deltas += [_event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                  "delta": {"type": "input_json_delta", "partial_json": piece}})
+                           for piece in argument_pieces(arguments)]
+                deltas.append(_event("content_block_stop", {"type": "content_block_stop", "index": index}))
+        else:
+            if reply.deltas:  # an empty answer has no content block, as in the non-streaming "content": []
+                head += _event("content_block_start", {"type": "content_block_start", "index": 0,
+                                                       "content_block": {"type": "text", "text": ""}})
+                tail = _event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            head += _event("ping", {"type": "ping"})
+            prefix = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,' \
+                     '"delta":{"type":"text_delta","text":'
+            deltas = [f"{prefix}{json.dumps(d)}}}}}\n\n".encode() for d in reply.deltas]
         tail += _event("message_delta", {"type": "message_delta",
                                          "delta": {"stop_reason": stop_reason, "stop_sequence": reply.stop_sequence},
                                          "usage": {"output_tokens": reply.completion_tokens}})

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,11 +27,15 @@ CUT_AFTER_DELTAS = 3  # content deltas sent before a [[sim:cut-stream]] connecti
 
 BEHAVIOURS = frozenset({
     "refuse", "empty", "truncate", "repeat", "bad-json", "http500", "http429", "hang", "cut-stream",
-    "context-too-long", "http401",
+    "context-too-long", "http401", "tool", "tool-as-text", "bad-tool-args", "unknown-tool",
 })
 ERROR_BEHAVIOURS = frozenset({"http500", "http429", "http401", "hang", "context-too-long"})
-# [[sim:BEHAVIOUR]] or [[sim:BEHAVIOUR@MODEL]]; model names may hold ':', '.', '/', '-'.
-MARKER_RE = re.compile(r"\[\[sim:([a-z0-9-]+)(?:@([^\]\s]+))?\]\]", re.IGNORECASE)
+TOOL_BEHAVIOURS = frozenset({"tool", "tool-as-text", "bad-tool-args", "unknown-tool"})
+# [[sim:BEHAVIOUR]], [[sim:BEHAVIOUR:ARG]] (the tool of [[sim:tool:NAME]]), either with @MODEL; model names may
+# hold ':', '.', '/', '-'.
+MARKER_RE = re.compile(r"\[\[sim:([a-z0-9-]+)(?::([\w.-]+))?(?:@([^\]\s]+))?\]\]", re.IGNORECASE)
+OLLAMA_DEFAULT_NUM_CTX = 4096  # what Ollama uses when a request sends no options.num_ctx
+IMAGE_TOKENS = 765  # prompt tokens an image costs here (a 1024x1024 image at OpenAI's high detail)
 
 
 class SimulatedCut(Exception):
@@ -41,6 +46,14 @@ class SeenRequest(NamedTuple):
     model: str
     body: dict[str, Any]
     headers: Headers
+
+
+@dataclass(frozen=True, slots=True)
+class SimTool:
+    """A tool the request offers: its name and the JSON schema of its arguments."""
+
+    name: str
+    schema: Mapping[str, Any]
 
 
 @dataclass(slots=True)
@@ -55,6 +68,9 @@ class Chat:
     max_tokens: int | None = None
     stop: Sequence[str] = ()
     context_window: int | None = None  # a per-request override (Ollama's options.num_ctx)
+    tools: tuple[SimTool, ...] = ()
+    tool_result: str | None = None  # the content of a tool result that ends the conversation
+    images: int = 0
 
 
 @dataclass(slots=True)
@@ -69,6 +85,8 @@ class Reply:
     error: str | None = None  # "http500" | "http429" | "hang" | "context-too-long"
     context_window: int = 0
     cut: bool = False
+    tool_calls: tuple[tuple[str, str, str], ...] = ()  # (id, name, arguments as JSON text)
+    truncated: bool = False  # the prompt was cut to fit the window, silently (as Ollama does)
 
     @property
     def completion_tokens(self) -> int:
@@ -77,13 +95,18 @@ class Reply:
 
 def find_behaviour(text: str, model: str) -> str | None:
     """The first marker in ``text`` that names a known behaviour and applies to ``model``."""
+    return find_marker(text, model)[0]
+
+
+def find_marker(text: str, model: str) -> tuple[str | None, str | None]:
+    """(behaviour, argument) of the first marker in ``text`` that applies to ``model``."""
     if "[[" not in text:
-        return None
+        return None, None
     for m in MARKER_RE.finditer(text):
-        behaviour, scope = m.group(1).lower(), m.group(2)
+        behaviour, arg, scope = m.group(1).lower(), m.group(2), m.group(3)
         if behaviour in BEHAVIOURS and (scope is None or scope == model):
-            return behaviour
-    return None
+            return behaviour, arg
+    return None, None
 
 
 @lru_cache(maxsize=4096)
@@ -126,6 +149,8 @@ class Simulator:
         self.hang_s = hang_s
         self.requests: Counter[tuple[str, str]] = Counter()
         self.last_request: dict[str, SeenRequest] = {}
+        self.seen: list[SeenRequest] = []  # every chat request, in order (the last 1000)
+        self.truncations = 0  # Ollama prompts cut to the default window because no num_ctx was sent
 
     def __repr__(self) -> str:
         return f"Simulator(ttft_ms={self.ttft_ms}, token_ms={self.token_ms}, models={self.models})"
@@ -133,6 +158,8 @@ class Simulator:
     def reset(self) -> None:
         self.requests.clear()
         self.last_request.clear()
+        self.seen.clear()
+        self.truncations = 0
 
     def context_window(self, model: str) -> int:
         if model in self.context_windows:
@@ -141,7 +168,11 @@ class Simulator:
 
     def record(self, protocol: str, model: str, body: dict[str, Any], headers: Headers) -> None:
         self.requests[(protocol, model)] += 1
-        self.last_request[protocol] = SeenRequest(model, body, headers)
+        seen = SeenRequest(model, body, headers)
+        self.last_request[protocol] = seen
+        self.seen.append(seen)
+        if len(self.seen) > 1000:
+            del self.seen[:500]
 
     @staticmethod
     def prompt_tokens(message_texts: Iterable[str]) -> int:
@@ -149,15 +180,33 @@ class Simulator:
         return sum(texts.count_tokens(t) + 3 for t in message_texts)
 
     def reply(self, chat: Chat) -> Reply:
-        prompt_tokens = self.prompt_tokens(chat.texts)
-        window = chat.context_window or self.context_window(chat.model)
-        behaviour = find_behaviour(chat.last_user, chat.model)
+        prompt_tokens = self.prompt_tokens(chat.texts) + IMAGE_TOKENS * chat.images
+        behaviour, arg = find_marker(chat.last_user, chat.model)
         if behaviour == "context-too-long":
+            window = chat.context_window or self.context_window(chat.model)
             return Reply(prompt_tokens + window, error=behaviour, context_window=window)
         if behaviour in ERROR_BEHAVIOURS:
-            return Reply(prompt_tokens, error=behaviour, context_window=window)
-        if behaviour is None and prompt_tokens > window:
-            return Reply(prompt_tokens, error="context-too-long", context_window=window)
+            return Reply(prompt_tokens, error=behaviour, context_window=chat.context_window or 0)
+        truncated = False
+        if chat.protocol == "ollama" and chat.context_window is None:
+            # Ollama with no num_ctx runs the model at its own small default and cuts a longer prompt without a
+            # word: the answer comes back, from a prompt the model never saw whole.
+            window = min(OLLAMA_DEFAULT_NUM_CTX, self.context_window(chat.model))
+            truncated = prompt_tokens > window
+            prompt_tokens = min(prompt_tokens, window)
+        else:
+            window = chat.context_window or self.context_window(chat.model)
+            if behaviour is None and prompt_tokens > window:
+                return Reply(prompt_tokens, error="context-too-long", context_window=window)
+        if truncated:
+            self.truncations += 1
+        if chat.tools and chat.tool_result is None:
+            call = tool_reply(chat, behaviour, arg, prompt_tokens)
+            if call is not None:
+                call.context_window, call.truncated = window, truncated
+                return call
+        if chat.tool_result is not None and behaviour not in ("refuse", "empty", "repeat", "truncate"):
+            behaviour = "after-tool"
 
         finish = "stop"
         if behaviour == "refuse":
@@ -168,6 +217,8 @@ class Simulator:
             body = texts.repetition(chat.model)
         elif behaviour == "bad-json":
             body = texts.bad_json(chat.model)
+        elif behaviour == "after-tool":
+            body = texts.after_tool(chat.model, chat.tool_result or "")
         else:
             prompt = MARKER_RE.sub("", chat.last_user) if "[[" in chat.last_user else chat.last_user
             body = texts.answer(chat.model, prompt, chat.json_mode)
@@ -186,7 +237,7 @@ class Simulator:
             deltas, finish, stop_sequence = deltas[: chat.max_tokens], "length", None
         return Reply(
             prompt_tokens, "".join(deltas), deltas, finish, stop_sequence,
-            context_window=window, cut=behaviour == "cut-stream",
+            context_window=window, cut=behaviour == "cut-stream", truncated=truncated,
         )
 
     async def wait_first_token(self) -> None:
@@ -286,3 +337,108 @@ def stop_list(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for s in value if isinstance(s, str) and s]
     return []
+
+
+# --- the agent's model: tool calls -----------------------------------------------------------------------
+
+
+def tool_reply(chat: Chat, behaviour: str | None, arg: str | None, prompt_tokens: int) -> Reply | None:
+    """A tool call, when the request offers tools and asks for one: a [[sim:tool]] / [[sim:tool:NAME]] marker,
+    a tool fault marker, or a last user message that names an offered tool. None: answer in text."""
+    tool = _chosen_tool(chat, behaviour, arg)
+    if tool is None:
+        return None
+    args = example_arguments(tool.schema)
+    name = tool.name
+    if behaviour == "bad-tool-args":
+        args = bad_arguments(tool.schema)
+    elif behaviour == "unknown-tool":
+        name = f"{tool.name}_unknown"
+    arguments = json.dumps(args, separators=(",", ":"))
+    if behaviour == "tool-as-text":  # the call written out as text, the classic small-model failure
+        body = json.dumps({"name": name, "arguments": args})
+        deltas = _deltas(body)
+        return Reply(prompt_tokens, body, deltas)
+    call_id = f"call_{zlib.crc32(f'{chat.model}|{chat.last_user}|{name}'.encode()):08x}"
+    tokens = texts.count_tokens(name) + texts.count_tokens(arguments)
+    return Reply(prompt_tokens, "", tuple([""] * max(1, tokens)), "tool_calls",
+                 tool_calls=((call_id, name, arguments),))
+
+
+def _chosen_tool(chat: Chat, behaviour: str | None, arg: str | None) -> SimTool | None:
+    by_name = {t.name: t for t in chat.tools}
+    if behaviour == "tool" and arg:
+        return by_name.get(arg) or chat.tools[0]
+    if behaviour in TOOL_BEHAVIOURS:
+        named = _named_tool(chat)
+        return named or chat.tools[0]
+    return _named_tool(chat)
+
+
+def _named_tool(chat: Chat) -> SimTool | None:
+    text = chat.last_user.lower()
+    for tool in chat.tools:
+        name = tool.name.lower()
+        if name in text or name.replace("_", " ") in text:
+            return tool
+    return None
+
+
+_EXAMPLES: dict[str, Any] = {"string": "Balmora", "integer": 3, "number": 1.5, "boolean": True, "array": [],
+                             "object": {}, "null": None}
+
+
+def example_arguments(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Arguments that satisfy ``schema`` (an object schema): every property, with a value of its type."""
+    props = schema.get("properties")
+    if not isinstance(props, Mapping):
+        return {}
+    return {name: example_value(spec) for name, spec in props.items() if isinstance(spec, Mapping)}
+
+
+def example_value(spec: Mapping[str, Any]) -> Any:
+    if isinstance(spec.get("enum"), list) and spec["enum"]:
+        return spec["enum"][0]
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        return example_arguments(spec)
+    if kind == "array" and isinstance(spec.get("items"), Mapping):
+        return [example_value(spec["items"])]
+    return _EXAMPLES.get(str(kind), "Balmora")
+
+
+def bad_arguments(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Arguments that break ``schema``: a required key missing, or else a value of the wrong type."""
+    args = example_arguments(schema)
+    required = [r for r in schema.get("required") or () if r in args]
+    if required:
+        del args[required[0]]
+        return args
+    for key, value in args.items():
+        args[key] = 12345 if isinstance(value, str) else "not a " + type(value).__name__
+        return args
+    return {"unexpected": [1, 2, 3]}
+
+
+def function_tools(tools: Any) -> tuple[SimTool, ...]:
+    """OpenAI's and Ollama's ``tools``: [{"type": "function", "function": {name, parameters}}]."""
+    out = []
+    for t in tools if isinstance(tools, list) else ():
+        fn = t.get("function") if isinstance(t, dict) else None
+        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
+            params = fn.get("parameters")
+            out.append(SimTool(fn["name"], params if isinstance(params, dict) else {}))
+    return tuple(out)
+
+
+def tool_texts(tools: Any) -> list[str]:
+    """The tool definitions as text, for the prompt token count (servers count them as prompt)."""
+    return [json.dumps(t, separators=(",", ":")) for t in tools] if isinstance(tools, list) and tools else []
+
+
+def argument_pieces(arguments: str, n: int = 3) -> list[str]:
+    """A call's arguments cut into ``n`` pieces, as a server streams them."""
+    step = max(1, -(-len(arguments) // n))
+    return [arguments[i:i + step] for i in range(0, len(arguments), step)] or [""]

@@ -19,10 +19,12 @@ from tiered_router.sim.core import (
     Reply,
     Simulator,
     check_messages,
+    function_tools,
     json_response,
     last_user,
     read_json,
     stop_list,
+    tool_texts,
 )
 
 VERSION = "0.12.0"
@@ -60,6 +62,13 @@ def _error_reply(reply: Reply) -> Response:
                      "(simulated by [[sim:http429]])", {"retry-after": "1"})
     return error(400, f"the input length ({reply.prompt_tokens} tokens) exceeds the context length "
                  f"({reply.context_window} tokens)")
+
+
+def _message(reply: Reply, content: str, calls: bool) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if calls and reply.tool_calls:  # Ollama's calls have no id, and their arguments are an object
+        message["tool_calls"] = [{"function": {"name": n, "arguments": json.loads(a)}} for _, n, a in reply.tool_calls]
+    return message
 
 
 class OllamaProtocol:
@@ -100,9 +109,14 @@ class OllamaProtocol:
             return json_response({"model": model, "created_at": _created_at(),
                                   "message": {"role": "assistant", "content": ""},
                                   "done_reason": "load", "done": True})
+        texts = [content_text(m.get("content")) for m in messages] + tool_texts(body.get("tools"))
+        texts += [json.dumps(c) for m in messages for c in m.get("tool_calls") or ()]
+        last = messages[-1]
         reply = self.sim.reply(Chat(
-            "ollama", model, [content_text(m.get("content")) for m in messages], last_user(messages),
-            json_mode, max_tokens, stop_list(options.get("stop")), window,
+            "ollama", model, texts, last_user(messages), json_mode, max_tokens, stop_list(options.get("stop")),
+            window, tools=function_tools(body.get("tools")),
+            tool_result=content_text(last.get("content")) if last.get("role") == "tool" else None,
+            images=sum(len(m.get("images") or ()) for m in messages),
         ))
         if reply.error == "hang":
             ended = await self.sim.hang(request)
@@ -120,11 +134,12 @@ class OllamaProtocol:
             return CutResponse(json.dumps(final, separators=(",", ":")).encode(), media_type="application/json")
         return json_response(final)
 
-    def _final(self, reply: Reply, model: str, content: str, started: int, first_token: int) -> dict[str, Any]:
+    def _final(self, reply: Reply, model: str, content: str, started: int, first_token: int,
+               calls: bool = True) -> dict[str, Any]:
         now = time.perf_counter_ns()
         return {
             "model": model, "created_at": _created_at(),
-            "message": {"role": "assistant", "content": content},
+            "message": _message(reply, content, calls),
             "done_reason": "length" if reply.finish == "length" else "stop", "done": True,
             "total_duration": max(now - started, 1), "load_duration": 1,
             "prompt_eval_count": reply.prompt_tokens, "prompt_eval_duration": max(first_token - started, 1),
@@ -133,14 +148,16 @@ class OllamaProtocol:
 
     def _stream(self, reply: Reply, model: str, started: int, first_token: int) -> Response:
         head = f'{{"model":{json.dumps(model)},"created_at":"{_created_at()}","message":{{"role":"assistant","content":'
-        deltas = [f'{head}{json.dumps(d)}}},"done":false}}\n'.encode() for d in reply.deltas]
+        deltas = [f'{head}{json.dumps(d)}}},"done":false}}\n'.encode() for d in reply.deltas] if not reply.tool_calls \
+            else [(json.dumps({"model": model, "created_at": _created_at(), "message": _message(reply, "", True),
+                               "done": False}, separators=(",", ":")) + "\n").encode()]  # each call whole
         sim = self.sim
 
         async def body() -> Any:
             # The final line's durations are measured when it is sent, so it is built last.
             async for part in sim.paced(b"", deltas, b"", reply.cut):
                 yield part
-            final = self._final(reply, model, "", started, first_token)
+            final = self._final(reply, model, "", started, first_token, calls=False)
             yield (json.dumps(final, separators=(",", ":")) + "\n").encode()
 
         return StreamingResponse(body(), media_type="application/x-ndjson")

@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -16,12 +17,15 @@ from tiered_router.sim.core import (
     CutResponse,
     Reply,
     Simulator,
+    argument_pieces,
     check_messages,
+    function_tools,
     json_response,
     last_user,
     positive_int,
     read_json,
     stop_list,
+    tool_texts,
 )
 
 _ids = itertools.count(1)
@@ -55,6 +59,15 @@ def _error_reply(reply: Reply, model: str) -> Response:
         f"resulted in {reply.prompt_tokens} tokens. Please reduce the length of the messages.",
         "messages", "context_length_exceeded",
     )
+
+
+def _message(reply: Reply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.text or None if reply.tool_calls else reply.text,
+                               "refusal": None, "annotations": []}
+    if reply.tool_calls:
+        message["tool_calls"] = [{"id": i, "type": "function", "function": {"name": n, "arguments": a}}
+                                 for i, n, a in reply.tool_calls]
+    return message
 
 
 class OpenAIProtocol:
@@ -93,9 +106,15 @@ class OpenAIProtocol:
         json_mode = isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")
         self.sim.record("openai", model, body, request.headers)
 
+        texts = [content_text(m.get("content")) for m in messages] + tool_texts(body.get("tools"))
+        texts += [json.dumps(c) for m in messages for c in m.get("tool_calls") or ()]
+        images = sum(1 for m in messages if isinstance(m.get("content"), list)
+                     for p in m["content"] if isinstance(p, dict) and p.get("type") == "image_url")
+        last = messages[-1]
+        tool_result = content_text(last.get("content")) if last.get("role") == "tool" else None
         reply = self.sim.reply(Chat(
-            "openai", model, [content_text(m.get("content")) for m in messages], last_user(messages),
-            json_mode, max_tokens, stop_list(body.get("stop")),
+            "openai", model, texts, last_user(messages), json_mode, max_tokens, stop_list(body.get("stop")),
+            tools=function_tools(body.get("tools")), tool_result=tool_result, images=images,
         ))
         if reply.error == "hang":
             ended = await self.sim.hang(request)
@@ -105,7 +124,7 @@ class OpenAIProtocol:
 
         await self.sim.wait_first_token()
         rid, created = f"chatcmpl-sim{_PREFIX}{next(_ids):012d}", int(time.time())
-        finish = "length" if reply.finish == "length" else "stop"
+        finish = "tool_calls" if reply.tool_calls else "length" if reply.finish == "length" else "stop"
         usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                  "total_tokens": reply.prompt_tokens + reply.completion_tokens}
         if body.get("stream") is True:
@@ -118,7 +137,7 @@ class OpenAIProtocol:
             "id": rid, "object": "chat.completion", "created": created, "model": model,
             "choices": [{
                 "index": 0,
-                "message": {"role": "assistant", "content": reply.text, "refusal": None, "annotations": []},
+                "message": _message(reply),
                 "logprobs": None, "finish_reason": finish,
             }],
             "usage": usage, "system_fingerprint": "fp_simulator",
@@ -138,7 +157,13 @@ class OpenAIProtocol:
             return (f'{head}{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":{reason}}}{tail}').encode()
 
         first = chunk('{"role":"assistant","content":"","refusal":null}')
-        deltas = [chunk(f'{{"content":{json.dumps(d)}}}') for d in reply.deltas]
+        deltas = [chunk(f'{{"content":{json.dumps(d)}}}') for d in reply.deltas] if not reply.tool_calls else []
+        for index, (call_id, name, arguments) in enumerate(reply.tool_calls):
+            # id, type and name come first with empty arguments; the arguments follow in pieces.
+            opening = {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+            deltas.append(chunk(json.dumps({"tool_calls": [opening]})))
+            deltas += [chunk(json.dumps({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
+                       for piece in argument_pieces(arguments)]
         last = chunk("{}", finish)
         if usage is not None:
             last += f'{head}],"usage":{json.dumps(usage, separators=(",", ":"))}}}\n\n'.encode()

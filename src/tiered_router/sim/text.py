@@ -191,3 +191,9 @@ def repetition(model: str) -> str:
 def bad_json(model: str) -> str:
     """Looks like JSON, is not: unquoted key, single quotes, trailing comma."""
     return "{answer: 'Start with the basics', \"steps\": [\"plan\", \"build\", \"check\",], \"model\": '" + model + "'}"
+
+
+def after_tool(model: str, result: str) -> str:
+    """The answer after a tool result came back: it reports what the tool said."""
+    said = _SPACE_RE.sub(" ", result.strip())[:200] or "nothing"
+    return f"The tool returned: {said}. Based on that result, the task is done. (Simulated answer from {model}.)"
