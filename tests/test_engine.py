@@ -77,13 +77,13 @@ async def test_an_accepted_answer_is_the_only_attempt() -> None:
     assert choice.attempt.quality == "ok" and call.escalation_reason is None
 
 
-async def test_a_rejected_answer_escalates_and_the_last_tier_is_not_gated() -> None:
+async def test_a_rejected_answer_escalates_and_the_last_tiers_verdict_is_only_reported() -> None:
     engine = make_engine({Tier.LOCAL_FAST: answer(REFUSAL), Tier.LOCAL_HEAVY: answer(REFUSAL)})
     call = call_for([Tier.LOCAL_FAST, Tier.LOCAL_HEAVY])
     choice = await engine.run(call, streaming=False)
     assert isinstance(choice, Buffered) and choice.attempt.tier == Tier.LOCAL_HEAVY
     assert [a.outcome for a in call.attempts] == [AttemptOutcome.REJECTED, AttemptOutcome.ACCEPTED]
-    assert call.attempts[0].quality == "refusal" and call.attempts[1].quality is None
+    assert call.attempts[0].quality == "refusal" and call.attempts[1].quality == "refusal"  # reported, not acted on
     assert call.escalation_reason == "tier1-quality:refusal"
 
 

@@ -347,8 +347,12 @@ def test_a_long_prompt_overflows_a_small_models_context_window(oai: openai.OpenA
     assert oai.chat.completions.create(model=BIG, messages=user(long_prompt)).choices[0].message.content
     r = http.post("/v1/messages", json={"model": SMALL, "max_tokens": 5, "messages": user(long_prompt)})
     assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error"
+    # Ollama cuts a prompt longer than num_ctx without a word, unless told not to ("truncate": false).
     r = http.post("/api/chat", json={"model": BIG, "messages": user("Explain caching."), "stream": False,
                                      "options": {"num_ctx": 5}})
+    assert r.status_code == 200 and r.json()["prompt_eval_count"] == 5
+    r = http.post("/api/chat", json={"model": BIG, "messages": user("Explain caching."), "stream": False,
+                                     "options": {"num_ctx": 5}, "truncate": False})
     assert r.status_code == 400 and "(5 tokens)" in r.json()["error"]
 
 

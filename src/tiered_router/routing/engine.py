@@ -141,11 +141,12 @@ class Engine:
                 if call.attempts[-1].error_kind == ErrorKind.CONTEXT_TOO_LONG:
                     too_long_for = max(too_long_for, backend.context_window)
                 continue
-            # The last tier has nowhere to escalate to, so its answer is not gated (as when it streams live).
-            verdict = None if is_last else self._gate(tier, call, buffered.result)
+            # The last tier has nowhere to escalate to: its verdict is only reported (x-router-quality), and a
+            # tier the caller pinned is not checked at all.
+            verdict = None if call.forced is not None else self._gate(tier, call, buffered.result)
             buffered.verdict = verdict
             buffered.attempt.quality = verdict.reason if verdict else None
-            if verdict is not None and verdict.low_quality:
+            if verdict is not None and verdict.low_quality and not is_last:
                 buffered.attempt.outcome = AttemptOutcome.REJECTED
                 if fallback is None or buffered.result.text.strip() or buffered.result.tool_calls:
                     fallback = buffered

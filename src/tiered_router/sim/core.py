@@ -68,6 +68,7 @@ class Chat:
     max_tokens: int | None = None
     stop: Sequence[str] = ()
     context_window: int | None = None  # a per-request override (Ollama's options.num_ctx)
+    truncate: bool = True  # Ollama's "truncate": false turns a silent cut into an error
     tools: tuple[SimTool, ...] = ()
     tool_result: str | None = None  # the content of a tool result that ends the conversation
     images: int = 0
@@ -188,10 +189,10 @@ class Simulator:
         if behaviour in ERROR_BEHAVIOURS:
             return Reply(prompt_tokens, error=behaviour, context_window=chat.context_window or 0)
         truncated = False
-        if chat.protocol == "ollama" and chat.context_window is None:
-            # Ollama with no num_ctx runs the model at its own small default and cuts a longer prompt without a
-            # word: the answer comes back, from a prompt the model never saw whole.
-            window = min(OLLAMA_DEFAULT_NUM_CTX, self.context_window(chat.model))
+        if chat.protocol == "ollama" and chat.truncate:
+            # Ollama cuts a prompt longer than its window without a word (only prompt_eval_count shows it); with no
+            # num_ctx the window is its own small default, whatever the model could hold.
+            window = chat.context_window or min(OLLAMA_DEFAULT_NUM_CTX, self.context_window(chat.model))
             truncated = prompt_tokens > window
             prompt_tokens = min(prompt_tokens, window)
         else:

@@ -66,8 +66,9 @@ def _error_reply(reply: Reply) -> Response:
 
 def _message(reply: Reply, content: str, calls: bool) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": content}
-    if calls and reply.tool_calls:  # Ollama's calls have no id, and their arguments are an object
-        message["tool_calls"] = [{"function": {"name": n, "arguments": json.loads(a)}} for _, n, a in reply.tool_calls]
+    if calls and reply.tool_calls:  # arguments are an object; id and index as Ollama 0.12.10 and later send them
+        message["tool_calls"] = [{"id": i, "function": {"index": k, "name": n, "arguments": json.loads(a)}}
+                                 for k, (i, n, a) in enumerate(reply.tool_calls)]
     return message
 
 
@@ -114,7 +115,7 @@ class OllamaProtocol:
         last = messages[-1]
         reply = self.sim.reply(Chat(
             "ollama", model, texts, last_user(messages), json_mode, max_tokens, stop_list(options.get("stop")),
-            window, tools=function_tools(body.get("tools")),
+            window, body.get("truncate") is not False, tools=function_tools(body.get("tools")),
             tool_result=content_text(last.get("content")) if last.get("role") == "tool" else None,
             images=sum(len(m.get("images") or ()) for m in messages),
         ))
