@@ -291,11 +291,11 @@ PROFILE_BUCKETS: list[tuple[str, int, str, str]] = [
     ("_record (recorder.record)", 3, "TieredModelRouter._record", "router.py"),
     ("outcome_record (sha256 digest, dict)", 4, "outcome_record", "recorder.py"),
     ("Metrics.observe (prometheus)", 4, "Metrics.observe", "metrics.py"),
-    ("routing-log store sink (enqueue)", 4, "RoutingLogStore.sink", "store.py"),
+    ("routing-log store sink (enqueue)", 4, "LogWriter.sink", "store/writer.py"),
     ("log_sink", 4, "log_sink", "record.py"),
     ("JSONResponse(...) (json.dumps render)", 2, "JSONResponse.__init__", "starlette/responses"),
     ("completion_body + response_headers", 2, "completion_body|response_headers", "openai_front.py|common.py"),
-    ("routing-log store writer thread (SQLite)", 0, "RoutingLogStore._run", "store.py"),
+    ("routing-log store writer thread (SQLite)", 0, "LogWriter._run", "store/writer.py"),
     ("logging (any logger call)", 0, "Logger.", "logging/__init__"),
     ("json encode/decode (anywhere)", 0, "dumps|loads|JSONEncoder.encode|JSONDecoder.decode", "json/"),
 ]

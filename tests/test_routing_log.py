@@ -1,4 +1,4 @@
-"""The routing log store (observe/store.py) on SQLite and PostgreSQL, and its wiring into the router."""
+"""The routing log store (observe/store/) on SQLite and PostgreSQL, and its wiring into the router."""
 
 from __future__ import annotations
 

@@ -15,19 +15,11 @@ See docs/budget.md.
 
 from ..paths import default_db_path
 from .errors import BudgetError, BudgetExceeded, LedgerUnavailable, UnknownPrice
-from .ledger import (
-    BudgetTracker,
-    Ledger,
-    Limits,
-    Reservation,
-    Windows,
-    WindowStats,
-    WindowTotals,
-    open_ledger,
-)
+from .ledger import Ledger, Limits, Windows, WindowStats, WindowTotals, open_ledger
 from .memory import MemoryLedger
 from .money import micro_to_usd, redact_url, usd_to_micro
 from .pricing import DEFAULT_LOCAL_PROVIDERS, PriceBook, Rates
+from .tracker import BudgetTracker, Reservation
 
 __all__ = [
     "DEFAULT_LOCAL_PROVIDERS",

@@ -25,7 +25,7 @@ _ERROR = {
     }},
 }
 _OLLAMA_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
-# The routing log (observe/store.py, observe/stats.py); docs/observability.md lists every field.
+# The routing log (observe/store/, observe/stats.py); docs/observability.md lists every field.
 _SINCE_PARAM: dict[str, Any] = {
     "name": "since", "in": "query", "required": False,
     "description": "look-back window: 30m, 24h, 7d, or all (empty: the default)",

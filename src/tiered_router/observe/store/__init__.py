@@ -1,0 +1,50 @@
+"""The routing log: every routing record stored in the router's database, for ``stats`` and ``log``.
+
+One row per request in ``router_requests`` and one per attempt in ``router_attempts``, in the same
+database as the budget ledger: a SQLite file by default, PostgreSQL when ``settings.db`` is a
+``postgresql://`` URL. The schema is versioned (``router_schema_version``, numbered migrations).
+
+Writing never slows a request: ``sink`` only appends the record to an in-memory queue. A daemon
+thread writes batches (every ``flush_interval_s`` or ``batch_size`` records, one transaction each).
+If the database is unavailable the writer logs a (rate-limited) warning, keeps the newest
+``max_pending`` records in memory and retries later. ``flush()`` writes everything queued so far;
+``close()`` flushes and stops the thread (also run at interpreter exit), so a clean shutdown loses
+nothing. Retention (``retention_days``, ``max_rows``) is applied by the writer every
+``prune_every_batches`` batches and by ``prune()``.
+
+Column names are the record's field names with the ``router.`` prefix dropped and dots written as
+underscores (``gen_ai.usage.input_tokens`` → ``gen_ai_usage_input_tokens``); where the stored unit
+differs the name says so (``time`` seconds → ``time_us``, ``router.cost_usd`` → ``cost_micro``).
+``REQUEST_COLUMNS`` and ``ATTEMPT_COLUMNS`` are the full mapping. Readers (``recent``, ``get``) give
+rows back in the record's own shape, so code that reads records reads the log the same way.
+
+This package is split like ``budget/``. Other code imports from the package; its modules hold:
+
+- ``log_store.py``: ``RoutingLogStore`` (the writer plus the readers) and ``open_log_store``;
+- ``writer.py``: ``LogWriter``, the queue and the thread that writes it, retention;
+- ``dialect.py``: the ``Dialect`` interface and ``open_dialect``; ``sqlite.py`` and ``postgres.py``
+  implement it;
+- ``schema.py``: the column mapping, the migrations and the SQL both databases share;
+- ``rows.py``: routing record ↔ rows; ``errors.py``: ``LogStoreError``.
+"""
+
+from .errors import LogStoreError
+from .log_store import MAX_READ_LIMIT, RoutingLogStore, open_log_store
+from .rows import record_rows
+from .schema import ATTEMPT_COLUMNS, LATEST_VERSION, MIGRATIONS, REQUEST_COLUMNS, SCHEMA_TABLE, iter_columns
+from .writer import LogWriter
+
+__all__ = [
+    "ATTEMPT_COLUMNS",
+    "LATEST_VERSION",
+    "MAX_READ_LIMIT",
+    "MIGRATIONS",
+    "REQUEST_COLUMNS",
+    "SCHEMA_TABLE",
+    "LogStoreError",
+    "LogWriter",
+    "RoutingLogStore",
+    "iter_columns",
+    "open_log_store",
+    "record_rows",
+]

@@ -1,0 +1,98 @@
+"""The routing log on SQLite: WAL, ``synchronous=NORMAL``, ``BEGIN IMMEDIATE`` for every write.
+
+The file is the same one the budget ledger uses by default (``budget/sqlite.py``). Only the writer
+creates it (and its directory); readers of a missing file see an empty log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ...migrations import apply_migrations
+from .dialect import Dialect
+from .schema import INSERT_ATTEMPT, INSERT_REQUEST, MIGRATIONS, SCHEMA_TABLE
+
+log = logging.getLogger("tiered_router.log_store")
+
+
+class SqliteDialect(Dialect):
+    kind = "sqlite"
+    types: ClassVar[dict[str, str]] = {"int": "INTEGER", "bigint": "INTEGER", "real": "REAL", "bool": "INTEGER"}
+
+    def __init__(self, path: str, busy_timeout_s: float) -> None:
+        if path.startswith("sqlite:///"):
+            path = path[len("sqlite:///"):]
+        self.path = path if path == ":memory:" else str(Path(path).expanduser())
+        self.description = self.path
+        self.busy_timeout_s = busy_timeout_s
+
+    def exists(self) -> bool:
+        return self.path != ":memory:" and Path(self.path).is_file()
+
+    def connect(self, *, create: bool) -> sqlite3.Connection:
+        if create and self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+            if create:
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            apply_migrations(
+                conn.execute,
+                lambda: conn.execute(f"SELECT COALESCE(MAX(version), 0) FROM {SCHEMA_TABLE}").fetchone()[0],
+                MIGRATIONS, table=SCHEMA_TABLE, postgres=False, what="routing log", description=self.description,
+                log=log, render=self.render,
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
+    def write(self, conn: sqlite3.Connection, requests: list[tuple[Any, ...]],
+              attempts: list[tuple[Any, ...]]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(INSERT_REQUEST, requests)
+            if attempts:
+                conn.executemany(INSERT_ATTEMPT, attempts)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
+    def execute(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return conn.execute(sql, tuple(params)).fetchall()
+
+    def prune(self, conn: sqlite3.Connection, cutoff_key: str | None, max_rows: int | None) -> int:
+        def run(sql: str, params: Sequence[Any]) -> Any:
+            cur = conn.execute(sql, tuple(params))
+            return cur.fetchall() if sql.startswith("SELECT") else cur.rowcount
+
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            removed = self._prune_statements(cutoff_key, max_rows, run)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        return removed
+
+    def missing_table(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and "no such table" in str(exc)
