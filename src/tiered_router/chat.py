@@ -149,7 +149,7 @@ class ChatRequest:
 
     ``num_ctx`` and ``keep_alive`` are the client's own Ollama settings (sent to Ollama tiers only);
     ``think`` asks for reasoning; ``extra`` holds other
-    OpenAI-style fields, passed through to OpenAI-compatible backends only."""
+    fields of the client's protocol (``extra_protocol``), sent as they are to backends of that protocol."""
 
     messages: list[Message]
     max_tokens: int | None = None
@@ -168,6 +168,7 @@ class ChatRequest:
     keep_alive: str | float | None = None
     user: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    extra_protocol: str = "openai"  # the protocol whose field names ``extra`` uses
 
     @property
     def wants_json(self) -> bool:

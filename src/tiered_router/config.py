@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     api_keys: SecretStr | None = None
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
+    # Claude model names on the Anthropic front (/v1/messages), matched in order as glob patterns (lower case):
+    # a tier name, or "auto" to classify. Other names route as on the OpenAI front.
+    claude_models: dict[str, str] = Field(
+        default_factory=lambda: {"*haiku*": "tier-1", "*sonnet*": "auto", "*opus*": "auto"})
+
     # Store prompt and answer text in routing records. Off: only a hash and a length are kept.
     log_content: bool = False
     # The routing log (one row per request in the database above): on/off, and its retention.
@@ -183,6 +188,17 @@ class Settings(BaseSettings):
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {v!r}, e.g. UTC or Europe/Berlin") from None
+        return v
+
+    @field_validator("claude_models")
+    @classmethod
+    def _claude_models(cls, v: dict[str, str]) -> dict[str, str]:
+        for pattern, target in v.items():
+            if target != "auto":
+                try:
+                    Tier.parse(target)
+                except ValueError as exc:
+                    raise ValueError(f"{pattern!r}: {exc} or auto") from None
         return v
 
     @field_validator("gate_tiers")

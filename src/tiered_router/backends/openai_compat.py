@@ -8,6 +8,7 @@ from typing import Any
 
 from ..chat import ToolCall
 from ..errors import UnsupportedField
+from ..formats.ollama import RUNTIME_OPTIONS
 from ..formats.openai import message_to_openai, tool_choice_to_openai, tool_to_openai
 from .base import ChatRequest, ChatResult, HttpBackend, StreamChunk, Usage, error_from_status
 from .errors import BadResponse
@@ -15,6 +16,8 @@ from .errors import BadResponse
 # Newer OpenAI reasoning models reject max_tokens and want max_completion_tokens.
 _COMPLETION_TOKENS_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 _EFFORT_BY_BUDGET = ((2048, "low"), (8192, "medium"))
+# Fields other protocols send under the same name and meaning as OpenAI's.
+_OTHER_PROTOCOLS_FIELDS = frozenset({"frequency_penalty", "presence_penalty", "logprobs", "top_logprobs"})
 
 
 class OpenAICompatBackend(HttpBackend):
@@ -39,9 +42,15 @@ class OpenAICompatBackend(HttpBackend):
         # OpenAI itself has no top_k; the local OpenAI-compatible servers (vLLM, llama.cpp) take it.
         if req.top_k is not None and not self.is_local:
             raise UnsupportedField("top_k", "OpenAI's API has no top_k")
+        if req.extra_protocol != "openai":
+            for key in req.extra:
+                if key not in _OTHER_PROTOCOLS_FIELDS and key not in RUNTIME_OPTIONS:
+                    raise UnsupportedField(key, "the OpenAI chat API has no such field")
 
     def _body(self, req: ChatRequest, stream: bool) -> dict[str, Any]:
-        body: dict[str, Any] = {**req.extra, "model": self.model,
+        extra = req.extra if req.extra_protocol == "openai" else {
+            k: v for k, v in req.extra.items() if k in _OTHER_PROTOCOLS_FIELDS}
+        body: dict[str, Any] = {**extra, "model": self.model,
                                 "messages": [message_to_openai(m) for m in req.messages]}
         if req.max_tokens is not None:
             key = "max_completion_tokens" if self.model.startswith(_COMPLETION_TOKENS_PREFIXES) else "max_tokens"

@@ -15,6 +15,7 @@ import orjson
 
 from ..chat import ChatRequest, ImagePart, Message, Part, TextPart, Tool, ToolCall
 from ..errors import InvalidRequest, UnsupportedField
+from .ollama import RUNTIME_OPTIONS
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
                 "pause_turn": "stop", "refusal": "content_filter"}
@@ -298,12 +299,14 @@ def check_anthropic(req: ChatRequest) -> None:
         raise UnsupportedField("seed", "Anthropic's Messages API has no seed")
     if req.temperature is not None and req.temperature > 1:
         raise UnsupportedField("temperature", "Anthropic accepts 0 to 1")
+    if req.extra_protocol == "anthropic":
+        return
     for key in req.extra:
-        if key not in _ANTHROPIC_EXTRAS:
+        if key not in _ANTHROPIC_EXTRAS and key not in RUNTIME_OPTIONS:
             raise UnsupportedField(key, "Anthropic's Messages API has no such field")
 
 
-# OpenAI fields that only describe the caller; they have no effect on an answer.
+# Fields of other protocols that only describe the caller; they have no effect on an answer.
 _ANTHROPIC_EXTRAS = frozenset({"metadata", "store", "service_tier"})
 
 

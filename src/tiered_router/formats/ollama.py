@@ -156,9 +156,12 @@ def options_to_ollama(req: ChatRequest, context_window: int) -> dict[str, Any]:
             options[key] = value
     if req.stop:
         options["stop"] = req.stop
-    for key in ("frequency_penalty", "presence_penalty"):
-        if key in req.extra:
-            options[key] = req.extra[key]
+    if req.extra_protocol == "ollama":  # the client's own Ollama options, as it sent them
+        options.update((k, v) for k, v in req.extra.items() if k not in ("logprobs", "top_logprobs"))
+    else:
+        for key in ("frequency_penalty", "presence_penalty"):
+            if key in req.extra:
+                options[key] = req.extra[key]
     return options
 
 
@@ -168,14 +171,19 @@ def check_ollama(req: ChatRequest) -> None:
         raise UnsupportedField("tool_choice", "Ollama cannot be made to call a tool (only auto or none)")
     if req.parallel_tool_calls is False:
         raise UnsupportedField("parallel_tool_calls", "Ollama cannot be limited to one tool call per answer")
+    if req.extra_protocol == "ollama":
+        return
     for key in req.extra:
         if key not in _OLLAMA_EXTRAS:
             raise UnsupportedField(key, "Ollama's chat API has no such field")
 
 
-# OpenAI fields with an Ollama equivalent (sent in options), or that only describe the caller.
+# Fields of other protocols with an Ollama equivalent (sent in options), or that only describe the caller.
 _OLLAMA_EXTRAS = frozenset({"frequency_penalty", "presence_penalty", "logprobs", "top_logprobs", "metadata",
-                            "store", "service_tier", "user"})
+                            "store", "service_tier"})
+# Ollama options about the machine, not the answer: meaningless to another protocol, so not sent there.
+RUNTIME_OPTIONS = frozenset({"num_gpu", "main_gpu", "num_thread", "num_batch", "use_mmap", "use_mlock", "numa",
+                             "low_vram", "num_keep"})
 
 
 def format_to_ollama(req: ChatRequest) -> str | Mapping[str, Any] | None:

@@ -276,6 +276,19 @@ class RoutedStream:
         return self.tier != self._call.chain[0]
 
     @property
+    def degraded_reason(self) -> str | None:
+        return self._call.degraded_reason
+
+    @property
+    def quality(self) -> str | None:
+        """The gate's verdict on this answer: known before the first byte for a buffered, gated answer."""
+        if self.response is not None:
+            return self.response.quality
+        if isinstance(self._choice, Buffered) and self._choice.verdict is not None:
+            return self._choice.verdict.reason
+        return None
+
+    @property
     def overhead_ms(self) -> float:
         """Time spent in the router so far, outside upstream calls."""
         now = self._router._clock()

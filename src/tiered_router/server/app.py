@@ -36,10 +36,10 @@ from ..observe.store import RoutingLogStore
 from ..routing import TieredModelRouter
 from ..routing.recorder import FanOut, Recorder, SinkRecorder
 from ..tiers import Tier
-from . import ollama_front, openai_front
+from . import anthropic_front, ollama_front, openai_front
 from .common import parse, read_json
-from .errors import HTTPProblem, error_body
-from .exchange import Endpoint, error_reply
+from .errors import HTTPProblem
+from .exchange import Endpoint, error_reply, front_error
 from .openapi import openapi_document
 from .records import BatchingRecorder
 from .schemas import ClassifyRequest
@@ -92,7 +92,8 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        token = presented_key(header)
+        # Anthropic's clients send the key as x-api-key (older SDKs) or as a bearer token (newer ones).
+        token = presented_key(header) if header else next((v for k, v in scope["headers"] if k == b"x-api-key"), b"")
         # Compare with every key, so the time taken does not say which key came close.
         matched = False
         for key in self.keys:
@@ -100,12 +101,10 @@ class BearerAuth:
         if matched:
             await self.app(scope, receive, send)
             return
-        body = error_body("missing or invalid API key: send Authorization: Bearer <key>",
-                          "invalid_request_error", "invalid_api_key")
-        if scope["path"].startswith("/api/"):
-            body = {"error": body["error"]["message"]}
         challenge = 'Basic realm="tiered-router"' if scope["path"].startswith("/dashboard") else "Bearer"
-        await JSONResponse(body, status_code=401, headers={"www-authenticate": challenge})(scope, receive, send)
+        problem = HTTPProblem(401, "missing or invalid API key: send Authorization: Bearer <key> (or x-api-key)",
+                              "invalid_request_error", "invalid_api_key", headers={"www-authenticate": challenge})
+        await front_error(scope["path"], problem)(scope, receive, send)
 
 
 class ChatFirst:
@@ -251,13 +250,20 @@ async def openapi_endpoint(request: Request) -> Response:
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
+    """A path or method the server does not serve: the error in that front's shape, saying what is served."""
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    headers = dict(exc.headers or {})  # e.g. Allow on a 405
-    if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=headers)
-    return JSONResponse(error_body(str(exc.detail), "invalid_request_error", code), status_code=exc.status_code,
-                        headers=headers)
+    path = request.url.path
+    served = request.app.state.served
+    if exc.status_code == 404:
+        message = f"{request.method} {path} is not served here; served: {served}"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {path} (allowed: {(exc.headers or {}).get('Allow', '')})"
+    else:
+        message = str(exc.detail)
+    problem = HTTPProblem(exc.status_code, message, "invalid_request_error", code,
+                          headers=dict(exc.headers or {}))  # e.g. Allow on a 405
+    return front_error(path, problem)
 
 
 def _budget_remaining(router: TieredModelRouter) -> Callable[[], dict[str, float]]:
@@ -313,17 +319,24 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
             router.spend.close()
 
     chat: dict[str, ASGIApp] = {"/v1/chat/completions": Endpoint(openai_front.chat_completions),
-                                "/api/chat": Endpoint(ollama_front.chat)}
+                                "/v1/messages": Endpoint(anthropic_front.messages),
+                                "/api/chat": Endpoint(ollama_front.chat),
+                                "/api/generate": Endpoint(ollama_front.generate)}
     routes = [
         Route("/v1/chat/completions", chat["/v1/chat/completions"], methods=["POST"]),
+        Route("/v1/messages", chat["/v1/messages"], methods=["POST"]),
+        Route("/v1/messages/count_tokens", Endpoint(anthropic_front.count_tokens), methods=["POST"]),
         Route("/v1/models", guarded(openai_front.list_models), methods=["GET"]),
         Route("/v1/router/classify", guarded(classify_endpoint), methods=["POST"]),
         Route("/v1/router/budget", guarded(budget_endpoint), methods=["GET"]),
         Route("/v1/router/stats", guarded(stats_endpoint), methods=["GET"]),
         Route("/v1/router/decisions", guarded(decisions_endpoint), methods=["GET"]),
         Route("/api/chat", chat["/api/chat"], methods=["POST"]),
+        Route("/api/generate", chat["/api/generate"], methods=["POST"]),
+        Route("/api/show", guarded(ollama_front.show), methods=["POST"]),
+        Route("/api/ps", guarded(ollama_front.ps), methods=["GET"]),
         Route("/api/tags", guarded(ollama_front.tags), methods=["GET"]),
-        Route("/api/version", guarded(ollama_front.version), methods=["GET"]),
+        Route("/api/version", guarded(ollama_front.version), methods=["GET", "HEAD"]),
         Route("/healthz", guarded(healthz), methods=["GET"]),
         Route("/readyz", guarded(readyz), methods=["GET"]),
         Route("/metrics", guarded(metrics_endpoint), methods=["GET"]),
@@ -336,6 +349,8 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
     app.state.records = records
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.openapi = openapi_document()
+    app.state.served = ", ".join(f"{'/'.join(sorted(r.methods - {'HEAD'} or r.methods))} {r.path}"
+                                 for r in routes if r.methods)
     app.add_middleware(ChatFirst, routes=chat)
     keys = settings.client_keys()
     if keys:

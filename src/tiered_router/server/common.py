@@ -1,4 +1,5 @@
-"""Pieces both fronts share: reading a bounded JSON body, choosing a tier from ``model``, headers."""
+"""Pieces every front shares: reading a bounded JSON body into a schema, choosing a tier from ``model``, the
+routing options from the headers, the router's headers and its ``router`` object."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from ..chat import ChatRequest
+from ..errors import InvalidRequest
+from ..options import RouteOptions
 from ..routing import RoutedResponse, RoutedStream, TieredModelRouter
 from ..tiers import PUBLIC_NAMES, Tier
 from .errors import HTTPProblem
 from .exchange import Exchange, JSONReply, parse_json, read_body
+from .schemas import ChatBody
 
 M = TypeVar("M", bound=BaseModel)
+C = TypeVar("C", bound=ChatBody)
 
 AUTO_MODELS = ("auto",)
 
@@ -36,23 +42,24 @@ def parse(model: type[M], data: Any) -> M:
         raise HTTPProblem(400, f"invalid request: {problems}", "invalid_request_error", "invalid_request") from None
 
 
-async def read_chat(exchange: Exchange, model: type[M], entry_point: str
-                    ) -> tuple[TieredModelRouter, M, dict[str, Any], list[dict[str, Any]]]:
-    """What both fronts do first: the router, the validated body, the routing context, the messages."""
+async def read_chat(exchange: Exchange, schema: type[C], entry_point: str) -> tuple[TieredModelRouter, C, RouteOptions]:
+    """What every front does first: the router, the body validated into ``schema``, the routing options."""
     state = exchange.state
     router: TieredModelRouter = state.router
-    body = parse(model, await exchange.json(state.max_body_bytes))
-    context = routing_context(exchange, entry_point, resolve_model(router, body.model))  # type: ignore[attr-defined]
-    messages = [m.model_dump(exclude_none=True) for m in body.messages]  # type: ignore[attr-defined]
-    return router, body, context, messages
+    body = parse(schema, await exchange.json(state.max_body_bytes))
+    return router, body, route_options(exchange, entry_point, resolve_model(router, body.model))
 
 
-async def complete_json(router: TieredModelRouter, messages: list[dict[str, Any]], context: dict[str, Any],
-                        params: dict[str, Any], body: Callable[[RoutedResponse], dict[str, Any]]) -> JSONReply:
-    """A non-streaming answer for either front: ``body(response)`` as JSON with the router's headers. (The
+async def answer(router: TieredModelRouter, request: ChatRequest, options: RouteOptions,
+                 render: Callable[[RoutedResponse], dict[str, Any]]) -> JSONReply:
+    """A non-streaming answer for any front: ``render(response)`` as JSON with the router's headers. (The
     server's router records through a batching recorder, after the answers have gone out.)"""
-    response = await router.complete(messages, context, **params)
-    return JSONReply(body(response), response_headers(response))
+    response = await router.complete(request, options)
+    return JSONReply(render(response), response_headers(response))
+
+
+def invalid(exc: InvalidRequest) -> HTTPProblem:
+    return HTTPProblem(400, str(exc), "invalid_request_error", exc.code)
 
 
 def model_names(router: TieredModelRouter) -> list[str]:
@@ -79,28 +86,45 @@ def resolve_model(router: TieredModelRouter, name: str) -> Tier | None:
                       "invalid_request_error", "model_not_found")
 
 
-def routing_context(exchange: Exchange, entry_point: str, tier: Tier | None) -> dict[str, Any]:
-    context: dict[str, Any] = {"entry_point": entry_point}
-    if tier is not None:
-        context["tier"] = tier
-    if (exchange.header(b"x-router-allow-cloud") or "").lower() in ("0", "false", "no"):
-        context["allow_cloud"] = False
+def route_options(exchange: Exchange, entry_point: str, tier: Tier | None) -> RouteOptions:
+    allow_cloud = (exchange.header(b"x-router-allow-cloud") or "").lower() not in ("0", "false", "no")
     rid = exchange.header(b"x-request-id")
-    if rid and len(rid) <= 128 and rid.isprintable():
-        context["request_id"] = rid
-    return context
+    return RouteOptions(tier, allow_cloud, rid if rid and len(rid) <= 128 and rid.isprintable() else None, None,
+                        entry_point)
 
 
 def response_headers(r: RoutedResponse) -> dict[str, str]:
-    return _router_headers(r.request_id, r.tier, r.model, r.escalated, len(r.attempts), r.cost_usd, r.overhead_ms)
+    headers = _router_headers(r.request_id, r.tier, r.model, r.escalated, len(r.attempts), r.cost_usd,
+                              r.overhead_ms)
+    if r.degraded_reason:
+        headers["x-router-degraded"] = r.degraded_reason
+    if r.quality:
+        headers["x-router-quality"] = r.quality
+    return headers
 
 
 def stream_headers(s: RoutedStream) -> dict[str, str]:
-    """Headers go out before the answer, so cost is what was spent before it (the final cost is in the log)."""
+    """Headers go out before the answer, so cost is what was spent before it (the final cost is in the log).
+    A verdict known before the first byte (a buffered, gated answer) is sent too."""
     headers = _router_headers(s.request_id, s.tier, s.model, s.escalated, len(s.attempts),
                               sum(a.cost_usd for a in s.attempts), s.overhead_ms)
+    if s.degraded_reason:
+        headers["x-router-degraded"] = s.degraded_reason
+    if s.quality:
+        headers["x-router-quality"] = s.quality
     headers["cache-control"] = "no-cache"
     return headers
+
+
+def router_info(r: RoutedResponse | None, s: RoutedStream | None = None) -> dict[str, Any]:
+    """The ``router`` object of a body or a stream's last chunk: the tier, and what the headers say of the
+    answer (``degraded``: why, when the budget stopped an escalation; ``quality``: the gate's verdict)."""
+    if r is not None:
+        return {"tier": int(r.tier), "escalated": r.escalated, "degraded": r.degraded_reason, "quality": r.quality,
+                "request_id": r.request_id}
+    assert s is not None
+    return {"tier": int(s.tier), "escalated": s.escalated, "degraded": s.degraded_reason, "quality": s.quality,
+            "request_id": s.request_id}
 
 
 def _router_headers(request_id: str, tier: Tier, model: str, escalated: bool, attempts: int, cost_usd: float,

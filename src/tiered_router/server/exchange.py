@@ -102,11 +102,28 @@ Handler = Callable[[Exchange], Awaitable[ASGIApp]]
 
 
 def error_reply(path: str, exc: Exception) -> JSONResponse:
-    """Any exception as JSON: OpenAI's shape, or Ollama's ``{"error": "..."}`` on /api/*."""
-    problem = problem_from(exc)
+    """Any exception as JSON in the shape of the front the path belongs to: OpenAI's, Ollama's
+    ``{"error": "..."}`` on /api/*, Anthropic's on /v1/messages."""
+    return front_error(path, problem_from(exc))
+
+
+def front_error(path: str, problem: HTTPProblem) -> JSONResponse:
     if path.startswith("/api/"):
-        return JSONResponse({"error": problem.message}, status_code=problem.status)
+        return JSONResponse({"error": problem.message}, status_code=problem.status, headers=problem.headers)
+    if path.startswith("/v1/messages"):
+        return JSONResponse({"type": "error", "error": {"type": anthropic_type(problem), "message": problem.message}},
+                            status_code=problem.status, headers=problem.headers)
     return problem_response(problem)
+
+
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                    404: "not_found_error", 405: "invalid_request_error", 413: "request_too_large",
+                    429: "rate_limit_error", 500: "api_error", 502: "api_error", 503: "overloaded_error",
+                    504: "timeout_error"}
+
+
+def anthropic_type(problem: HTTPProblem) -> str:
+    return _ANTHROPIC_TYPES.get(problem.status, "api_error")
 
 
 class Endpoint:

@@ -10,43 +10,50 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from ..backends import Usage
+from ..chat import ChatRequest, Usage
 from ..errors import RouterError
+from ..formats.openai import messages_from_openai, request_from_params, tool_call_to_openai
 from ..routing import RoutedResponse, RoutedStream
-from .common import complete_json, model_names, read_chat, stream_headers
+from .common import answer, model_names, read_chat, router_info, stream_headers
 from .errors import error_body, problem_from
 from .exchange import Exchange, JSONReply
 from .schemas import ChatCompletionRequest
 
-_HANDLED = {"model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens",
-            "temperature", "top_p", "stop", "response_format"}
+_NOT_PARAMS = {"model", "messages", "stream", "stream_options"}
 
 
 async def chat_completions(exchange: Exchange) -> Response | JSONReply:
-    router, req, context, messages = await read_chat(exchange, ChatCompletionRequest, "openai")
-    extras = {k: v for k, v in (req.model_extra or {}).items() if k not in _HANDLED}
-    params: dict[str, Any] = dict(
-        max_tokens=req.max_tokens or req.max_completion_tokens, temperature=req.temperature, top_p=req.top_p,
-        stop=req.stop, response_format=req.response_format, **extras,
-    )
-    if req.stream:
-        stream = await router.stream(messages, context, **params)
-        include_usage = bool(req.stream_options and req.stream_options.include_usage)
+    router, body, options = await read_chat(exchange, ChatCompletionRequest, "openai")
+    request = openai_request(body)
+    if body.stream:
+        stream = await router.stream(request, options)
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(_sse(stream, include_usage), media_type="text/event-stream",
                                  headers=stream_headers(stream))
-    return await complete_json(router, messages, context, params, completion_body)
+    return await answer(router, request, options, completion_body)
+
+
+def openai_request(body: ChatCompletionRequest) -> ChatRequest:
+    params = {k: v for k, v in body if k not in _NOT_PARAMS and v is not None}
+    params.update(body.model_extra or {})
+    return request_from_params(messages_from_openai(body.messages), params)
 
 
 def completion_body(r: RoutedResponse) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": r.text if r.text or not r.tool_calls else None}
+    if r.tool_calls:
+        message["tool_calls"] = [tool_call_to_openai(c) for c in r.tool_calls]
+    if r.thinking:
+        message["reasoning_content"] = r.thinking  # as vLLM and DeepSeek return it
     return {
         "id": f"chatcmpl-{r.request_id}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": r.model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": r.text},
-                     "finish_reason": r.finish_reason, "logprobs": None}],
+        "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason, "logprobs": None}],
         "usage": _usage(r.usage),
         "system_fingerprint": None,
+        "router": router_info(r),
     }
 
 
@@ -61,12 +68,21 @@ async def _sse(stream: RoutedStream, include_usage: bool) -> AsyncIterator[bytes
     def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
         return b"data: " + orjson.dumps({**base, "choices": choices, **extra}) + b"\n\n"
 
-    yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-    finish, usage = "stop", None
+    def delta(content: dict[str, Any]) -> bytes:
+        return event([{"index": 0, "delta": content, "finish_reason": None}])
+
+    yield delta({"role": "assistant", "content": ""})
+    finish, usage, calls = "stop", None, 0
     try:
         async for chunk in stream:
+            if chunk.thinking:
+                yield delta({"reasoning_content": chunk.thinking})
             if chunk.text:
-                yield event([{"index": 0, "delta": {"content": chunk.text}, "finish_reason": None}])
+                yield delta({"content": chunk.text})
+            for call in chunk.tool_calls:
+                # Whole calls, one delta each: the id, type and name appear once, with the complete arguments.
+                yield delta({"tool_calls": [{"index": calls, **tool_call_to_openai(call)}]})
+                calls += 1
             finish = chunk.finish_reason or finish
             usage = chunk.usage or usage
     except RouterError as exc:
@@ -74,7 +90,7 @@ async def _sse(stream: RoutedStream, include_usage: bool) -> AsyncIterator[bytes
         problem = problem_from(exc)
         yield b"data: " + orjson.dumps(error_body(problem.message, problem.type, problem.code)) + b"\n\n"
         return
-    yield event([{"index": 0, "delta": {}, "finish_reason": finish}])
+    yield event([{"index": 0, "delta": {}, "finish_reason": finish}], router=router_info(stream.response, stream))
     if include_usage:
         yield event([], usage=_usage(usage or Usage()))
     yield b"data: [DONE]\n\n"
