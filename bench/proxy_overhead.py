@@ -276,7 +276,7 @@ PROFILE_BUCKETS: list[tuple[str, int, str, str]] = [
     ("messages model_dump", 2, "BaseModel.model_dump", "pydantic/main"),
     ("TieredModelRouter.complete", 2, "TieredModelRouter.complete", "router.py"),
     ("_new_call (validate, classify, plan)", 3, "TieredModelRouter._new_call", "router.py"),
-    ("classify", 4, "classify", "classify.py"),
+    ("classify (HeuristicClassifier.decide)", 4, "HeuristicClassifier.decide|classify", "classify/"),
     ("Engine._call → Backend.chat (upstream call)", 3, "Backend.chat|aiohttp_proxy_app.<locals>.chat",
      "base.py|http_clients.py"),
     ("httpx AsyncClient.post", 4, "AsyncClient.post", "httpx/_client"),

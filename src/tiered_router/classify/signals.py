@@ -1,0 +1,315 @@
+"""The complexity score: one function per signal family over the request's ``Text``, read once.
+
+``score`` starts the logit at a bias and hands it to each family in turn: options (how alike the lettered
+options are), length, intent (intent phrases anywhere, how the request opens), closed-form (a value
+question with no open intent), vocabulary (personal context, reasoning words, substantial deliverables),
+structure, content (numbers, code, maths), conversation. Each family adds its terms to the logit and the
+names of the signals that fired to the reasons, and returns the new logit.
+
+Why a family adds to the logit it is given rather than returning a subtotal for ``score`` to sum: float
+addition is not associative, and adding subtotals rounds differently from adding the terms one at a time
+(measured when this was split out of one function: the logit of about a quarter of 41k prompts moved, the
+score by up to 3e-16). One running logit, added to in this order, keeps every score the float it was, and
+allocates nothing per family.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from .lexicon import (
+    ACTION_LEAD,
+    CHAIN_PAIRS,
+    CODE_KEYWORDS,
+    CODE_SYMBOLS,
+    CODE_WORDS,
+    COMPARATIVES,
+    CONSTRAINT,
+    GENERIC_LEAD,
+    HEAVY_NOUN,
+    HOW_LOOKUP,
+    HOW_VERBS,
+    LENGTH_UNITS,
+    LONG_LENGTH,
+    LONGFORM_PAIRS,
+    LONGFORM_WORDS,
+    LOOKUP_LEAD,
+    MATH_SYMBOLS,
+    MATH_UNICODE,
+    MATH_WORDS,
+    MEDIUM_LEAD,
+    PERSONAL,
+    PLAN_PAIRS,
+    PLAN_VERBS,
+    PLAN_WORDS,
+    PROVE_PAIRS,
+    PROVE_WORDS,
+    STRONG_ANY,
+    STRONG_LEAD,
+    WHY_PAIRS,
+)
+from .text import Text, read_text
+
+__all__ = ["score"]
+
+# The logit starts at _BIAS; score = logistic(_SCORE_SLOPE * logit), so a logit of 0 is a score of 0.5.
+# The slope keeps long, signal-rich prompts from all saturating at 1.0.
+_BIAS = -2.2
+_SCORE_SLOPE = 0.6
+_TIE = 0.01
+_OPTION_SIMILARITY_WEIGHT = 5.0
+
+_OPTION_WORD_RE = re.compile(r"[a-z][a-z'-]*|\d+(?:[.,]\d+)?")
+# A final question that asks for a value ("what is the total", "which of these"), not for advice or a
+# hypothetical ("what should", "what would", "what if").
+_VALUE_CLAUSE_RE = re.compile(
+    r"(?:^|[,;:]\s*|\b(?:then|and|so)\s+)(?:how\s+(?:many|much|long|old|far|fast|tall|big|large|often|high|deep|wide|"
+    r"heavy)\b|(?:what|which|who|"
+    r"when|where)\b(?!'?s?\s+(?:should|would|could|might|if|happens?|do|does|can|causes?)\b))"
+)
+_LAST_SENTENCE_RE = re.compile(r"(?:^|[.!?]\s+|\n\s*)([^.!?\n]*[.?!]?)$")
+_LENGTH_REQUIREMENT_RE = re.compile(r"(\d[\d,]*)[\s-]*(words?|pages?|paragraphs?|sections?|slides?)\b")
+_NUMBERED_LINE_RE = re.compile(r"\n[ \t]*(?:\d{1,2}|[a-e])[.)][ \t]")
+# Bytes that plain prose is made of; what is left after deleting them is the (usually empty) set of
+# symbols worth counting, so symbol counts are skipped for prose.
+_PROSE_BYTES = bytes(b for b in range(256) if chr(b).isalnum() or chr(b) in " \t\n\r.,'\"?!%$&@#")
+_DIGIT_TABLE = bytes.maketrans(b"123456789", b"000000000")
+
+
+def score(text: str, system_chars: int, users: int, assistants: int) -> tuple[float, list[str]]:
+    """The complexity score in (0, 1) of the request ``text`` and the names of the signals that fired."""
+    t = read_text(text)
+    reasons = ["few-shot"] if t.few_shot else []
+    logit = _options(t, _BIAS, reasons)
+    logit = _length(t, logit, reasons)
+    logit, open_intent = _intent(t, logit, reasons)
+    logit = _closed_form(t, open_intent, logit, reasons)
+    logit = _vocabulary(t, logit, reasons)
+    logit = _structure(t, logit, reasons)
+    logit = _content(t, logit, reasons)
+    logit = _conversation(system_chars, users, assistants, logit, reasons)
+    return _sigmoid(_SCORE_SLOPE * logit), reasons
+
+
+def _options(t: Text, logit: float, reasons: list[str]) -> float:
+    """Lettered options (``multiple-choice``), scored by how alike they are (``close-options``): centred on a
+    typical overlap (about 0.2), so it reorders multiple-choice questions among themselves rather than
+    moving them all up or down."""
+    if not t.options:
+        return logit
+    reasons.append("multiple-choice")
+    closeness = _option_similarity(t.options) - 0.2
+    if closeness > 0.15:
+        reasons.append("close-options")
+    return logit + _OPTION_SIMILARITY_WEIGHT * closeness
+
+
+def _length(t: Text, logit: float, reasons: list[str]) -> float:
+    """Log-scaled and continuous, counting the whole request (``long-prompt``), and a tie-breaker: mean word
+    length (a readability proxy) separates requests of equal length. Kept tiny: on benchmark questions longer
+    words mean jargon, not difficulty (it anti-correlates on ARC and MMLU)."""
+    n_chars, n_words = t.n_chars, t.n_words
+    logit += 0.75 * math.log2(1.0 + n_chars / 40.0)
+    if n_words >= 60 or n_chars > 400:
+        reasons.append("long-prompt")
+    if n_words:
+        logit += _TIE * (min(len(t.ascii_text) / n_words, 12.0) - 5.0)
+    return logit
+
+
+def _intent(t: Text, logit: float, reasons: list[str]) -> tuple[float, bool]:
+    """What is being asked: intent phrases anywhere (planning, explain-why, proof, long-form deliverables),
+    then how the request opens (a planning/analysis or task verb up; a simple action or a short lookup
+    down). The flag says whether open-ended intent fired: a phrase, a planning/analysis lead verb, "why"."""
+    wset, pairs, lowered, first = t.wset, t.pairs, t.lowered, t.first
+
+    # ---- intent phrases anywhere in the request ----
+    n_plan = len(pairs & PLAN_PAIRS) + len(wset & PLAN_WORDS)
+    if "or" in wset and not wset.isdisjoint(COMPARATIVES):
+        n_plan += 1  # a choice between options: "which is cheaper, X or Y?"
+    n_why = len(pairs & WHY_PAIRS) + ("why" in wset) + ("how" in wset and not wset.isdisjoint(HOW_VERBS))
+    n_prove = len(pairs & PROVE_PAIRS) + len(wset & PROVE_WORDS)
+    n_long = len(pairs & LONGFORM_PAIRS) + len(wset & LONGFORM_WORDS)
+    if not wset.isdisjoint(LENGTH_UNITS) or "-word" in lowered or "-page" in lowered:
+        for number, unit in _LENGTH_REQUIREMENT_RE.findall(lowered):
+            # "a 50-word summary" is short; "an 800-word op-ed" or "5 pages" is a long deliverable.
+            n_long += 2 if int(number.replace(",", "")[:7]) >= LONG_LENGTH.get(unit.rstrip("s"), 10**9) else 1
+    if n_plan:
+        logit += 1.1 + 0.3 * min(n_plan - 1, 2)
+        reasons.append("plan-request")
+    if n_why:
+        logit += 0.9 + 0.2 * min(n_why - 1, 2)
+        reasons.append("explain-why")
+    if n_prove:
+        logit += 0.9 + 0.2 * min(n_prove - 1, 2)
+        reasons.append("justify")
+    if n_long:
+        logit += 1.0 + 0.3 * min(n_long - 1, 2)
+        reasons.append("long-form")
+
+    # ---- how the request opens ----
+    shortness = max(0.0, 1.0 - max(0, t.n_words - 6) / 22.0)  # 1 for short requests, 0 from ~28 words
+    if first == "why":
+        logit += 0.8
+    if first in STRONG_LEAD:
+        logit += 2.3
+        reasons.append("plan-request" if first in PLAN_VERBS else "analysis-request")
+    elif first in MEDIUM_LEAD:
+        logit += 0.8
+        reasons.append("task-verb")
+    elif n_plan or n_why or n_prove or n_long:
+        pass  # "show that", "put together", "what's the best way": not a simple action or lookup
+    elif first in GENERIC_LEAD and not wset.isdisjoint(HEAVY_NOUN):
+        pass  # "make a meal plan", "give me a strategy"
+    elif first in ACTION_LEAD:
+        logit -= 1.1 * shortness + 0.2
+        reasons.append("action-verb")
+    elif first in LOOKUP_LEAD and (first != "how" or t.second in HOW_LOOKUP):
+        logit -= 0.9 * shortness + 0.1
+        reasons.append("lookup")
+
+    open_intent = bool(n_plan or n_why or n_prove or n_long) or first in STRONG_LEAD or first == "why"
+    return logit, open_intent
+
+
+def _closed_form(t: Text, open_intent: bool, logit: float, reasons: list[str]) -> float:
+    """Options to pick from, or a final "how many / what is" question, and no open intent (``closed-form``).
+    The answer is a value the quality gate can check (format, arithmetic), so starting low is cheap; being
+    closed-form says nothing about difficulty."""
+    if not open_intent and (t.options or _final_lookup_question(t.window)):
+        reasons.append("closed-form")
+        return logit - 1.0
+    return logit
+
+
+def _vocabulary(t: Text, logit: float, reasons: list[str]) -> float:
+    """Words anywhere: the asker's own situation ("I have already...", "our team...") asks for advice
+    (``personal-context``); reasoning words (``reasoning-words``); nouns of substantial deliverables and hard
+    subject matter (``substantial-deliverable``)."""
+    wset = t.wset
+    if t.n_words >= 10 and not wset.isdisjoint(PERSONAL):
+        logit += 0.4
+        reasons.append("personal-context")
+    strong_any = len(wset & STRONG_ANY) - (t.first in STRONG_ANY)
+    if strong_any > 0:
+        logit += 0.8 * math.sqrt(strong_any)
+        reasons.append("reasoning-words")
+    heavy_nouns = len(wset & HEAVY_NOUN)
+    if heavy_nouns:
+        logit += 0.55 * math.sqrt(heavy_nouns)
+        reasons.append("substantial-deliverable")
+    return logit
+
+
+def _structure(t: Text, logit: float, reasons: list[str]) -> float:
+    """Chained instructions ("... and explain", "; consider"), and constraint structure: "and/then/also",
+    commas and colons, constraint words, list lines, clauses (``constraints``, ``multi-step``)."""
+    normalised, lowered, n_boundaries = t.normalised, t.lowered, t.n_boundaries
+    chained = len(t.pairs & CHAIN_PAIRS)
+    if chained:
+        logit += 0.6 * math.sqrt(chained)
+    n_and = normalised.count(" and ") + normalised.count(" then ") + normalised.count(" also ")
+    n_commas = t.ascii_text.count(b",") + t.ascii_text.count(b":")
+    n_constraint = len(t.wset & CONSTRAINT)
+    n_clauses = max(0, n_boundaries - 1)  # sentence ends, ";" and line breaks after the first
+    n_list = 0
+    if n_boundaries > 2 and "\n" in lowered:
+        n_list = lowered.count("\n- ") + lowered.count("\n* ") + lowered.count("\n• ")
+        n_list += len(_NUMBERED_LINE_RE.findall(lowered))
+    structure = 0.35 * n_and + 0.25 * n_commas + 0.4 * n_constraint + 0.3 * n_list + 0.3 * n_clauses
+    if structure > 0:
+        logit += 0.55 * math.log2(1.0 + structure)
+    if n_constraint >= 2 or n_commas + n_clauses >= 3:
+        reasons.append("constraints")
+    if chained or n_and >= 2 or n_clauses >= 2 or n_list >= 2:
+        reasons.append("multi-step")
+    return logit
+
+
+def _content(t: Text, logit: float, reasons: list[str]) -> float:
+    """Numbers (quantities to combine), code (fences, keywords, identifiers, technical vocabulary) and maths
+    (operators, exponents, mathematical vocabulary): ``numbers``, ``code``, ``math``."""
+    wset, lowered, ascii_text = t.wset, t.lowered, t.ascii_text
+    n_numbers = t.spaced.translate(_DIGIT_TABLE).count(b" 0")  # words that start with a digit
+    if n_numbers:
+        logit += 0.25 * math.log2(1.0 + n_numbers)
+        if n_numbers >= 3:
+            reasons.append("numbers")
+    symbols = ascii_text.translate(None, _PROSE_BYTES)
+    n_code = 2 * len(wset & CODE_WORDS) + len(wset & CODE_KEYWORDS)
+    n_math = len(wset & MATH_WORDS) + ("sqrt" in lowered)
+    if symbols:
+        n_code += min(symbols.count(b"_"), 6)
+        for gate, token in CODE_SYMBOLS:
+            if gate in symbols:
+                n_code += ascii_text.count(token)
+        for gate, token in MATH_SYMBOLS:
+            if gate in symbols:
+                n_math += ascii_text.count(token)
+    if n_code:
+        logit += 0.3 * math.log2(1.0 + n_code)
+        if n_code >= 2:
+            reasons.append("code")
+    if len(ascii_text) != len(lowered):  # non-ASCII text: look for maths symbols too
+        for char in MATH_UNICODE:
+            n_math += lowered.count(char)
+    if n_math:
+        logit += 0.25 * math.log2(1.0 + n_math)
+        if n_math >= 2:
+            reasons.append("math")
+    return logit
+
+
+def _conversation(system_chars: int, users: int, assistants: int, logit: float, reasons: list[str]) -> float:
+    """The conversation so far: system-prompt size (``large-system-prompt``) and earlier turns
+    (``conversation-depth``), capped at +1.5 together."""
+    convo = 0.0
+    if system_chars:
+        convo += 0.25 * math.log2(1.0 + system_chars / 400.0)
+    if users > 1 or assistants:
+        convo += 0.3 * math.log2(1.0 + max(users - 1, 0) + assistants)
+    if not convo:
+        return logit
+    if assistants >= 2 or users >= 3:
+        reasons.append("conversation-depth")
+    if system_chars >= 1500:
+        reasons.append("large-system-prompt")
+    return logit + min(convo, 1.5)
+
+
+def _option_similarity(options: Sequence[str]) -> float:
+    """Mean word overlap (Jaccard) between pairs of options, letters left out. Options that resemble each
+    other ("k = 1 and n = 0" / "k = n = 1") must be told apart on a detail, which a small model gets wrong
+    more often than a choice between unrelated answers (docs/routing-eval.md)."""
+    sets = [set(_OPTION_WORD_RE.findall("".join(o.lower().split(None, 1)[1:]))) for o in options]
+    total, pairs = 0.0, 0
+    for i, a in enumerate(sets):
+        for b in sets[i + 1:]:
+            union = len(a | b)
+            if union:
+                total += len(a & b) / union
+                pairs += 1
+    return total / pairs if pairs else 0.0
+
+
+def _final_lookup_question(window: str) -> bool:
+    """Whether the request ends by asking for a value: a last sentence with a "how many / how much / what /
+    which / who / when / where" clause ("If he has 24 feet to dig, how long will it take?"), or one that
+    opens with "Calculate / Compute / Find / Determine"."""
+    t = window.rstrip()
+    if t.endswith(")") and "(" in t[-200:]:
+        t = t[: t.rindex("(")].rstrip()  # "How many ...? (Remember there are 31 days in March.)"
+    if not t or t[-1] not in "?.":
+        return False
+    m = _LAST_SENTENCE_RE.search(t[-400:])
+    sentence = (m.group(1) if m else t[-400:]).lower()
+    return bool(_VALUE_CLAUSE_RE.search(sentence))
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
