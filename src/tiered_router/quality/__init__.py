@@ -4,7 +4,7 @@
 
 * ``degenerate`` - empty or junk text: placeholders, stray chat-template tokens, repetition loops;
 * ``refusal`` - refusals, "As an AI" disclaimers, lectures, non-answers;
-* ``formats`` - JSON, multiple-choice letters, Python code (``answer_format``);
+* ``answer_formats`` - JSON, multiple-choice letters, Python code (``answer_format``);
 * ``numeric`` - number answers: the final number, hedges, answer lines, counts;
 * ``arithmetic`` - equations in the working recomputed without ``eval``;
 * ``common`` - the verdict type, lazily compiled patterns, bounds and small text helpers.
@@ -14,10 +14,10 @@ first use, and bounded prefixes/suffixes of very long answers are examined, so a
 microseconds to a fraction of a millisecond.
 """
 
+from .answer_formats import extract_choice
 from .arithmetic import arithmetic_errors
 from .checks import assess_response
 from .common import QualityVerdict
-from .formats import extract_choice
 from .numeric import extract_number
 
 __all__ = ["QualityVerdict", "arithmetic_errors", "assess_response", "extract_choice", "extract_number"]

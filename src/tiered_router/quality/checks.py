@@ -12,7 +12,7 @@
 6. ``repetition`` - degenerate loops: one token repeated, repeated n-grams, repeated lines. (``degenerate``)
 7. format checks - ``invalid-json`` when JSON was asked for (``expect_json=True``, or the task says
    "as JSON", "JSON object"...); with ``answer_format`` also ``"choice"``, ``"number"``/``"integer"``,
-   ``"json"`` and ``"code"`` (reasons ``<check>:<format>``; ``formats``, ``numeric``, ``arithmetic``):
+   ``"json"`` and ``"code"`` (reasons ``<check>:<format>``; ``answer_formats``, ``numeric``, ``arithmetic``):
 
    * choice: a single A-E letter, not hedged, one of the task's listed options;
    * number: a final number, no hedged conclusion, one stated answer, not cut off mid-calculation, an
@@ -31,9 +31,9 @@ from typing import Any
 
 from tiered_router.messages import as_messages, last_user_text
 
+from .answer_formats import asks_for_json, check_choice, check_code, parse_json
 from .common import OK, OPENING_CHARS, QualityVerdict, straighten
 from .degenerate import placeholder, repetitive
-from .formats import asks_for_json, check_choice, check_code, parse_json
 from .numeric import check_number
 from .refusal import non_answer, refusal_rule
 

@@ -27,8 +27,8 @@ from ..chat import ChatRequest, ChatResult, Message, StreamChunk, ToolCall, Usag
 from ..errors import AllTiersFailed, CloudBudgetExceeded, StreamBroken, UnsupportedField
 from ..options import RouteOptions
 from ..quality import QualityVerdict, assess_response
+from ..quality.tools import assess_missing_call, assess_tool_calls
 from ..tiers import Tier
-from ..tool_gate import assess_missing_call, assess_tool_calls
 from .breakers import Breakers
 from .results import Attempt, AttemptOutcome
 from .spend import Hold, Spend

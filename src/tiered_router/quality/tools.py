@@ -17,8 +17,8 @@ import orjson
 from jsonschema import exceptions as schema_errors
 from jsonschema.validators import validator_for
 
-from .chat import Tool, ToolCall
-from .quality import QualityVerdict
+from ..chat import Tool, ToolCall
+from .common import QualityVerdict
 
 _OK = QualityVerdict(False, "ok")
 
