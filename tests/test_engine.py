@@ -259,3 +259,100 @@ def test_an_auth_failure_blocks_the_backend():
     b.failure("z", AuthError("bad key"))
     now[0] = 1e6
     assert b.blocked("z") == "auth-failed"
+
+
+# --- streams that don't wait: the head of a tier that may escalate is held and gated -------------------------
+
+LONG = " ".join(f"word{i}" for i in range(80)) + "."
+
+
+def words(text: str):
+    async def stream(req: ChatRequest):
+        for i, word in enumerate(text.split(" ")):
+            yield StreamChunk(text=word if i == 0 else " " + word)
+        yield StreamChunk(finish_reason="stop", usage=Usage(10, len(text.split(" "))))
+
+    return stream
+
+
+def streaming_engine(tier1_stream, tier2_text: str = GOOD, **settings) -> Engine:
+    engine = make_engine({Tier.LOCAL_FAST: answer("unused"), Tier.LOCAL_HEAVY: answer(tier2_text)}, **settings)
+    engine.backends[Tier.LOCAL_FAST].stream_fn = tier1_stream
+    return engine
+
+
+async def test_a_passing_head_goes_out_before_the_stream_ends() -> None:
+    engine = streaming_engine(words(LONG))
+    call = call_for([Tier.LOCAL_FAST, Tier.LOCAL_HEAVY])
+    choice = await engine.run(call, streaming=True)
+    assert isinstance(choice, Live) and choice.attempt.tier == Tier.LOCAL_FAST
+    first = await anext(choice.chunks)
+    # The first chunk is out while tier 1 is still streaming: only the head was held.
+    assert first.text == "word0" and choice.attempt.outcome == AttemptOutcome.STREAMING
+    rest = [c async for c in choice.chunks]
+    assert first.text + "".join(c.text for c in rest) == LONG
+    assert choice.attempt.outcome == AttemptOutcome.ACCEPTED and choice.attempt.quality == "ok"  # judged whole
+
+
+async def test_a_rejected_head_escalates_before_any_byte_and_is_kept_as_a_last_resort() -> None:
+    refusal = "I'm sorry, but I can't help with that. " + LONG
+    engine = streaming_engine(words(refusal))
+    call = call_for([Tier.LOCAL_FAST, Tier.LOCAL_HEAVY])
+    choice = await engine.run(call, streaming=True)
+    assert isinstance(choice, Live) and choice.attempt.tier == Tier.LOCAL_HEAVY  # the client saw no refusal
+    assert (call.attempts[0].outcome, call.attempts[0].quality) == (AttemptOutcome.REJECTED, "refusal")
+    assert "".join([c.text async for c in choice.chunks]) == GOOD
+
+    broken = streaming_engine(words(refusal))
+    broken.backends[Tier.LOCAL_HEAVY].fn = failing(UpstreamServerError("boom"))
+    call = call_for([Tier.LOCAL_FAST, Tier.LOCAL_HEAVY])
+    choice = await broken.run(call, streaming=True)
+    # Tier 2 failed: the rejected tier-1 answer, read to its end meanwhile, is the answer of last resort.
+    assert isinstance(choice, Buffered) and choice.result.text == refusal
+    assert choice.attempt.outcome == AttemptOutcome.REJECTED and choice.attempt.usage.output_tokens > 0
+
+
+async def test_a_short_stream_ending_inside_the_window_is_gated_whole() -> None:
+    engine = streaming_engine(words("I'm sorry, but I can't help with that."))
+    call = call_for([Tier.LOCAL_FAST, Tier.LOCAL_HEAVY])
+    choice = await engine.run(call, streaming=True)
+    assert isinstance(choice, Live) and choice.attempt.tier == Tier.LOCAL_HEAVY
+    assert call.attempts[0].outcome == AttemptOutcome.REJECTED
+
+
+async def test_no_hold_window_streams_at_once_and_json_is_answered_whole() -> None:
+    engine = streaming_engine(words("I'm sorry, but I can't help with that."), hold_tokens=0)
+    call = call_for([Tier.LOCAL_FAST, Tier.LOCAL_HEAVY])
+    choice = await engine.run(call, streaming=True)
+    # No hold: the stream goes out at once, and the gate cannot act on it.
+    assert isinstance(choice, Live) and choice.attempt.tier == Tier.LOCAL_FAST
+
+    engine = streaming_engine(words(LONG))
+    engine.backends[Tier.LOCAL_FAST].fn = answer('{"door": "open"}')
+    call = call_for([Tier.LOCAL_FAST, Tier.LOCAL_HEAVY])
+    call.request.response_format = {"type": "json_object"}
+    choice = await engine.run(call, streaming=True)
+    # JSON is a whole-answer property: tier 1 is asked for a whole answer (not its stream) and gated whole.
+    assert isinstance(choice, Buffered) and choice.result.text == '{"door": "open"}'
+    assert choice.attempt.quality == "ok"
+
+
+async def test_the_hold_ends_after_hold_s_when_tokens_come_slowly() -> None:
+    import asyncio
+
+    release = asyncio.Event()
+
+    async def slow(req: ChatRequest):
+        yield StreamChunk(text="The door")
+        await release.wait()  # nothing more until the test says so
+        yield StreamChunk(text=" opens.")
+        yield StreamChunk(finish_reason="stop")
+
+    engine = streaming_engine(slow, hold_s=0.05)
+    call = call_for([Tier.LOCAL_FAST, Tier.LOCAL_HEAVY])
+    choice = await engine.run(call, streaming=True)  # returns once hold_s passed after the first token
+    assert isinstance(choice, Live) and choice.attempt.tier == Tier.LOCAL_FAST
+    first = await anext(choice.chunks)
+    assert first.text == "The door"
+    release.set()
+    assert "".join([c.text async for c in choice.chunks]) == " opens."

@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     cooldown_failures: int = Field(3, ge=1)
     cooldown_s: float = Field(30.0, ge=0)
 
+    # A streamed answer of a tier that may still escalate is held back until this many tokens, or this many
+    # milliseconds after its first token, whichever comes first; its head is gated, then the rest streams live.
+    # 0 tokens: no hold (such a stream goes out at once, and only a broken stream can still fail it).
+    stream_hold_tokens: int = Field(32, ge=0)
+    stream_hold_ms: float = Field(1500.0, ge=0)
+
     # Cloud calls get this max_tokens when the client gave none, so their cost has a bound.
     cloud_max_tokens: int = Field(1024, ge=1)
 

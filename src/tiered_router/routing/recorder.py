@@ -18,7 +18,7 @@ from ..chat import as_mappings
 from ..errors import RouterError
 from ..messages import content_text
 from ..observe.record import RecordSink, content_digest
-from .engine import Call
+from .call import Call
 from .results import AttemptOutcome, RecordStatus, RoutedResponse
 
 log = logging.getLogger("tiered_router")
