@@ -145,3 +145,53 @@ async def test_a_client_limit_is_not_truncation(make_router) -> None:
     r = await router.complete("Plan the optimal path to become Hortator", max_tokens=16)
     assert r.finish_reason == "length" and r.usage.output_tokens == 16
     assert len(r.attempts) == 1 and r.tier == Tier.LOCAL_HEAVY and not r.escalated
+
+
+# --- the classifier sees agents, and a tool result goes back to the tier that made the call -------------------
+
+
+def test_the_classifier_reads_tools_images_tool_results_and_context() -> None:
+    from tiered_router.classify import HeuristicClassifier
+    from tiered_router.formats.openai import as_messages
+    from tiered_router.options import RouteOptions
+
+    decide = HeuristicClassifier().decide
+    ask = as_messages("Check the weather in Balmora")
+    plain = decide(ask, RouteOptions())
+    few, many = decide(ask, RouteOptions(tool_count=2)), decide(ask, RouteOptions(tool_count=20))
+    assert "tools" in few.reasons and "many-tools" in many.reasons
+    assert plain.score < few.score < many.score
+    image = decide(as_messages([{"role": "user", "content": [
+        {"type": "text", "text": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]}]), RouteOptions())
+    assert "images" in image.reasons
+    loop = as_messages([
+        {"role": "user", "content": "Check the weather in Balmora"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "B"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "Sunny"}])
+    assert "tool-result" in decide(loop, RouteOptions(tool_count=1)).reasons
+    history = as_messages([{"role": "user", "content": "Summarise the notes so far. " * 20},
+                           {"role": "assistant", "content": "The notes say the caravan left at dawn. " * 600},
+                           {"role": "user", "content": "And then?"}])
+    assert "long-context" in decide(history, RouteOptions()).reasons
+    assert plain.reasons == decide(ask, RouteOptions()).reasons  # a plain prompt reads as it always did
+
+
+async def test_a_tool_result_goes_back_to_the_tier_that_made_the_call(make_router, records) -> None:
+    router = make_router()
+    ask = "Check get_weather for Balmora [[sim:bad-tool-args@llama3.1:8b]]"
+    first = await router.complete(ask, tools=[WEATHER])
+    assert first.tier == Tier.LOCAL_HEAVY and first.escalated  # tier 1's call was bad: tier 2 made it
+    [call] = first.tool_calls
+    turn = [{"role": "user", "content": ask},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}]},
+            {"role": "tool", "tool_call_id": call.id, "content": "Sunny, 24 C"}]
+    second = await router.complete(turn, tools=[WEATHER])
+    assert second.tier == Tier.LOCAL_HEAVY and not second.escalated and len(second.attempts) == 1
+    assert "tool-caller:tier-2" in records[-1]["router.reasons"]
+    # A client that drops the ids (ollama-python does) is matched by the call's name and arguments.
+    turn[1]["tool_calls"][0]["id"] = "call_made_up_by_the_client"
+    turn[2]["tool_call_id"] = "call_made_up_by_the_client"
+    assert (await router.complete(turn, tools=[WEATHER])).tier == Tier.LOCAL_HEAVY

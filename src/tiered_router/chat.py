@@ -108,14 +108,6 @@ class Message:
 
     __hash__ = None  # type: ignore[assignment]  # mutable-looking value object: compare, don't hash
 
-    # Read-only mapping view, for code that reads OpenAI-style message dicts: role, content (the text).
-    def get(self, key: str, default: Any = None) -> Any:
-        if key == "role":
-            return self.role
-        if key == "content":
-            return self.text
-        return default
-
     @property
     def is_tool_result(self) -> bool:
         return self.role == "tool"
@@ -236,7 +228,42 @@ def estimate_prompt_tokens(messages: Sequence[Message], tools: Sequence[Tool] = 
     return total
 
 
-def as_mappings(messages: Sequence[Message]) -> Sequence[dict[str, Any]]:
-    """Messages for code that reads OpenAI-style dicts (``m.get("role")``, ``m.get("content")``): a Message
-    answers those two keys itself, so this is the same list, typed for that code."""
-    return messages  # type: ignore[return-value]  # Message.get answers role and content
+def last_user_text(messages: Sequence[Message]) -> str:
+    """The text of the latest user turn (of the last message when there is none)."""
+    for m in reversed(messages):
+        if m.role == "user":
+            return m.text
+    return messages[-1].text if messages else ""
+
+
+def content_text(content: Any) -> str:
+    """The text of an OpenAI-style message's content: a string, or a list of parts with ``{"type": "text"}``."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Sequence):
+        parts: list[str] = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(part)
+            elif isinstance(part, Mapping) and isinstance(part.get("text"), str):
+                parts.append(part["text"])
+        return "\n".join(parts)
+    return str(content)
+
+
+def read_leniently(task: str | Sequence[Message | Mapping[str, Any]] | Mapping[str, Any]) -> list[Message]:
+    """Messages from any prompt or message-like input, for code that judges text (the classifier, the gate)
+    rather than validates a request: unknown roles read as user turns, any content as its text."""
+    if isinstance(task, str):
+        return [Message("user", task)]
+    items: Sequence[Any] = [task] if isinstance(task, Mapping) else task
+    out: list[Message] = []
+    for m in items:
+        if isinstance(m, Message):
+            out.append(m)
+        elif isinstance(m, Mapping):
+            role = m.get("role")
+            out.append(Message(role if role in ROLES else "user", content_text(m.get("content"))))
+    return out

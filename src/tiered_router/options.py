@@ -21,12 +21,14 @@ class RouteOptions:
     caps the plan at tier 2; ``request_id`` names the request in its record (a random one otherwise);
     ``answer_format`` tells the gate what shape a right answer has (``"choice"``, ``"number"``, ...);
     ``entry_point`` says which front the request came through."""
+    # (tool_count is not the caller's to set: the router fills it in from the request.)
 
     tier: Tier | None = None
     allow_cloud: bool = True
     request_id: str | None = None
     answer_format: str | None = None
     entry_point: str = "library"
+    tool_count: int = 0  # how many tools the request offers: set by the router, read by the classifier
 
     @classmethod
     def coerce(cls, value: RouteOptions | Mapping[str, Any] | None) -> RouteOptions:

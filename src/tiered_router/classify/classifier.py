@@ -7,11 +7,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tiered_router.chat import Message, read_leniently
 from tiered_router.config import Settings
-from tiered_router.messages import as_messages, content_text
 from tiered_router.options import RouteOptions
 from tiered_router.tiers import Tier
 
+from .signals import _LONG_CONTEXT_CHARS, _PLAIN, Agentic
 from .signals import score as _score
 
 __all__ = ["Classifier", "Decision", "HeuristicClassifier", "Thresholds", "classify", "classify_tier",
@@ -54,7 +55,7 @@ def forced_decision(tier: Tier, allow_cloud: bool = True, score: float = 0.0,
 
 
 def classify(
-    task: str | Iterable[Mapping[str, Any]],
+    task: str | Sequence[Message | Mapping[str, Any]] | Mapping[str, Any],
     context: RouteOptions | Mapping[str, Any] | None = None,
     thresholds: Thresholds | None = None,
 ) -> Decision:
@@ -68,12 +69,12 @@ def classify(
     return decide_with(HeuristicClassifier(thresholds), task, context)
 
 
-def decide_with(classifier: Classifier, task: str | Iterable[Mapping[str, Any]],
+def decide_with(classifier: Classifier, task: str | Sequence[Message | Mapping[str, Any]] | Mapping[str, Any],
                 context: RouteOptions | Mapping[str, Any] | None = None) -> Decision:
     """``classifier``'s decision on ``task`` (a prompt or messages). A forced tier (``context["tier"]``)
     wins, and the decision still reports the classifier's score and reasons after ``forced:tier-N``."""
     options = RouteOptions.coerce(context)
-    messages = as_messages([task] if isinstance(task, Mapping) else task)
+    messages = read_leniently(task)
     if options.tier is None:
         return classifier.decide(messages, options)
     scored = classifier.decide(messages, RouteOptions())
@@ -93,33 +94,44 @@ def _decide(score: float, reasons: list[str], th: Thresholds, allow_cloud: bool)
     return Decision(tier=tier, score=score, reasons=tuple(dict.fromkeys(reasons)))
 
 
-def _conversation(messages: Sequence[Mapping[str, Any]]) -> tuple[str, int, int, int]:
+def _conversation(messages: Sequence[Message]) -> tuple[str, int, int, int]:
     """(last user text, system prompt chars, user turns, assistant turns)."""
     system_chars = 0
     users = 0
     assistants = 0
-    last_user: Any = None
+    last_user: Message | None = None
     for m in messages:
-        role = m.get("role")
-        if role in ("system", "developer"):
-            system_chars += len(content_text(m.get("content")))
-        elif role == "user":
+        role = m.role
+        if role == "user":
             users += 1
-            last_user = m.get("content")
+            last_user = m
         elif role == "assistant":
             assistants += 1
+        elif role != "tool":
+            system_chars += len(m.text)
     if last_user is None:
-        text = content_text(messages[-1].get("content")) if messages else ""
-    else:
-        text = content_text(last_user)
-    return text, system_chars, users, assistants
+        return (messages[-1].text if messages else ""), system_chars, users, assistants
+    return last_user.text, system_chars, users, assistants
+
+
+def _agentic(messages: Sequence[Message], options: RouteOptions, request_chars: int) -> Agentic:
+    """The agent signals; ``context_chars`` counts what surrounds the request itself (history, system
+    prompt, tool calls and results), since the request's own length is a signal already."""
+    if len(messages) == 1 and not options.tool_count and not messages[0].images:
+        return _PLAIN  # the common case: one plain prompt
+    images = sum(len(m.images) for m in messages if m.role == "user")
+    tool_result = messages[-1].role == "tool"
+    context = sum(len(m.text) + sum(len(c.arguments) for c in m.tool_calls) for m in messages) - request_chars
+    if not (options.tool_count or images or tool_result or context > _LONG_CONTEXT_CHARS):
+        return _PLAIN
+    return Agentic(options.tool_count, tool_result, images, context)
 
 
 class Classifier(Protocol):
     """What the router asks of a classifier: the starting tier of an unforced request, with a score in
     [0, 1] and the reasons for it (RouteOptions carries ``allow_cloud``, which caps the tier at 2)."""
 
-    def decide(self, messages: Sequence[Mapping[str, Any]], options: RouteOptions) -> Decision: ...
+    def decide(self, messages: Sequence[Message], options: RouteOptions) -> Decision: ...
 
 
 class HeuristicClassifier:
@@ -137,13 +149,15 @@ class HeuristicClassifier:
             cloud=_DEFAULT_THRESHOLDS.cloud if settings.cloud_threshold is None else settings.cloud_threshold,
         ))
 
-    def decide(self, messages: Sequence[Mapping[str, Any]], options: RouteOptions) -> Decision:
-        score, reasons = _score(*_conversation(messages))
+    def decide(self, messages: Sequence[Message], options: RouteOptions) -> Decision:
+        text, system_chars, users, assistants = _conversation(messages)
+        agentic = _agentic(messages, options, len(text)) if messages else _PLAIN
+        score, reasons = _score(text, system_chars, users, assistants, agentic)
         return _decide(score, reasons, self.thresholds, options.allow_cloud)
 
 
 def classify_tier(
-    task: str | Iterable[Mapping[str, Any]],
+    task: str | Sequence[Message | Mapping[str, Any]] | Mapping[str, Any],
     context: RouteOptions | Mapping[str, Any] | None = None,
     thresholds: Thresholds | None = None,
 ) -> Tier:

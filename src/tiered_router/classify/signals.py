@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .lexicon import (
     ACTION_LEAD,
@@ -78,7 +79,23 @@ _PROSE_BYTES = bytes(b for b in range(256) if chr(b).isalnum() or chr(b) in " \t
 _DIGIT_TABLE = bytes.maketrans(b"123456789", b"000000000")
 
 
-def score(text: str, system_chars: int, users: int, assistants: int) -> tuple[float, list[str]]:
+@dataclass(frozen=True, slots=True)
+class Agentic:
+    """What an agent's request carries besides its text: tools offered, the turn answering a tool call,
+    images, and the size of the whole context."""
+
+    tools: int = 0
+    tool_result: bool = False
+    images: int = 0
+    context_chars: int = 0
+
+
+_PLAIN = Agentic()
+_LONG_CONTEXT_CHARS = 16_000  # about 4k tokens: beyond the default window of a small local model
+
+
+def score(text: str, system_chars: int, users: int, assistants: int, agentic: Agentic = _PLAIN
+          ) -> tuple[float, list[str]]:
     """The complexity score in (0, 1) of the request ``text`` and the names of the signals that fired."""
     t = read_text(text)
     reasons = ["few-shot"] if t.few_shot else []
@@ -90,6 +107,8 @@ def score(text: str, system_chars: int, users: int, assistants: int) -> tuple[fl
     logit = _structure(t, logit, reasons)
     logit = _content(t, logit, reasons)
     logit = _conversation(system_chars, users, assistants, logit, reasons)
+    if agentic is not _PLAIN:
+        logit = _agent(agentic, logit, reasons)
     return _sigmoid(_SCORE_SLOPE * logit), reasons
 
 
@@ -277,6 +296,25 @@ def _conversation(system_chars: int, users: int, assistants: int, logit: float, 
     if system_chars >= 1500:
         reasons.append("large-system-prompt")
     return logit + min(convo, 1.5)
+
+
+def _agent(a: Agentic, logit: float, reasons: list[str]) -> float:
+    """An agent's step: choosing among many tools is harder (``tools``, ``many-tools``); an image needs a model
+    that sees (``images``); a long context is harder to use well and overflows a small window
+    (``long-context``). A turn that only returns a tool result (``tool-result``) adds nothing: it goes on
+    with the request it answers, and the router keeps it on the tier that made the call."""
+    if a.tools:
+        reasons.append("tools" if a.tools < 8 else "many-tools")
+        logit += 0.2 * math.log2(1.0 + a.tools)
+    if a.tool_result:
+        reasons.append("tool-result")
+    if a.images:
+        reasons.append("images")
+        logit += 0.3
+    if a.context_chars > _LONG_CONTEXT_CHARS:
+        reasons.append("long-context")
+        logit += min(1.0, 0.35 * math.log2(a.context_chars / _LONG_CONTEXT_CHARS) + 0.2)
+    return logit
 
 
 def _option_similarity(options: Sequence[str]) -> float:

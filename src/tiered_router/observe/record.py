@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..messages import Message, content_text
+from ..chat import Message
 
 RecordSink = Callable[[dict[str, Any]], None]
 routing_log = logging.getLogger("tiered_router.routing")
@@ -24,5 +24,5 @@ def log_sink(record: dict[str, Any]) -> None:
 
 
 def content_digest(messages: Sequence[Message]) -> tuple[str, int]:
-    text = "\n".join(f"{m.get('role')}:{content_text(m.get('content'))}" for m in messages)
+    text = "\n".join(f"{m.role}:{m.text}" for m in messages)
     return hashlib.sha256(text.encode()).hexdigest(), len(text)

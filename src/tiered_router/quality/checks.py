@@ -26,10 +26,10 @@ The first check that fires gives the verdict.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tiered_router.messages import as_messages, last_user_text
+from tiered_router.chat import Message, last_user_text, read_leniently
 
 from .answer_formats import asks_for_json, check_choice, check_code, parse_json
 from .common import OK, OPENING_CHARS, QualityVerdict, straighten
@@ -41,7 +41,7 @@ __all__ = ["assess_response"]
 
 
 def assess_response(
-    task: str | Iterable[Mapping[str, Any]],
+    task: str | Sequence[Message | Mapping[str, Any]],
     text: str | None,
     finish_reason: str | None = None,
     expect_json: bool | None = None,
@@ -49,7 +49,7 @@ def assess_response(
 ) -> QualityVerdict:
     """Judge a tier-1 answer. ``low_quality=True`` means: escalate to a stronger tier.
 
-    ``task`` is the prompt (a string or an OpenAI-style messages list), ``text`` the answer.
+    ``task`` is the prompt (a string, ``Message``s, or an OpenAI-style messages list), ``text`` the answer.
     ``expect_json=None`` infers from the task whether JSON was requested. ``answer_format`` (``"choice"``,
     ``"number"``, ``"integer"``, ``"json"``, ``"code"``) adds a task-aware validity check.
     """
@@ -88,13 +88,9 @@ def assess_response(
     return OK
 
 
-def _task_text(task: str | Iterable[Mapping[str, Any]] | None) -> str:
+def _task_text(task: str | Sequence[Message | Mapping[str, Any]] | Mapping[str, Any] | None) -> str:
     if task is None:
         return ""
     if isinstance(task, str):
         return task
-    try:
-        messages = as_messages([task] if isinstance(task, Mapping) else task)
-    except TypeError:
-        return ""
-    return last_user_text(messages) if messages else ""
+    return last_user_text(read_leniently(task))

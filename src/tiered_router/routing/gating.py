@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..chat import ChatRequest, ChatResult, StreamChunk, as_mappings
+from ..chat import ChatRequest, ChatResult, StreamChunk
 from ..quality import QualityVerdict, assess_response
 from ..quality.tools import assess_missing_call, assess_tool_calls, looks_like_written_call
 from ..tiers import Tier
@@ -29,7 +29,7 @@ def gate_answer(settings: EngineSettings, tier: Tier, call: Call, result: ChatRe
         # The client's own limit cut it: a bigger model would be cut as well, so it is not "truncated",
         # and a cut JSON answer is not judged as JSON.
         finish, expect_json = "stop", False
-    return assess_response(as_mappings(call.messages), result.text, finish_reason=finish, expect_json=expect_json,
+    return assess_response(call.messages, result.text, finish_reason=finish, expect_json=expect_json,
                            answer_format=call.options.answer_format)
 
 
@@ -47,7 +47,7 @@ def gate_head(call: Call, head: Sequence[StreamChunk]) -> QualityVerdict:
         return _OK if any(chunk.thinking for chunk in head) else QualityVerdict(True, "empty")
     if request.tools and request.tool_choice != "none" and looks_like_written_call(text, request.tools):
         return QualityVerdict(True, "tool-as-text")
-    return assess_response(as_mappings(call.messages), text, finish_reason="stop", expect_json=False)
+    return assess_response(call.messages, text, finish_reason="stop", expect_json=False)
 
 
 def cut_by_client(request: ChatRequest, result: ChatResult) -> bool:

@@ -14,9 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..chat import as_mappings
 from ..errors import RouterError
-from ..messages import content_text
 from ..observe.record import RecordSink, content_digest
 from .call import Call
 from .results import AttemptOutcome, RecordStatus, RoutedResponse
@@ -100,7 +98,7 @@ def outcome_record(outcome: Outcome, store_content: bool) -> dict[str, Any]:
     call, response, error = outcome.call, outcome.response, outcome.error
     decision, forced, attempts, messages = call.decision, call.forced, call.attempts, call.messages
     answer = response.text if response else None
-    digest, length = content_digest(as_mappings(messages))
+    digest, length = content_digest(messages)
     record: dict[str, Any] = {
         "request_id": call.request_id,
         "time": outcome.finished_at,
@@ -131,7 +129,6 @@ def outcome_record(outcome: Outcome, store_content: bool) -> dict[str, Any]:
         "router.attempts": [a.as_dict() for a in attempts],
     }
     if store_content:
-        record["router.prompt"] = [{"role": m.get("role"), "content": content_text(m.get("content"))}
-                                   for m in messages]
+        record["router.prompt"] = [{"role": m.role, "content": m.text} for m in messages]
         record["router.answer"] = answer
     return record

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from ..backends import Backend, HttpPool, backend_for_tier
 from ..budget import BudgetTracker
-from ..chat import ChatRequest, ChatResult, Message, StreamChunk, ToolCall, as_mappings
+from ..chat import ChatRequest, ChatResult, Message, StreamChunk, ToolCall
 from ..classify import Classifier, Decision, HeuristicClassifier, Thresholds, forced_decision
 from ..config import Settings, load_settings
 from ..errors import CloudUnavailable, InvalidRequest, RouterError, StreamBroken
@@ -32,6 +32,7 @@ from .engine import Buffered, Call, Engine, EngineSettings, Live
 from .recorder import Outcome, Recorder, SinkRecorder
 from .results import AttemptOutcome, RoutedResponse
 from .spend import Spend
+from .tool_memory import ToolCallTiers
 
 T = TypeVar("T")
 
@@ -80,6 +81,7 @@ class TieredModelRouter:
         self.log_store: RoutingLogStore | None = open_log_store(self.settings)
         self.recorder: Recorder = recorder or SinkRecorder(self._default_sinks(sinks),
                                                            store_content=self.settings.log_content)
+        self.tool_tiers = ToolCallTiers()
         self._sync: _LoopThread | None = None
 
     def _default_sinks(self, sinks: Iterable[RecordSink] | None) -> list[RecordSink]:
@@ -155,21 +157,30 @@ class TieredModelRouter:
         started = self._clock()
         options = RouteOptions.coerce(context)
         request = _request(task, params)
-        decision = self.decide(as_mappings(request.messages), options)
+        if request.tools:
+            options = replace(options, tool_count=len(request.tools))
+        decision = self.decide(request.messages, options)
         forced = decision.tier if options.tier is not None else None  # after the allow_cloud cap
         return Call(options.request_id or new_request_id(), request, decision, options, started,
                     self.plan(decision, forced, options.allow_cloud), forced)
 
-    def decide(self, messages: Sequence[Mapping[str, Any]], options: RouteOptions) -> Decision:
-        """The starting tier: the caller's, unscored, when forced; else the classifier's."""
+    def decide(self, messages: Sequence[Message], options: RouteOptions) -> Decision:
+        """The starting tier: the caller's, unscored, when forced; else the classifier's, except that a turn
+        bringing tool results back starts on the tier that made the calls."""
         if options.tier is not None:
             return forced_decision(options.tier, options.allow_cloud)
         if not self.cloud_enabled and options.allow_cloud:
             options = replace(options, allow_cloud=False)
         try:
-            return self.classifier.decide(messages, options)
+            decision = self.classifier.decide(messages, options)
         except ValueError as exc:
             raise InvalidRequest(str(exc)) from None
+        caller = self.tool_tiers.tier_for(messages)
+        if caller is None:
+            return decision
+        if caller is Tier.CLOUD_API and not options.allow_cloud:
+            caller = Tier.LOCAL_HEAVY
+        return Decision(caller, decision.score, (*decision.reasons, f"tool-caller:tier-{int(caller)}"))
 
     def plan(self, decision: Decision, forced: Tier | None, allow_cloud: bool = True) -> list[Tier]:
         """The tiers to try, in order: a forced tier alone, else the decided tier and those above it."""
@@ -199,6 +210,8 @@ class TieredModelRouter:
         )
 
     def _record(self, call: Call, response: RoutedResponse | None, error: RouterError | None) -> None:
+        if response is not None and response.tool_calls:
+            self.tool_tiers.remember(response.tier, response.tool_calls)
         latency_ms = response.latency_ms if response is not None else (self._clock() - call.started) * 1000
         self.recorder.record(Outcome(call, response, error, latency_ms, time.time()))
 

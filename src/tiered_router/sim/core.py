@@ -17,7 +17,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tiered_router.messages import content_text  # one reading of message content for router and simulator
+from tiered_router.chat import content_text  # one reading of message content for router and simulator
 from tiered_router.sim import text as texts
 
 DEFAULT_MODELS: tuple[str, ...] = ("llama3.1:8b", "hermes3:70b", "claude-haiku-4-5", "gpt-4o")

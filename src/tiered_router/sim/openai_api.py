@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from tiered_router.messages import content_text
+from tiered_router.chat import content_text
 from tiered_router.sim.core import (
     Chat,
     CutResponse,
