@@ -74,6 +74,8 @@ class AnthropicBackend(HttpBackend):
             body["output_format"] = output_format
         if req.user:
             body["metadata"] = {"user_id": req.user}
+        if req.extra_protocol == "anthropic":  # the Anthropic client's own fields, as it sent them
+            body.update((k, v) for k, v in req.extra.items() if k not in body)
         if stream:
             body["stream"] = True
         return body

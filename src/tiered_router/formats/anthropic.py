@@ -15,7 +15,7 @@ import orjson
 
 from ..chat import ChatRequest, ImagePart, Message, Part, TextPart, Tool, ToolCall
 from ..errors import InvalidRequest, UnsupportedField
-from .ollama import RUNTIME_OPTIONS
+from .ollama import RUNTIME_OPTIONS, arguments_object
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
                 "pause_turn": "stop", "refusal": "content_filter"}
@@ -245,14 +245,7 @@ def _block(p: Part) -> dict[str, Any]:
 
 
 def _arguments(call: ToolCall) -> Any:
-    try:
-        value = orjson.loads(call.arguments) if call.arguments.strip() else {}
-    except orjson.JSONDecodeError:
-        raise InvalidRequest(f"tool call {call.id}: its arguments are not JSON, and Anthropic needs an object") \
-            from None
-    if not isinstance(value, dict):
-        raise InvalidRequest(f"tool call {call.id}: its arguments must be a JSON object for Anthropic")
-    return value
+    return arguments_object(call.arguments)
 
 
 def tool_to_anthropic(t: Tool) -> dict[str, Any]:

@@ -131,11 +131,17 @@ def _image_bytes(p: ImagePart) -> str:
 
 
 def _call_to_ollama(c: ToolCall) -> dict[str, Any]:
+    return {"function": {"name": c.name, "arguments": arguments_object(c.arguments)}}
+
+
+def arguments_object(arguments: str) -> dict[str, Any]:
+    """A call's arguments as the object Ollama and Anthropic want. Text that is not a JSON object (a model's
+    broken call, sent back in the history) is kept whole under ``_arguments`` rather than lost or refused."""
     try:
-        arguments = orjson.loads(c.arguments) if c.arguments.strip() else {}
+        value = orjson.loads(arguments) if arguments.strip() else {}
     except orjson.JSONDecodeError:
-        raise InvalidRequest(f"tool call {c.id}: its arguments are not JSON, and Ollama needs an object") from None
-    return {"function": {"name": c.name, "arguments": arguments}}
+        return {"_arguments": arguments}
+    return value if isinstance(value, dict) else {"_arguments": arguments}
 
 
 def tool_to_ollama(t: Tool) -> dict[str, Any]:

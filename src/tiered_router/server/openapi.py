@@ -12,7 +12,16 @@ from pydantic import BaseModel, ConfigDict
 
 from ..observe.stats import SINCE_PATTERN
 from ..version import __version__
-from .schemas import TIER_QUERY_VALUES, ChatCompletionRequest, ClassifyRequest, OllamaChatRequest
+from .schemas import (
+    TIER_QUERY_VALUES,
+    AnthropicCountRequest,
+    AnthropicMessagesRequest,
+    ChatCompletionRequest,
+    ClassifyRequest,
+    OllamaChatRequest,
+    OllamaGenerateRequest,
+    OllamaShowRequest,
+)
 
 _ERROR = {
     "type": "object",
@@ -25,6 +34,12 @@ _ERROR = {
     }},
 }
 _OLLAMA_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+_ANTHROPIC_ERROR = {
+    "type": "object", "required": ["type", "error"],
+    "properties": {"type": {"const": "error"}, "error": {
+        "type": "object", "required": ["type", "message"],
+        "properties": {"type": {"type": "string"}, "message": {"type": "string"}}}},
+}
 # The routing log (observe/store/, observe/stats.py); docs/observability.md lists every field.
 _SINCE_PARAM: dict[str, Any] = {
     "name": "since", "in": "query", "required": False,
@@ -58,8 +73,9 @@ class _Usage(BaseModel):
 
 
 class _Message(BaseModel):
+    model_config = ConfigDict(extra="allow")  # tool_calls, reasoning_content
     role: str
-    content: str
+    content: str | None
 
 
 class _Choice(BaseModel):
@@ -105,6 +121,29 @@ class OllamaChatResponse(BaseModel):
     done: bool
 
 
+class OllamaGenerateResponse(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str
+    created_at: str
+    response: str
+    done: bool
+
+
+class AnthropicMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    type: str
+    role: str
+    model: str
+    content: list[dict[str, Any]]
+    stop_reason: str | None
+    usage: dict[str, int]
+
+
+class AnthropicTokenCount(BaseModel):
+    input_tokens: int
+
+
 def _schema(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     defs.update(schema.pop("$defs", {}))
@@ -112,8 +151,10 @@ def _schema(model: type[BaseModel], defs: dict[str, Any]) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _errors(ollama: bool, *statuses: int) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/OllamaError" if ollama else "#/components/schemas/Error"}
+def _errors(front: bool | str, *statuses: int) -> dict[str, Any]:
+    """Error responses in a front's shape: OpenAI's (False), Ollama's (True) or Anthropic's ("anthropic")."""
+    name = "AnthropicError" if front == "anthropic" else "OllamaError" if front is True else "Error"
+    schema = {"$ref": f"#/components/schemas/{name}"}
     return {str(s): {"description": "error", "content": {"application/json": {"schema": schema}}} for s in statuses}
 
 
@@ -122,16 +163,21 @@ def _json(schema: dict[str, Any], description: str = "ok") -> dict[str, Any]:
 
 
 def openapi_document() -> dict[str, Any]:
-    defs: dict[str, Any] = {"Error": _ERROR, "OllamaError": _OLLAMA_ERROR}
+    defs: dict[str, Any] = {"Error": _ERROR, "OllamaError": _OLLAMA_ERROR, "AnthropicError": _ANTHROPIC_ERROR}
     chat_req = _schema(ChatCompletionRequest, defs)
     ollama_req = _schema(OllamaChatRequest, defs)
+    generate_req = _schema(OllamaGenerateRequest, defs)
+    messages_req = _schema(AnthropicMessagesRequest, defs)
+    count_req = _schema(AnthropicCountRequest, defs)
+    show_req = _schema(OllamaShowRequest, defs)
     classify_req = _schema(ClassifyRequest, defs)
     any_object = {"type": "object"}
     common = (400, 401, 404, 413, 429, 502, 503, 504)
     return {
         "openapi": "3.1.0",
         "info": {"title": "tiered-router", "version": __version__,
-                 "description": "OpenAI- and Ollama-compatible LLM router across local and cloud tiers."},
+                 "description": "OpenAI-, Anthropic- and Ollama-compatible LLM router across local and cloud "
+                                "tiers."},
         "paths": {
             "/v1/chat/completions": {"post": {
                 "operationId": "createChatCompletion",
@@ -178,8 +224,39 @@ def openapi_document() -> dict[str, Any]:
                                                   "application/x-ndjson": {"schema": {"type": "string"}}}},
                               **_errors(True, *common)},
             }},
+            "/api/generate": {"post": {
+                "operationId": "ollamaGenerate",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": generate_req}}},
+                "responses": {"200": {"description": "an answer, or NDJSON lines when stream is true",
+                                      "content": {"application/json": {"schema": _schema(OllamaGenerateResponse, defs)},
+                                                  "application/x-ndjson": {"schema": {"type": "string"}}}},
+                              **_errors(True, *common)},
+            }},
+            "/api/show": {"post": {
+                "operationId": "ollamaShow",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": show_req}}},
+                "responses": {"200": _json(any_object), **_errors(True, 400, 401, 404, 413)},
+            }},
+            "/api/ps": {"get": {"operationId": "ollamaPs",
+                                "responses": {"200": _json(any_object), **_errors(True, 401)}}},
+            "/api/version": {"get": {"operationId": "ollamaVersion",
+                                     "responses": {"200": _json(any_object), **_errors(True, 401)}}},
             "/api/tags": {"get": {"operationId": "ollamaTags",
                                   "responses": {"200": _json(any_object), **_errors(True, 401)}}},
+            "/v1/messages": {"post": {
+                "operationId": "anthropicMessages",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": messages_req}}},
+                "responses": {"200": {"description": "a message, or named SSE events when stream is true",
+                                      "content": {"application/json": {"schema": _schema(AnthropicMessage, defs)},
+                                                  "text/event-stream": {"schema": {"type": "string"}}}},
+                              **_errors("anthropic", *common)},
+            }},
+            "/v1/messages/count_tokens": {"post": {
+                "operationId": "anthropicCountTokens",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": count_req}}},
+                "responses": {"200": _json(_schema(AnthropicTokenCount, defs)),
+                              **_errors("anthropic", 400, 401, 413)},
+            }},
             "/dashboard": {"get": {"operationId": "dashboard", "responses": {
                 "200": {"description": "the dashboard page", "content": {"text/html": {"schema": {"type": "string"}}}},
                 **_errors(False, 401)}}},
