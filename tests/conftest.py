@@ -25,6 +25,7 @@ def _isolated_env(monkeypatch, tmp_path):
         if (key.startswith("TIER_") and key not in ("TIER_TEST_PG_URL", "TIER_EVAL_DIR")) or key.endswith("_API_KEY"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("TIER_DB", str(tmp_path / "tiered-router.db"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # spend journals of PostgreSQL ledgers go here
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from tiered_router.backends import ChatRequest, ChatResult, FunctionBackend, Str
 from tiered_router.backends.errors import (
     AuthError,
     BackendConnectError,
+    BackendTimeout,
     BadRequest,
     ContextTooLong,
     RateLimited,
@@ -146,13 +147,30 @@ async def test_a_spent_budget_degrades_to_the_best_local_answer_or_refuses_a_for
         await strict.run(call_for([Tier.LOCAL_HEAVY, Tier.CLOUD_API], max_tokens=500), streaming=False)
 
 
-async def test_a_failed_paid_call_is_released() -> None:
+@pytest.mark.parametrize("error", [UpstreamServerError("boom", status=500), BackendConnectError("refused", sent=False)],
+                         ids=["the provider answered with an error", "never sent"])
+async def test_a_paid_call_that_cost_nothing_is_released(error) -> None:
     tracker = ledger()
-    engine = make_engine({Tier.CLOUD_API: failing(UpstreamServerError("boom"))}, tracker=tracker)
+    engine = make_engine({Tier.CLOUD_API: failing(error)}, tracker=tracker)
     with pytest.raises(AllTiersFailed):
         await engine.run(call_for([Tier.CLOUD_API], forced=Tier.CLOUD_API), streaming=False)
     daily = tracker.get_summary()["daily"]
     assert daily["spent_usd"] == 0 and daily["reserved_usd"] == 0
+
+
+@pytest.mark.parametrize("error", [BackendTimeout("no answer in 5s"), BackendConnectError("cut mid-answer")],
+                         ids=["timed out", "cut"])
+async def test_a_paid_call_sent_then_lost_is_charged_the_worst_case(error) -> None:
+    tracker = ledger()
+    engine = make_engine({Tier.CLOUD_API: failing(error)}, tracker=tracker)
+    call = call_for([Tier.CLOUD_API], forced=Tier.CLOUD_API, max_tokens=100)
+    with pytest.raises(AllTiersFailed):
+        await engine.run(call, streaming=False)
+    daily = tracker.get_summary()["daily"]
+    # The provider may have billed it: never released as free, charged at what was reserved.
+    assert call.attempts[0].cost_usd > 0
+    assert daily["reserved_usd"] == 0 and daily["spent_usd"] == pytest.approx(call.attempts[0].cost_usd)
+    assert call.attempts[0].usage.output_tokens == 100 and call.attempts[0].usage.estimated
 
 
 async def test_the_last_tier_streams_live_and_settles_at_the_end() -> None:

@@ -240,11 +240,12 @@ class HttpBackend(Backend):
         except BackendError:
             raise
         except aiohttp.ConnectionTimeoutError:
-            raise BackendConnectError(f"could not connect to {self.base_url} (connect timeout)", **who) from None
+            raise BackendConnectError(f"could not connect to {self.base_url} (connect timeout)", sent=False,
+                                      **who) from None
         except TimeoutError:
             raise BackendTimeout(f"no complete answer within {self.timeout_s:g}s", **who) from None
         except aiohttp.ClientConnectorError:
-            raise BackendConnectError(f"could not connect to {self.base_url}", **who) from None
+            raise BackendConnectError(f"could not connect to {self.base_url}", sent=False, **who) from None
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as exc:
             raise BackendConnectError(f"connection broken mid-response ({type(exc).__name__})", **who) from None
         except aiohttp.ClientError as exc:

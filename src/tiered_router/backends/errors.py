@@ -35,6 +35,7 @@ class BackendError(RouterError):
         model: str = "",
         status: int | None = None,
         retry_after_s: float | None = None,
+        sent: bool = True,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -42,6 +43,13 @@ class BackendError(RouterError):
         self.model = model
         self.status = status
         self.retry_after_s = retry_after_s
+        self.sent = sent  # False: the request never reached the provider (it could not connect)
+
+    @property
+    def billable(self) -> bool:
+        """Whether the provider may have charged for the call: it was sent, and no error status came back
+        (a timeout, a connection cut mid-answer, an answer that could not be read)."""
+        return self.sent and self.status is None
 
     @property
     def code(self) -> str:  # type: ignore[override]

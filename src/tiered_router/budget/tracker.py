@@ -9,6 +9,7 @@ operation on the ledger ``failover.py`` picks. ``reserve``, ``settle``, ``releas
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import UnknownPrice
+from .errors import LedgerUnavailable, UnknownPrice
 from .failover import Ledgers
+from .journal import SpendJournal, journal_path
 from .ledger import Ledger, Limits, ReservationRow, SpendRow, Windows, WindowTotals, new_id, to_epoch_us
 from .money import micro_to_usd, usd_to_micro
 from .pricing import PriceBook
@@ -93,8 +95,15 @@ class BudgetTracker:
             retry_primary_s=retry_primary_s,
         )
         self.db_description = self._ledgers.description
+        # Settlements the ledger could not take, kept until it can (journal.py).
+        self.journal = SpendJournal(journal_path(db))
         try:
             self.reclaim_expired()  # leaked reservations of killed processes, at start-up
+            self.replay_journal()  # and settlements a previous process could not write
+        except LedgerUnavailable:
+            if not fail_open:
+                self.close()
+                raise
         except BaseException:
             self.close()
             raise
@@ -119,6 +128,9 @@ class BudgetTracker:
         return self._reserve_micro(provider, model, worst)
 
     def _reserve_micro(self, provider: str, model: str, amount: int) -> Reservation:
+        if len(self.journal):
+            # Spend that is not in the ledger yet would let this reservation past a limit: record it first.
+            self.replay_journal()
         now = self._now()
         now_us = to_epoch_us(now)
         expires = now + self.reservation_ttl
@@ -172,8 +184,28 @@ class BudgetTracker:
             cost_estimated=estimated,
             reserved_micro=reservation.amount_micro,
         )
-        recorded, _ = self._ledgers.run(lambda led: led.settle(spend, reservation.id), prefer=reservation.backend)
+        try:
+            recorded, _ = self._ledgers.run(lambda led: led.settle(spend, reservation.id),
+                                            prefer=reservation.backend)
+        except LedgerUnavailable as exc:
+            where = self.journal.add(spend, reservation.id)
+            log.warning("budget ledger %s unavailable while settling call %s (%s); its spend of $%.6f is kept in "
+                        "the spend journal (%s) and will be written to the ledger when it is back",
+                        self.db_description, reservation.id, exc, micro_to_usd(cost), where)
+            return micro_to_usd(cost)
         return micro_to_usd(recorded)
+
+    def replay_journal(self) -> int:
+        """Write journalled settlements to the ledger, oldest first; returns how many. Raises
+        ``LedgerUnavailable`` (and keeps the rest) if the ledger is still unreachable. Idempotent."""
+        replayed = 0
+        for spend, reservation_id in self.journal.pending():
+            self._ledgers.run(lambda led, s=spend, r=reservation_id: led.settle(s, r))  # type: ignore[misc]
+            self.journal.done(spend.call_id)
+            replayed += 1
+        if replayed:
+            log.warning("budget: %d journalled settlement(s) written to the ledger %s", replayed, self.db_description)
+        return replayed
 
     def release(self, reservation: Reservation) -> None:
         """Free the reservation of a call that failed before costing anything. Idempotent."""
@@ -207,7 +239,13 @@ class BudgetTracker:
             cost_estimated=cost_estimated,
             reserved_micro=None,
         )
-        recorded, _ = self._ledgers.run(lambda led: led.settle(spend, None))
+        try:
+            recorded, _ = self._ledgers.run(lambda led: led.settle(spend, None))
+        except LedgerUnavailable as exc:
+            where = self.journal.add(spend, None)
+            log.warning("budget ledger %s unavailable (%s); spend of $%.6f kept in the spend journal (%s)",
+                        self.db_description, exc, micro_to_usd(cost), where)
+            return micro_to_usd(cost)
         return micro_to_usd(recorded)
 
     def estimate_cost(self, provider: str, model: str, tokens_in: int, tokens_out: int) -> float:
@@ -243,6 +281,8 @@ class BudgetTracker:
         """Spend, reservations, limits and what is left, per window; JSON-serialisable."""
         now = self._now()
         windows = self.windows(now)
+        with contextlib.suppress(LedgerUnavailable):
+            self.replay_journal()
         (day, month), backend = self._ledgers.run(lambda led: led.stats(windows, to_epoch_us(now)))
         day_start, day_end, month_start, month_end = self.window_bounds(now)
         return {
@@ -255,6 +295,9 @@ class BudgetTracker:
             "daily": window_summary(windows.day, day_start, day_end, self.limits.day_micro, day),
             "monthly": window_summary(windows.month, month_start, month_end, self.limits.month_micro, month),
             "calls": month.calls,
+            # Spend recorded while the ledger was unreachable, not yet written to it (counted in no window).
+            "journal": {"pending": len(self.journal), "pending_usd": micro_to_usd(self.journal.total_micro()),
+                        "path": self.journal.path},
         }
 
     def reclaim_expired(self) -> int:
@@ -300,6 +343,7 @@ class BudgetTracker:
 
     # -- lifetime --------------------------------------------------------------------------------
     def close(self) -> None:
+        self.journal.close()
         self._ledgers.close()
 
     def __enter__(self) -> BudgetTracker:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..backends import Backend
 from ..backends.errors import BackendError
-from ..chat import ChatRequest, ChatResult, Message, StreamChunk, estimate_prompt_tokens
+from ..chat import ChatRequest, ChatResult, Message, StreamChunk, Usage, estimate_prompt_tokens
 from ..options import RouteOptions
 from ..quality import QualityVerdict
 from ..tiers import Tier
@@ -69,11 +69,14 @@ class Call:
     def note_escalation(self, reason: str) -> None:
         self.escalation_reason = self.escalation_reason or reason
 
-    def failed(self, tier: Tier, backend: Backend, exc: BackendError, latency_ms: float) -> None:
-        """Note a failed attempt, and why the request moved on."""
+    def failed(self, tier: Tier, backend: Backend, exc: BackendError, latency_ms: float, cost_usd: float = 0.0,
+               usage: Usage | None = None) -> None:
+        """Note a failed attempt (with what it was charged, if the provider may have billed it), and why the
+        request moved on."""
         log.info("tier %d %s failed: %s", tier, backend.name, exc)
         self.attempts.append(Attempt(tier, backend.provider, backend.model, AttemptOutcome.ERROR, latency_ms,
-                                     error_kind=exc.kind.value, error=exc.message[:300]))
+                                     error_kind=exc.kind.value, error=exc.message[:300],
+                                     usage=usage or Usage(), cost_usd=cost_usd))
         self.note_escalation(f"tier{int(tier)}-{exc.kind.value}")
 
 

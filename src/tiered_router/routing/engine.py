@@ -139,7 +139,7 @@ class Engine:
                     has_fallback: bool) -> Hold | None:
         """Reserve the worst case of a paid call. None means: do not call this tier."""
         try:
-            return await self.spend.hold(backend, call.prompt_tokens, request.max_tokens or 0)
+            return await self.spend.hold(backend, request, call.prompt_tokens, call.request_id)
         except BudgetExceeded as exc:
             call.attempts.append(Attempt(tier, backend.provider, backend.model, AttemptOutcome.SKIPPED,
                                          error_kind="budget_exceeded", error=str(exc)[:300]))
@@ -161,9 +161,9 @@ class Engine:
         try:
             result = await backend.chat(request)
         except BackendError as exc:
-            await self.spend.release(hold)
+            cost, usage = await self.spend.settle_failure(hold, exc.billable)
             self.breakers.failure(backend.name, exc)
-            call.failed(tier, backend, exc, (self.clock() - t0) * 1000)
+            call.failed(tier, backend, exc, (self.clock() - t0) * 1000, cost, usage)
             return None
         self.breakers.success(backend.name)
         cost, usage = await self.spend.settle(hold, result.usage, produced(result.text, result.tool_calls))

@@ -123,8 +123,7 @@ class Streamer:
                 raise BackendError("stream ended before any content", provider=backend.provider, model=backend.model)
         except BackendError as exc:
             await upstream.aclose()
-            await self.spend.release(hold)
-            self._failed(call, tier, backend, exc, t0)
+            self._failed(call, tier, backend, exc, t0, await self.spend.settle_failure(hold, exc.billable))
             return None
         self.breakers.success(backend.name)
         attempt = Attempt(tier, backend.provider, backend.model, AttemptOutcome.STREAMING)
@@ -144,8 +143,7 @@ class Streamer:
             ended = await self._hold_head(upstream, head, chunks)
         except BackendError as exc:
             await upstream.aclose()
-            await (self.spend.settle(hold, None, head.produced) if chunks else self.spend.release(hold))
-            self._failed(call, tier, backend, exc, t0)
+            self._failed(call, tier, backend, exc, t0, await self.spend.settle_failure(hold, exc.billable))
             return None
         self.breakers.success(backend.name)
         if ended:
@@ -234,8 +232,10 @@ class Streamer:
                 attempt.quality = verdict.reason if verdict else None
             yield StreamChunk(usage=attempt.usage)
         except BackendError as exc:
-            # Bytes already reached the client: charge what was consumed, and say the answer broke.
-            charged = await self.spend.settle(hold, None, got.produced)
+            # Bytes already reached the client: say the answer broke, and charge what the provider reported,
+            # or else the worst case reserved (it may have billed the whole answer).
+            charged = await (self.spend.settle(hold, got.usage, got.produced) if got.usage
+                             else self.spend.settle_failure(hold, exc.billable or bool(got.parts)))
             self._ended(attempt, AttemptOutcome.ERROR, charged, t0)
             settled = True
             attempt.error_kind, attempt.error = exc.kind.value, exc.message[:300]
@@ -252,9 +252,10 @@ class Streamer:
         attempt.outcome, (attempt.cost_usd, attempt.usage) = outcome, charged
         attempt.latency_ms = (self.clock() - t0) * 1000
 
-    def _failed(self, call: Call, tier: Tier, backend: Backend, exc: BackendError, t0: float) -> None:
+    def _failed(self, call: Call, tier: Tier, backend: Backend, exc: BackendError, t0: float,
+                charged: tuple[float, Usage]) -> None:
         self.breakers.failure(backend.name, exc)
-        call.failed(tier, backend, exc, (self.clock() - t0) * 1000)
+        call.failed(tier, backend, exc, (self.clock() - t0) * 1000, *charged)
 
 
 def _outgoing(chunk: StreamChunk) -> StreamChunk:
