@@ -364,3 +364,55 @@ def test_degraded_and_quality_are_visible(serve) -> None:
     assert raw.headers["x-router-quality"] == "refusal"
     info = completion.model_extra["router"]
     assert info["degraded"] == raw.headers["x-router-degraded"] and info["quality"] == "refusal"
+
+
+def test_refusals_come_before_any_upstream_call(serve, simulator) -> None:
+    server = serve()
+    simulator.sim.reset()
+    with pytest.raises(openai.BadRequestError) as url:  # Ollama needs image bytes; the router fetches nothing
+        oai(server).chat.completions.create(model="tier-1", messages=[{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]}])
+    assert "image_url" in url.value.message and "tier 1" in url.value.message
+    with pytest.raises(anthropic.BadRequestError) as thinking:
+        claude(server).messages.create(model="tier-3", max_tokens=5000, extra_body={"temperature": 0.5},
+                                       thinking={"type": "enabled", "budget_tokens": 2000},
+                                       messages=[{"role": "user", "content": "hi"}])
+    assert "temperature" in thinking.value.message
+    assert not simulator.sim.requests  # nothing reached an upstream
+    # logprobs: false asks for nothing, so no tier refuses it
+    assert oai(server).chat.completions.create(model="auto", logprobs=False,
+                                               messages=[{"role": "user", "content": "hi"}]).choices
+
+
+def test_anthropic_output_format_is_json_for_every_tier(serve, simulator) -> None:
+    server = serve()
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
+    r = httpx.post(server.url + "/v1/messages", json={
+        "model": "tier-1", "max_tokens": 200, "output_format": {"type": "json_schema", "schema": schema},
+        "messages": [{"role": "user", "content": "Say hello"}]})
+    assert r.status_code == 200, r.text
+    assert received(simulator, "ollama")["format"] == schema  # Ollama's own structured output
+    json.loads(r.json()["content"][0]["text"])
+
+
+def test_a_held_streams_verdict_is_in_its_last_chunk(serve) -> None:
+    server = serve()
+    lines = []
+    with httpx.stream("POST", server.url + "/v1/chat/completions", json={
+            "model": "auto", "stream": True, "messages": [{"role": "user", "content": "Walk to the next room"}]}) as r:
+        lines = [json.loads(line[6:]) for line in r.iter_lines() if line.startswith("data: {")]
+    last = lines[-1]
+    assert last["choices"][0]["finish_reason"] == "stop"
+    assert last["router"]["tier"] == 1 and last["router"]["quality"] == "ok"
+
+
+def test_ollama_tool_call_id_ties_a_result_to_its_call(serve, simulator) -> None:
+    server = serve(local_fast_model=f"{simulator.url}/v1#llama3.1:8b")
+    r = httpx.post(server.url + "/api/chat", json={"model": "tier-1", "stream": False, "tools": [WEATHER], "messages": [
+        {"role": "user", "content": ASK},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "call_abc", "function": {"name": "get_weather", "arguments": {"city": "Balmora"}}}]},
+        {"role": "tool", "content": "Sunny", "tool_call_id": "call_abc"}]})
+    assert r.status_code == 200, r.text
+    assistant, tool = received(simulator, "openai")["messages"][-2:]
+    assert assistant["tool_calls"][0]["id"] == "call_abc" and tool["tool_call_id"] == "call_abc"

@@ -42,6 +42,12 @@ class AnthropicBackend(HttpBackend):
     def check(self, req: ChatRequest) -> None:
         check_anthropic(req)
 
+    def max_output_tokens(self, req: ChatRequest) -> int:
+        """Thinking tokens count as output, and Anthropic needs max_tokens above the thinking budget."""
+        thinking = thinking_to_anthropic(req)
+        limit = req.max_tokens or DEFAULT_MAX_TOKENS
+        return max(limit, thinking["budget_tokens"] + 1) if thinking is not None else limit
+
     def _post_headers(self, req: ChatRequest) -> dict[str, str]:
         return {"anthropic-beta": STRUCTURED_OUTPUTS_BETA} if req.json_schema is not None else {}
 
@@ -51,7 +57,7 @@ class AnthropicBackend(HttpBackend):
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
-            "max_tokens": req.max_tokens or DEFAULT_MAX_TOKENS,
+            "max_tokens": self.max_output_tokens(req),
         }
         if system:
             body["system"] = system
@@ -69,7 +75,6 @@ class AnthropicBackend(HttpBackend):
         thinking = thinking_to_anthropic(req)
         if thinking is not None:
             body["thinking"] = thinking
-            body["max_tokens"] = max(body["max_tokens"], thinking["budget_tokens"] + 1)
         if output_format is not None:
             body["output_format"] = output_format
         if req.user:

@@ -25,6 +25,7 @@ from ..chat import ChatRequest, ChatResult, StreamChunk, Usage, estimate_prompt_
 
 __all__ = ["Backend", "ChatRequest", "ChatResult", "HttpBackend", "HttpPool", "StreamChunk", "Usage",
            "error_from_status", "estimate_prompt_tokens", "estimate_tokens"]
+from ..errors import RouterError
 from .errors import (
     AuthError,
     BackendConnectError,
@@ -110,6 +111,10 @@ class Backend(ABC):
     @abstractmethod
     async def health(self) -> tuple[bool, str]:
         """(healthy, detail). Never raises."""
+
+    def max_output_tokens(self, req: ChatRequest) -> int:
+        """The output this backend lets the model produce for ``req``: what the budget reserves for."""
+        return req.max_tokens or 0
 
     def check(self, req: ChatRequest) -> None:
         """Raise ``UnsupportedField`` for a field of ``req`` this backend's protocol cannot express. Called
@@ -237,7 +242,7 @@ class HttpBackend(Backend):
         who: dict[str, Any] = {"provider": self.provider, "model": self.model}
         try:
             yield
-        except BackendError:
+        except (BackendError, RouterError):  # the request's own fault (an UnsupportedField), not a bad answer
             raise
         except aiohttp.ConnectionTimeoutError:
             raise BackendConnectError(f"could not connect to {self.base_url} (connect timeout)", sent=False,

@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..chat import ToolCall
-from ..formats.ollama import check_ollama, format_to_ollama, messages_to_ollama, options_to_ollama, tool_to_ollama
+from ..formats.ollama import (
+    TOP_LEVEL,
+    check_ollama,
+    format_to_ollama,
+    messages_to_ollama,
+    options_to_ollama,
+    tool_to_ollama,
+)
 from .base import ChatRequest, ChatResult, HttpBackend, StreamChunk, Usage, error_from_status
 from .errors import BadResponse
 
@@ -44,7 +51,7 @@ class OllamaBackend(HttpBackend):
             body["think"] = req.think if isinstance(req.think, bool | str) else True
         if req.keep_alive is not None:
             body["keep_alive"] = req.keep_alive
-        for key in ("logprobs", "top_logprobs"):
+        for key in TOP_LEVEL:
             if key in req.extra:
                 body[key] = req.extra[key]
         return body

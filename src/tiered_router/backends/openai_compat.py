@@ -8,7 +8,7 @@ from typing import Any
 
 from ..chat import ToolCall
 from ..errors import UnsupportedField
-from ..formats.ollama import RUNTIME_OPTIONS
+from ..formats.ollama import PROMPT_SWITCHES, RUNTIME_OPTIONS
 from ..formats.openai import message_to_openai, tool_choice_to_openai, tool_to_openai
 from .base import ChatRequest, ChatResult, HttpBackend, StreamChunk, Usage, error_from_status
 from .errors import BadResponse
@@ -44,7 +44,7 @@ class OpenAICompatBackend(HttpBackend):
             raise UnsupportedField("top_k", "OpenAI's API has no top_k")
         if req.extra_protocol != "openai":
             for key in req.extra:
-                if key not in _OTHER_PROTOCOLS_FIELDS and key not in RUNTIME_OPTIONS:
+                if key not in _OTHER_PROTOCOLS_FIELDS and key not in RUNTIME_OPTIONS and key not in PROMPT_SWITCHES:
                     raise UnsupportedField(key, "the OpenAI chat API has no such field")
 
     def _body(self, req: ChatRequest, stream: bool) -> dict[str, Any]:

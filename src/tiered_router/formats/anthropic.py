@@ -15,7 +15,7 @@ import orjson
 
 from ..chat import ChatRequest, ImagePart, Message, Part, TextPart, Tool, ToolCall
 from ..errors import InvalidRequest, UnsupportedField
-from .ollama import RUNTIME_OPTIONS, arguments_object
+from .ollama import PROMPT_SWITCHES, RUNTIME_OPTIONS, arguments_object
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
                 "pause_turn": "stop", "refusal": "content_filter"}
@@ -292,10 +292,19 @@ def check_anthropic(req: ChatRequest) -> None:
         raise UnsupportedField("seed", "Anthropic's Messages API has no seed")
     if req.temperature is not None and req.temperature > 1:
         raise UnsupportedField("temperature", "Anthropic accepts 0 to 1")
+    if any(m.images for m in req.messages if m.role in ("system", "developer")):
+        raise UnsupportedField("system", "Anthropic takes no images in the system prompt")
+    if thinking_to_anthropic(req) is not None:
+        # Extended thinking works only at the default sampling, and with a tool choice of auto or none.
+        for field, value in (("temperature", req.temperature), ("top_k", req.top_k)):
+            if value is not None:
+                raise UnsupportedField(field, "Anthropic does not take it together with thinking")
+        if req.tool_choice == "required" or req.tool_name:
+            raise UnsupportedField("tool_choice", "Anthropic forces no tool call together with thinking")
     if req.extra_protocol == "anthropic":
         return
     for key in req.extra:
-        if key not in _ANTHROPIC_EXTRAS and key not in RUNTIME_OPTIONS:
+        if key not in _ANTHROPIC_EXTRAS and key not in RUNTIME_OPTIONS and key not in PROMPT_SWITCHES:
             raise UnsupportedField(key, "Anthropic's Messages API has no such field")
 
 

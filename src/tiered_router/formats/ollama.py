@@ -43,8 +43,11 @@ def messages_from_ollama(items: Any) -> list[Message]:
                       for j, c in enumerate(m.get("tool_calls") or ()))
         name = m.get("tool_name")
         thinking = m.get("thinking")
+        call_id = m.get("tool_call_id")  # Ollama 0.12.10 and later; older clients name the tool instead
+        if role == "tool" and not isinstance(call_id, str):
+            call_id = _answered_call(out, name)
         out.append(Message(role, parts, tool_calls=calls, name=name if isinstance(name, str) else None,
-                           tool_call_id=_answered_call(out, name) if role == "tool" else None,
+                           tool_call_id=call_id if role == "tool" else None,
                            thinking=thinking if isinstance(thinking, str) and thinking else None))
     return out
 
@@ -163,7 +166,7 @@ def options_to_ollama(req: ChatRequest, context_window: int) -> dict[str, Any]:
     if req.stop:
         options["stop"] = req.stop
     if req.extra_protocol == "ollama":  # the client's own Ollama options, as it sent them
-        options.update((k, v) for k, v in req.extra.items() if k not in ("logprobs", "top_logprobs"))
+        options.update((k, v) for k, v in req.extra.items() if k not in TOP_LEVEL)
     else:
         for key in ("frequency_penalty", "presence_penalty"):
             if key in req.extra:
@@ -177,6 +180,9 @@ def check_ollama(req: ChatRequest) -> None:
         raise UnsupportedField("tool_choice", "Ollama cannot be made to call a tool (only auto or none)")
     if req.parallel_tool_calls is False:
         raise UnsupportedField("parallel_tool_calls", "Ollama cannot be limited to one tool call per answer")
+    if any(p.data is None for m in req.messages for p in m.images):
+        raise UnsupportedField("image_url", "Ollama takes images as bytes; an http(s) image URL is not fetched by "
+                               "the router: send it as a data: URL")
     if req.extra_protocol == "ollama":
         return
     for key in req.extra:
@@ -187,6 +193,10 @@ def check_ollama(req: ChatRequest) -> None:
 # Fields of other protocols with an Ollama equivalent (sent in options), or that only describe the caller.
 _OLLAMA_EXTRAS = frozenset({"frequency_penalty", "presence_penalty", "logprobs", "top_logprobs", "metadata",
                             "store", "service_tier"})
+# Ollama's switches for a prompt longer than the window: other protocols never cut a prompt (they refuse it).
+PROMPT_SWITCHES = frozenset({"truncate", "shift"})
+# Ollama request fields (not options) a client may send: sent to Ollama tiers as they are.
+TOP_LEVEL = frozenset({"logprobs", "top_logprobs", "truncate", "shift"})
 # Ollama options about the machine, not the answer: meaningless to another protocol, so not sent there.
 RUNTIME_OPTIONS = frozenset({"num_gpu", "main_gpu", "num_thread", "num_batch", "use_mmap", "use_mlock", "numa",
                              "low_vram", "num_keep"})

@@ -213,6 +213,8 @@ def request_from_params(messages: list[Message], params: Mapping[str, Any]) -> C
     if think is None:
         think = params.get("reasoning_effort")
     extra = {k: v for k, v in params.items() if k not in _READ and v is not None}
+    if extra.get("logprobs") is False:  # the default everywhere: nothing to ask for
+        del extra["logprobs"]
     return ChatRequest(
         messages=messages, max_tokens=max_tokens, temperature=params.get("temperature"),
         top_p=params.get("top_p"), stop=[stop] if isinstance(stop, str) else stop,

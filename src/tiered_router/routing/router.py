@@ -138,8 +138,9 @@ class TieredModelRouter:
                      **params: Any) -> RoutedStream:
         """Route one request as a stream. Returns once the answering tier is chosen, before any byte.
 
-        Tiers that may still escalate are buffered and gated, then replayed; the last tier of the
-        plan streams live. Iterate the result for chunks; ``.response`` is set when it ends.
+        A tier that may still escalate holds back the head of its stream and gates it (``routing/streams.py``);
+        a request for JSON is answered whole and replayed; the last tier of the plan streams live. Iterate the
+        result for chunks; ``.response`` is set when it ends.
         """
         call = self._new_call(messages_or_text, context, params)
         return RoutedStream(self, call, await self._run(call, streaming=True))
@@ -342,7 +343,8 @@ class RoutedStream:
                 if live.attempt.outcome == AttemptOutcome.ACCEPTED:  # the last chunk: settled, with its usage
                     ended = True
                     self._finish(ChatResult("".join(parts), finish, live.attempt.usage, live.attempt.model,
-                                            tuple(calls), "".join(thinking) or None, signature), None)
+                                            tuple(calls), "".join(thinking) or None, signature),
+                                 live.attempt.quality)  # a held stream is judged whole at its end
                 yield chunk
         except StreamBroken as error:
             ended = True

@@ -98,7 +98,7 @@ class Spend:
         """Reserve the worst case of a paid call: a bound on its prompt that no provider's count can exceed
         (``prompt_bound``) and ``request.max_tokens`` of output. A free call holds nothing (``estimate`` is
         its prompt tokens, for the record). Raises BudgetExceeded, UnknownPrice or LedgerUnavailable."""
-        max_tokens = request.max_tokens or 0
+        max_tokens = backend.max_output_tokens(request)
         if not self.is_paid(backend):
             return Hold(None, estimate, max_tokens, request_id)
         bound = prompt_bound(request, getattr(backend, "protocol", ""), backend.model)

@@ -59,7 +59,8 @@ async def messages(exchange: Exchange) -> Response | JSONReply:
 
 
 async def count_tokens(exchange: Exchange) -> Response | JSONReply:
-    """The router's own count: the same bound it reserves the budget on (an estimate, never exact)."""
+    """The router's own estimate of the prompt's tokens (as it checks context windows); not the provider's
+    exact count. The budget reserves on a higher bound, the prompt's bytes."""
     state = exchange.state
     body = parse(AnthropicCountRequest, await exchange.json(state.max_body_bytes))
     msgs = messages_from_anthropic(body.system, body.messages)
@@ -69,12 +70,22 @@ async def count_tokens(exchange: Exchange) -> Response | JSONReply:
 def anthropic_request(body: AnthropicMessagesRequest) -> ChatRequest:
     choice, name, parallel = tool_choice_from_anthropic(body.tool_choice)
     user = (body.metadata or {}).get("user_id")
+    extra = dict(body.model_extra or {})
+    response_format = None
+    output_format = extra.pop("output_format", None)
+    if isinstance(output_format, dict) and output_format.get("type") == "json_schema":
+        # Structured outputs: the same request as OpenAI's json_schema, for every tier.
+        response_format = {"type": "json_schema",
+                           "json_schema": {"name": "output", "schema": output_format.get("schema") or {}}}
+    elif output_format is not None:
+        extra["output_format"] = output_format
     return ChatRequest(
         messages=messages_from_anthropic(body.system, body.messages), max_tokens=body.max_tokens,
         temperature=body.temperature, top_p=body.top_p, top_k=body.top_k, stop=body.stop_sequences,
         tools=tools_from_anthropic(body.tools), tool_choice=choice,  # type: ignore[arg-type]
         tool_name=name, parallel_tool_calls=parallel, think=think_from_anthropic(body.thinking),
-        user=user if isinstance(user, str) else None, extra=dict(body.model_extra or {}), extra_protocol="anthropic",
+        user=user if isinstance(user, str) else None, response_format=response_format, extra=extra,
+        extra_protocol="anthropic",
     )
 
 

@@ -65,10 +65,17 @@ def _request(body: OllamaCommon, messages: list[Message], tools: tuple[Any, ...]
     if o is not None:
         extra.update({k: v for k, v in (("frequency_penalty", o.frequency_penalty),
                                         ("presence_penalty", o.presence_penalty)) if v is not None})
-    if body.logprobs is not None:
-        extra["logprobs"] = body.logprobs
-    if body.top_logprobs is not None:
-        extra["top_logprobs"] = body.top_logprobs
+    if body.logprobs:  # false is the default everywhere: nothing to ask for
+        extra["logprobs"] = True
+        if body.top_logprobs is not None:
+            extra["top_logprobs"] = body.top_logprobs
+    for key in ("truncate", "shift"):  # Ollama's own switches for a prompt longer than its window
+        value = getattr(body, key)
+        if value is not None:
+            extra[key] = value
+    unknown = set(body.model_extra or {}) - set(_GENERATE_UNSUPPORTED)
+    if unknown:
+        raise UnsupportedField(sorted(unknown)[0], "not a field of Ollama's API that the router knows")
     return ChatRequest(
         messages=messages, max_tokens=o.num_predict if o and o.num_predict and o.num_predict > 0 else None,
         temperature=o.temperature if o else None, top_p=o.top_p if o else None,

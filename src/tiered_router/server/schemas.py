@@ -111,6 +111,8 @@ class OllamaCommon(ChatBody):
     keep_alive: str | float | None = None
     logprobs: StrictBool | None = None
     top_logprobs: int | None = Field(None, ge=0, le=20)
+    truncate: StrictBool | None = None  # false: a prompt longer than the window is an error, not cut
+    shift: StrictBool | None = None
 
 
 class OllamaChatRequest(OllamaCommon):

@@ -197,6 +197,8 @@ class Simulator:
             prompt_tokens = min(prompt_tokens, window)
         else:
             window = chat.context_window or self.context_window(chat.model)
+            if chat.protocol == "ollama" and chat.context_window is None:
+                window = min(OLLAMA_DEFAULT_NUM_CTX, window)
             if behaviour is None and prompt_tokens > window:
                 return Reply(prompt_tokens, error="context-too-long", context_window=window)
         if truncated:
