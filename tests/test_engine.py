@@ -271,12 +271,23 @@ def test_breakers_wait_out_retry_after_and_ignore_the_requests_own_faults():
     assert b.blocked("z") is None
 
 
-def test_an_auth_failure_blocks_the_backend():
+def test_an_auth_failure_cools_the_backend_down_for_long_but_not_for_ever():
     now = [0.0]
-    b = Breakers(threshold=3, cooldown_s=10, clock=lambda: now[0])
+    b = Breakers(threshold=3, cooldown_s=10, auth_cooldown_s=300, clock=lambda: now[0])
     b.failure("z", AuthError("bad key"))
-    now[0] = 1e6
+    now[0] = 299
     assert b.blocked("z") == "auth-failed"
+    assert b.state("z").state == "auth-failed" and b.state("z").seconds_left == 1
+    now[0] = 301  # the key was fixed, the model pulled: it is tried again
+    assert b.blocked("z") is None and b.state("z").state == "ok"
+
+
+def test_rate_limits_say_when_to_come_back():
+    now = [0.0]
+    b = Breakers(threshold=3, clock=lambda: now[0])
+    b.failure("y", RateLimited("slow", retry_after_s=7))
+    now[0] = 2
+    assert b.retry_after("y") == 5 and b.state("y").state == "rate-limited"
 
 
 # --- streams that don't wait: the head of a tier that may escalate is held and gated -------------------------

@@ -155,9 +155,15 @@ def test_models_classify_health_and_readiness(server):
     assert ready.status_code == 200 and ready.json()["tiers"]["local-fast"]["healthy"]
 
 
-def test_readyz_is_503_when_a_local_backend_is_down(serve):
+def test_readyz_reports_each_tier_and_is_503_only_when_no_tier_can_answer(serve):
     server = serve(local_fast_url="http://127.0.0.1:9")
-    assert httpx.get(server.url + "/readyz").status_code == 503
+    ready = httpx.get(server.url + "/readyz")
+    assert ready.status_code == 200  # tier 1 is down, but tier 2 and the cloud answer
+    assert ready.json()["tiers"]["local-fast"]["state"] == "down"
+    assert ready.json()["tiers"]["local-heavy"]["state"] == "ok"
+    nothing = serve(local_fast_url="http://127.0.0.1:9", local_heavy_url="http://127.0.0.1:9", cloud_enabled=False)
+    down = httpx.get(nothing.url + "/readyz")
+    assert down.status_code == 503 and down.json()["tiers"]["cloud"]["state"] == "disabled"
 
 
 def test_metrics_parse_with_prometheus_parser(server):
@@ -232,3 +238,37 @@ def test_secrets_never_reach_logs_errors_or_metrics(serve, caplog):
     bodies.append(caplog.text)
     for text in bodies:
         assert upstream_key not in text and client_key not in text
+
+
+def test_every_tier_rate_limited_is_a_429_with_retry_after(serve):
+    server = serve()
+    r = httpx.post(server.url + "/v1/chat/completions",
+                   json={"model": "auto", "messages": [{"role": "user", "content": "Walk on [[sim:http429]]"}]})
+    assert r.status_code == 429 and r.headers["retry-after"] == "1"  # the simulator asks for 1 s
+    assert r.json()["error"]["code"] == "rate_limited"
+    assert len(r.json()["error"]["attempts"]) == 3
+    # the request was not retried on a rate-limited backend: the next request skips them all, still a 429
+    again = httpx.post(server.url + "/v1/chat/completions",
+                       json={"model": "auto", "messages": [{"role": "user", "content": "Walk to the next room"}]})
+    assert again.status_code == 429 and int(again.headers["retry-after"]) >= 1
+
+
+def test_every_error_carries_a_request_id(serve):
+    server = serve(api_keys="k")
+    auth = {"authorization": "Bearer k"}
+    bad = httpx.post(server.url + "/v1/chat/completions", headers=auth, content=b"{not json")
+    missing = httpx.get(server.url + "/v1/nothing-here", headers=auth)
+    unauthorised = httpx.post(server.url + "/api/chat", json={})
+    mine = httpx.post(server.url + "/v1/messages", headers={**auth, "x-request-id": "trace-7"}, json={})
+    for response in (bad, missing, unauthorised, mine):
+        assert response.status_code >= 400 and response.headers.get("x-request-id")
+    assert mine.headers["x-request-id"] == "trace-7"
+    routed = httpx.post(server.url + "/v1/chat/completions", headers=auth, json={
+        "model": "tier-1", "messages": [{"role": "user", "content": "Walk on [[sim:http500]]"}]})
+    assert routed.status_code == 502
+    assert any(r["request_id"] == routed.headers["x-request-id"] for r in records(server))
+
+
+def records(server) -> list[dict]:
+    server.app.state.records.flush()
+    return list(server.router.records)

@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     # A backend that fails this many times in a row is skipped for cooldown_s.
     cooldown_failures: int = Field(3, ge=1)
     cooldown_s: float = Field(30.0, ge=0)
+    # An auth or not-found error (a bad key, a model not pulled yet) skips that backend this long.
+    auth_cooldown_s: float = Field(300.0, ge=0)
 
     # A streamed answer of a tier that may still escalate is held back until this many tokens, or this many
     # milliseconds after its first token, whichever comes first; its head is gated, then the rest streams live.

@@ -76,7 +76,7 @@ class Call:
         log.info("tier %d %s failed: %s", tier, backend.name, exc)
         self.attempts.append(Attempt(tier, backend.provider, backend.model, AttemptOutcome.ERROR, latency_ms,
                                      error_kind=exc.kind.value, error=exc.message[:300],
-                                     usage=usage or Usage(), cost_usd=cost_usd))
+                                     usage=usage or Usage(), cost_usd=cost_usd, retry_after_s=exc.retry_after_s))
         self.note_escalation(f"tier{int(tier)}-{exc.kind.value}")
 
 

@@ -76,7 +76,7 @@ class Engine:
             skip = self._skip_reason(backend, call.prompt_tokens, too_long_for)
             if skip:
                 call.attempts.append(Attempt(tier, backend.provider, backend.model, AttemptOutcome.SKIPPED,
-                                             error=skip))
+                                             error=skip, retry_after_s=self.breakers.retry_after(backend.name)))
                 call.note_escalation(f"tier{int(tier)}-skipped:{skip}")
                 continue
             request = self._request_for(backend, call.request)
@@ -148,9 +148,12 @@ class Engine:
             call.degraded_reason = f"budget_exceeded: {exc.window} cloud budget spent"
             return None
         except BudgetError as exc:  # no price, or the ledger is unreadable: fail closed
-            kind = "unknown_price" if isinstance(exc, UnknownPrice) else "budget_unavailable"
+            unpriced = isinstance(exc, UnknownPrice)
+            kind = "unknown_price" if unpriced else "budget_unavailable"
+            # The ledger's own error names its database (host, user): that stays in the server's log.
+            why = str(exc)[:300] if unpriced else "the budget ledger cannot be reached; cloud calls are refused"
             call.attempts.append(Attempt(tier, backend.provider, backend.model, AttemptOutcome.ERROR,
-                                         error_kind=kind, error=str(exc)[:300]))
+                                         error_kind=kind, error=why))
             call.note_escalation(f"tier{int(tier)}-{kind}")
             log.error("cloud call refused: %s", exc)
             return None

@@ -41,6 +41,7 @@ class Attempt:
     finish_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
+    retry_after_s: float | None = None  # a rate limit's Retry-After (not part of the record)
 
     def as_dict(self) -> dict[str, Any]:
         return {

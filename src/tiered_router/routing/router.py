@@ -73,7 +73,8 @@ class TieredModelRouter:
         }
         self.cloud_enabled = cloud_available(self.settings, self.backends.get(Tier.CLOUD_API))
         self.classifier: Classifier = classifier or HeuristicClassifier.from_settings(self.settings)
-        self.breakers = Breakers(self.settings.cooldown_failures, self.settings.cooldown_s)
+        self.breakers = Breakers(self.settings.cooldown_failures, self.settings.cooldown_s,
+                                 self.settings.auth_cooldown_s)
         self.spend = Spend(self.settings, budget)
         self.engine = Engine(self.backends, self.breakers, self.spend, EngineSettings.from_settings(self.settings),
                              clock)
@@ -150,6 +151,7 @@ class TieredModelRouter:
         try:
             return await self.engine.run(call, streaming)
         except RouterError as exc:
+            exc.request_id = call.request_id  # type: ignore[attr-defined]  # the error's answer carries it
             self._record(call, None, exc)
             raise
 
@@ -226,6 +228,26 @@ class TieredModelRouter:
                         "enabled": tier is not Tier.CLOUD_API or self.cloud_enabled}
             for (tier, b), (ok, detail) in zip(tiers, results, strict=True)
         }
+
+    async def readiness(self) -> tuple[bool, dict[str, dict[str, Any]]]:
+        """(whether any tier can answer now, each tier's state). A tier's ``state`` is ``ok``, ``down`` (its
+        server does not answer), ``disabled``, ``rate-limited``, ``cooling-down`` or ``auth-failed`` (with
+        ``seconds_left``), or, for the cloud, ``ledger-down`` (no cloud call while the budget is unreadable)."""
+        tiers = await self.health()
+        for tier, backend in self.backends.items():
+            entry = tiers[tier.slug]
+            skipped = self.breakers.state(backend.name)
+            if not entry["enabled"]:
+                entry["state"] = "disabled"
+            elif skipped.state != "ok":
+                entry["state"], entry["seconds_left"] = skipped.state, skipped.seconds_left
+            elif not entry["healthy"]:
+                entry["state"] = "down"
+            elif tier is Tier.CLOUD_API and self.spend.ledger_error is not None:
+                entry["state"] = "ledger-down"
+            else:
+                entry["state"] = "ok"
+        return any(t["state"] == "ok" for t in tiers.values()), tiers
 
     async def aclose(self) -> None:
         self.recorder.flush()

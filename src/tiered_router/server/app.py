@@ -47,6 +47,7 @@ from .schemas import ClassifyRequest
 log = logging.getLogger("tiered_router.server")
 Handler = Callable[[Request], Awaitable[Response]]
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+LEDGER_DOWN = "the budget ledger is unavailable (the server's log says why); cloud calls are refused until it is back"
 
 
 def guarded(handler: Handler) -> Handler:
@@ -57,7 +58,7 @@ def guarded(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except Exception as exc:
-            return error_reply(request.url.path, exc)
+            return error_reply(request.url.path, exc, request.headers.get("x-request-id"))
 
     return wrapper
 
@@ -104,7 +105,8 @@ class BearerAuth:
         challenge = 'Basic realm="tiered-router"' if scope["path"].startswith("/dashboard") else "Bearer"
         problem = HTTPProblem(401, "missing or invalid API key: send Authorization: Bearer <key> (or x-api-key)",
                               "invalid_request_error", "invalid_api_key", headers={"www-authenticate": challenge})
-        await front_error(scope["path"], problem)(scope, receive, send)
+        client_id = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+        await front_error(scope["path"], problem, client_id or None)(scope, receive, send)
 
 
 class ChatFirst:
@@ -141,8 +143,8 @@ async def budget_endpoint(request: Request) -> Response:
     try:
         return JSONResponse(request.app.state.router.budget.get_summary())
     except BudgetError as exc:
-        raise HTTPProblem(503, f"the budget ledger is unavailable: {exc}", "budget_unavailable",
-                          "budget_unavailable") from None
+        log.error("budget ledger unavailable: %s", exc)  # the database's name and host stay in the log
+        raise HTTPProblem(503, LEDGER_DOWN, "budget_unavailable", "budget_unavailable") from None
 
 
 # Query values the endpoints accept, exactly as server/openapi.py documents them ("" = no filter).
@@ -184,6 +186,9 @@ async def stats_endpoint(request: Request) -> Response:
     def work() -> dict[str, Any]:
         store.flush(timeout=2.0)  # include the requests of the last moments
         budget, error = read_budget(lambda: router.budget.get_summary()) if router.cloud_enabled else (None, None)
+        if error is not None:
+            log.error("budget ledger unavailable: %s", error)
+            error = LEDGER_DOWN
         return compute_stats(store, since_s, budget, budget_error=error, timezone=router.settings.budget_timezone)
 
     return JSONResponse(await _read_log(work))
@@ -225,9 +230,9 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """Each tier's state; 503 when no tier can answer."""
     router: TieredModelRouter = request.app.state.router
-    tiers = await router.health()
-    ready = all(t["healthy"] for name, t in tiers.items() if name != "cloud")
+    ready, tiers = await router.readiness()
     return JSONResponse({"status": "ready" if ready else "not ready", "tiers": tiers},
                         status_code=200 if ready else 503)
 
@@ -263,7 +268,7 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
         message = str(exc.detail)
     problem = HTTPProblem(exc.status_code, message, "invalid_request_error", code,
                           headers=dict(exc.headers or {}))  # e.g. Allow on a 405
-    return front_error(path, problem)
+    return front_error(path, problem, request.headers.get("x-request-id"))
 
 
 def _budget_remaining(router: TieredModelRouter) -> Callable[[], dict[str, float]]:

@@ -16,7 +16,7 @@ from ..options import RouteOptions
 from ..routing import RoutedResponse, RoutedStream, TieredModelRouter
 from ..tiers import PUBLIC_NAMES, Tier
 from .errors import HTTPProblem
-from .exchange import Exchange, JSONReply, parse_json, read_body
+from .exchange import Exchange, JSONReply, parse_json, read_body, valid_request_id
 from .schemas import ChatBody
 
 M = TypeVar("M", bound=BaseModel)
@@ -88,9 +88,7 @@ def resolve_model(router: TieredModelRouter, name: str) -> Tier | None:
 
 def route_options(exchange: Exchange, entry_point: str, tier: Tier | None) -> RouteOptions:
     allow_cloud = (exchange.header(b"x-router-allow-cloud") or "").lower() not in ("0", "false", "no")
-    rid = exchange.header(b"x-request-id")
-    return RouteOptions(tier, allow_cloud, rid if rid and len(rid) <= 128 and rid.isprintable() else None, None,
-                        entry_point)
+    return RouteOptions(tier, allow_cloud, valid_request_id(exchange.header(b"x-request-id")), None, entry_point)
 
 
 def response_headers(r: RoutedResponse) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from starlette.responses import JSONResponse
@@ -47,6 +48,11 @@ def problem_from(exc: Exception) -> HTTPProblem:
         return HTTPProblem(429, str(exc), "budget_exceeded", "budget_exceeded")
     if isinstance(exc, AllTiersFailed):
         attempts = [a.as_dict() for a in exc.attempts]
+        waits = _rate_limits(exc.attempts)
+        if waits is not None:
+            retry = max(1, math.ceil(min(waits))) if waits else 1
+            return HTTPProblem(429, f"every tier is rate-limited; retry after {retry}s. {exc}", "rate_limit_exceeded",
+                               "rate_limited", {"attempts": attempts}, {"retry-after": str(retry)})
         last = exc.attempts[-1] if exc.attempts else None
         if last is not None and last.error_kind == "timeout":
             return HTTPProblem(504, str(exc), "upstream_timeout", "upstream_timeout", {"attempts": attempts})
@@ -59,3 +65,10 @@ def problem_from(exc: Exception) -> HTTPProblem:
         return HTTPProblem(502, str(exc), "upstream_error", getattr(exc, "code", None))
     log.exception("unexpected error while handling a request")
     return HTTPProblem(500, "internal error; see the router's log", "server_error", "internal_error")
+
+
+def _rate_limits(attempts: list[Any]) -> list[float] | None:
+    """The Retry-After of each tier when every tier tried was rate-limited (None if any failed otherwise)."""
+    if not attempts or not all(a.error_kind == "rate_limited" or a.error == "rate-limited" for a in attempts):
+        return None
+    return [a.retry_after_s for a in attempts if a.retry_after_s is not None]

@@ -17,6 +17,7 @@ import orjson
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..options import new_request_id
 from .errors import ClientGone, HTTPProblem, problem_from, problem_response
 
 log = logging.getLogger("tiered_router.server")
@@ -101,19 +102,28 @@ class JSONReply:
 Handler = Callable[[Exchange], Awaitable[ASGIApp]]
 
 
-def error_reply(path: str, exc: Exception) -> JSONResponse:
+def error_reply(path: str, exc: Exception, client_request_id: str | None = None) -> JSONResponse:
     """Any exception as JSON in the shape of the front the path belongs to: OpenAI's, Ollama's
-    ``{"error": "..."}`` on /api/*, Anthropic's on /v1/messages."""
-    return front_error(path, problem_from(exc))
+    ``{"error": "..."}`` on /api/*, Anthropic's on /v1/messages. It carries ``x-request-id``: the routed
+    request's, else the client's, else a new one."""
+    request_id = getattr(exc, "request_id", None) or client_request_id
+    return front_error(path, problem_from(exc), request_id)
 
 
-def front_error(path: str, problem: HTTPProblem) -> JSONResponse:
+def front_error(path: str, problem: HTTPProblem, request_id: str | None = None) -> JSONResponse:
+    headers = {**(problem.headers or {}), "x-request-id": valid_request_id(request_id) or new_request_id()}
     if path.startswith("/api/"):
-        return JSONResponse({"error": problem.message}, status_code=problem.status, headers=problem.headers)
+        return JSONResponse({"error": problem.message}, status_code=problem.status, headers=headers)
     if path.startswith("/v1/messages"):
         return JSONResponse({"type": "error", "error": {"type": anthropic_type(problem), "message": problem.message}},
-                            status_code=problem.status, headers=problem.headers)
+                            status_code=problem.status, headers=headers)
+    problem.headers = headers
     return problem_response(problem)
+
+
+def valid_request_id(value: str | None) -> str | None:
+    """A client's x-request-id, when it is fit to echo (short, printable)."""
+    return value if value and len(value) <= 128 and value.isprintable() else None
 
 
 _ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -135,11 +145,12 @@ class Endpoint:
         self.__name__ = handler.__name__
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = Exchange(scope, receive)
         try:
-            reply = await self.handler(Exchange(scope, receive))
+            reply = await self.handler(exchange)
         except ClientGone:
             return
         except Exception as exc:
-            reply = error_reply(scope["path"], exc)
+            reply = error_reply(scope["path"], exc, exchange.header(b"x-request-id"))
         await reply(scope, receive, send)
 
