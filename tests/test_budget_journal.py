@@ -84,7 +84,9 @@ def test_the_ledger_is_opened_again_after_a_failure(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     now = [0.0]
-    spend = Spend(load_settings(db=str(blocker / "ledger.db")), clock=lambda: now[0])
+    # The path is checked when the settings are read; here it breaks afterwards (a disk going away).
+    settings = load_settings(db=str(tmp_path / "fine.db")).model_copy(update={"db": str(blocker / "ledger.db")})
+    spend = Spend(settings, clock=lambda: now[0])
     with pytest.raises(LedgerUnavailable):
         _ = spend.tracker
     assert spend.ledger_error

@@ -99,3 +99,41 @@ def test_tier_names_parse():
     assert Tier.parse(3) is Tier.CLOUD_API
     with pytest.raises(ValueError, match="not a tier"):
         Tier.parse("tier-9")
+
+
+@pytest.mark.parametrize(("env", "named"), [
+    ({"TIER_PRICE_OVERRIDES": "{bad"}, "TIER_PRICE_OVERRIDES"),
+    ({"TIER_CLOUD_MONTHLY_BUDGET_USD": "inf"}, "TIER_CLOUD_MONTHLY_BUDGET_USD"),
+    ({"TIER_CLOUD_DAILY_BUDGET_USD": "nan"}, "TIER_CLOUD_DAILY_BUDGET_USD"),
+    ({"TIER_LOCAL_FAST_URL": "http://host:99999"}, "TIER_LOCAL_FAST_URL"),
+    ({"TIER_LOCAL_HEAVY_URL": "http://ollama host:11434"}, "TIER_LOCAL_HEAVY_URL"),
+    ({"TIER_API_KEYS": ","}, "TIER_API_KEYS"),
+    ({"TIER_DB": "/proc/no-such-place/ledger.db"}, "TIER_DB"),
+])
+def test_every_bad_setting_is_one_line_naming_it_and_exit_2(monkeypatch, env, named):
+    from click.testing import CliRunner
+
+    from tiered_router.cli import main
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError, match=named):
+        load_settings()
+    result = CliRunner().invoke(main, ["route", "hi"])
+    assert result.exit_code == 2 and named in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_toml_mistakes_name_the_file_and_the_key(monkeypatch, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('local_fast_model = "ollama/x"\nlocal_fast_modle = "ollama/y"\n')
+    monkeypatch.setenv("TIER_CONFIG", str(bad))
+    with pytest.raises(ConfigError, match="unknown key 'local_fast_modle'; did you mean 'local_fast_model'"):
+        load_settings()
+    bad.write_text("local_fast_model = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings()
+
+
+def test_a_postgres_server_that_is_down_is_not_a_configuration_error():
+    assert load_settings(db="postgresql://nobody@127.0.0.1:9/ledger").db.startswith("postgresql://")

@@ -99,9 +99,7 @@ async def test_budget_exhausted_error_mode(make_router):
 
 
 async def test_unreadable_ledger_fails_closed_but_local_tiers_work(make_router, tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory")
-    router = make_router(db=str(blocker / "sub" / "ledger.db"))
+    router = make_router(db="postgresql://nobody@127.0.0.1:9/ledger")  # a database that does not answer
     assert (await router.complete("Walk to the next room")).tier == Tier.LOCAL_FAST
     with pytest.raises(AllTiersFailed, match="budget_unavailable"):
         await router.complete("Walk to the next room", {"tier": "cloud"})

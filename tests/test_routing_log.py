@@ -391,7 +391,9 @@ def test_unreachable_postgres_does_not_raise(stores, caplog):
 
 def test_routing_works_when_the_log_database_is_unavailable(simulator, tmp_path, caplog):
     path, blocker = unavailable_sqlite(tmp_path)
-    router = TieredModelRouter(demo_settings(simulator.url, db=path), sinks=[])
+    # The path is checked when the settings are read; here it breaks afterwards (a disk going away).
+    settings = demo_settings(simulator.url, db=str(tmp_path / "fine.db")).model_copy(update={"db": path})
+    router = TieredModelRouter(settings, sinks=[])
     try:
         with caplog.at_level(logging.WARNING, "tiered_router.log_store"):
             response = router.complete_sync("Walk to the next room")

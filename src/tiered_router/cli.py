@@ -20,7 +20,7 @@ from .tiers import Tier
 
 # Piped output gets a wide fixed width rather than rich's 80 columns, so tables stay readable in logs.
 console = Console() if sys.stdout.isatty() else Console(width=160)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error is one line, however narrow the terminal
 
 
 def _fail(message: str, code: int = 1) -> None:

@@ -7,7 +7,10 @@ for example ``local_fast_model = "ollama/llama3.1:8b"``.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +22,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -86,16 +90,44 @@ def parse_model(value: str, *, local: bool) -> ModelSpec:
 
 
 def _check_url(url: str) -> str:
+    if url != url.strip() or any(ch.isspace() for ch in url):
+        raise ValueError(f"{url!r} has spaces in it")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"{url!r} is not an http(s) URL")
+    try:
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        raise ValueError(f"{url!r} has a bad port") from None
+    if not parts.hostname:
+        raise ValueError(f"{url!r} has no host")
     return url.rstrip("/")
+
+
+def _check_db(db: str) -> str:
+    """A SQLite path must be one this process can create or write; a database URL is checked when used
+    (a PostgreSQL server that is down at start-up is not a configuration error: the cloud waits for it)."""
+    if db.startswith(("postgresql://", "postgres://", "memory:")):
+        return db
+    path = Path(db.removeprefix("sqlite:///")).expanduser()
+    if path.is_dir():
+        raise ValueError(f"{db!r} is a directory, not a database file")
+    existed = path.exists()
+    try:  # the one sure test (permission bits say nothing to root): create what SQLite will create
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{db!r} cannot be written by this process ({exc.strerror or exc})") from None
+    if not existed:
+        path.unlink(missing_ok=True)
+    return db
 
 
 class Settings(BaseSettings):
     """Every knob, with the environment variable that sets it (prefix ``TIER_``)."""
 
-    model_config = SettingsConfigDict(env_prefix="TIER_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(env_prefix="TIER_", extra="ignore", validate_default=True, allow_inf_nan=False)
 
     local_fast_model: str = "ollama/llama3.1:8b"
     local_heavy_model: str = "ollama/hermes3:70b"
@@ -171,6 +203,20 @@ class Settings(BaseSettings):
     log_enabled: bool = True
     log_retention_days: int = Field(30, ge=0)
     log_max_rows: int = Field(100_000, ge=0)
+
+    @field_validator("db")
+    @classmethod
+    def _db(cls, v: str) -> str:
+        return _check_db(v)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and v.get_secret_value().strip() and not any(
+                k.strip() for k in v.get_secret_value().split(",")):
+            # "," would otherwise mean: no key at all, and authentication silently off.
+            raise ValueError("holds no key (a comma-separated list of keys; leave it unset for no auth)")
+        return v
 
     @field_validator("local_fast_url", "local_heavy_url", "cloud_url")
     @classmethod
@@ -291,7 +337,8 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build Settings, turning validation errors into one ConfigError that names each setting."""
+    """Build Settings. Every problem is one ConfigError that names the variable (or the TOML key)."""
+    _check_toml_keys()
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -299,5 +346,31 @@ def load_settings(**overrides: Any) -> Settings:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "settings"
             env = f"TIER_{field.upper()}" if err["loc"] else "settings"
-            problems.append(f"{env}: {err['msg']}")
+            problems.append(f"{env}: {err['msg'].removeprefix('Value error, ')}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"TIER_CONFIG: {os.environ.get('TIER_CONFIG')} is not valid TOML: {exc}") from None
+    except SettingsError as exc:  # a JSON-valued variable that is not JSON
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = f"TIER_{match.group(1).upper()}" if match else "a TIER_ variable"
+        cause = exc.__cause__ or exc
+        raise ConfigError(f"{name}: not valid JSON ({cause})") from None
+
+
+def _check_toml_keys() -> None:
+    """A key of the TOML file that is no setting is a mistake (a misspelt key would be ignored otherwise)."""
+    path = os.environ.get("TIER_CONFIG")
+    if not path or not Path(path).is_file():
+        return
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"TIER_CONFIG: {path} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"TIER_CONFIG: {path} cannot be read: {exc}") from None
+    known = list(Settings.model_fields)
+    for key in data:
+        if key not in Settings.model_fields:
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise ConfigError(f"TIER_CONFIG: {path}: unknown key {key!r}{hint}")
