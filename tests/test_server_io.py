@@ -273,3 +273,26 @@ def test_a_repeated_header_keeps_its_first_value(server_with_simulator) -> None:
                    json={"model": "tier-1", "messages": [{"role": "user", "content": "Walk to the next room"}]},
                    headers=[("x-request-id", "first-id"), ("x-request-id", "second-id")])
     assert r.status_code == 200 and r.headers["x-request-id"] == "first-id"
+
+
+def test_a_client_that_sends_its_request_too_slowly_is_cut_off(simulator, tmp_path) -> None:
+    import socket
+
+    from tiered_router.demo import demo_settings
+    from tiered_router.routing import TieredModelRouter
+    from tiered_router.server.app import create_app
+    from tiered_router.server.http import http_protocol
+
+    router = TieredModelRouter(demo_settings(simulator.url, db=str(tmp_path / "s.db"), client_timeout_s=0.3), sinks=[])
+    with ServerThread(create_app(router), http=http_protocol(0.3)) as server:
+        head = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        head.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")  # ... and the rest never comes
+        assert head.recv(100) == b""  # closed by the server (recv waits at most the socket's 10 s)
+        body = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        body.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"model\"")  # 8 of the 100 bytes
+        answer = body.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408") and b"request_timeout" in answer
+        head.close()
+        body.close()
+    router.close()

@@ -161,7 +161,7 @@ def serve(host: str | None, port: int | None) -> None:
 
     from .config import load_settings
     from .server.app import create_app
-    from .server.http import HTTP_PROTOCOL
+    from .server.http import http_protocol
 
     settings = load_settings()
     host = host or settings.host
@@ -171,7 +171,8 @@ def serve(host: str | None, port: int | None) -> None:
         err_console.print(f"[yellow]warning:[/] serving on {host} with no TIER_API_KEYS: anyone who can reach it "
                           "can spend your cloud budget", highlight=False)
     click.echo(f"tiered-router on http://{host}:{port} (OpenAI /v1, Ollama /api, /metrics)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, http=HTTP_PROTOCOL)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                http=http_protocol(settings.client_timeout_s), limit_concurrency=settings.max_connections)
 
 
 @main.command()

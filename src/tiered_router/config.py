@@ -191,6 +191,10 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=0, le=65535)
     api_keys: SecretStr | None = None
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # Seconds a client has to send a request's head, and then its body; beyond them the connection is closed
+    # (head) or answered 408 (body). And the most connections and requests served at once (503 beyond).
+    client_timeout_s: float = Field(30.0, gt=0)
+    max_connections: int = Field(1000, ge=1)
 
     # Claude model names on the Anthropic front (/v1/messages), matched in order as glob patterns (lower case):
     # a tier name, or "auto" to classify. Other names route as on the OpenAI front.

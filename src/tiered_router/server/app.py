@@ -353,6 +353,7 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
     app.state.metrics = metrics
     app.state.records = records
     app.state.max_body_bytes = settings.max_body_bytes
+    app.state.client_timeout_s = settings.client_timeout_s
     app.state.openapi = openapi_document()
     app.state.served = ", ".join(f"{'/'.join(sorted(r.methods - {'HEAD'} or r.methods))} {r.path}"
                                  for r in routes if r.methods)

@@ -27,7 +27,8 @@ AUTO_MODELS = ("auto",)
 
 async def read_json(request: Request, limit: int) -> Any:
     """The body of a Starlette request as JSON, at most ``limit`` bytes."""
-    return parse_json(await read_body(request.receive, request.headers.get("content-length"), limit))
+    timeout = getattr(request.app.state, "client_timeout_s", None)
+    return parse_json(await read_body(request.receive, request.headers.get("content-length"), limit, timeout))
 
 
 def parse(model: type[M], data: Any) -> M:

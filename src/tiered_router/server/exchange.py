@@ -9,6 +9,7 @@ stay ordinary Starlette handlers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,13 +42,26 @@ class Exchange:
         return None if value is None else value.decode("latin-1")
 
     async def json(self, limit: int) -> Any:
-        return parse_json(await read_body(self.receive, self.header(b"content-length"), limit))
+        timeout = getattr(self.state, "client_timeout_s", None)
+        return parse_json(await read_body(self.receive, self.header(b"content-length"), limit, timeout))
 
 
-async def read_body(receive: Receive, content_length: str | None, limit: int) -> bytes:
-    """The whole request body, refusing more than ``limit`` bytes even when no Content-Length was sent."""
+async def read_body(receive: Receive, content_length: str | None, limit: int, timeout_s: float | None = None) -> bytes:
+    """The whole request body, refusing more than ``limit`` bytes even when no Content-Length was sent, and
+    a body that takes longer than ``timeout_s`` to arrive (408)."""
     if content_length is not None and content_length.isdigit() and int(content_length) > limit:
         raise _too_large(limit)
+    if timeout_s is None:
+        return await _read_body(receive, limit)
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _read_body(receive, limit)
+    except TimeoutError:
+        raise HTTPProblem(408, f"the request body did not arrive within {timeout_s:g}s", "invalid_request_error",
+                          "request_timeout") from None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:

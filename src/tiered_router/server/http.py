@@ -68,9 +68,51 @@ class CoalescingTransport:
 if HttpToolsProtocol is not None:
 
     class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+        """Also: a request's head must arrive within ``header_timeout_s`` of the connection opening or the
+        request starting, or the connection is closed (uvicorn has no such limit, so a client sending its
+        headers a byte a second would hold a connection for ever)."""
+
+        header_timeout_s = 30.0
+        _head_timer: asyncio.TimerHandle | None = None
+
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+            self._await_head()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._await_head()
+
+        def on_headers_complete(self) -> None:
+            self._head_arrived()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._head_arrived()
+            super().connection_lost(exc)
+
+        def _await_head(self) -> None:
+            self._head_arrived()
+            self._head_timer = self.loop.call_later(self.header_timeout_s, self._head_timed_out)
+
+        def _head_arrived(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
 
     HTTP_PROTOCOL: Any = CoalescingHttpToolsProtocol
+
+    def http_protocol(header_timeout_s: float) -> Any:
+        """The protocol class with its own head timeout."""
+        return type("CoalescingHttpToolsProtocol", (CoalescingHttpToolsProtocol,),
+                    {"header_timeout_s": header_timeout_s})
 else:  # pragma: no cover
     HTTP_PROTOCOL = "auto"
+
+    def http_protocol(header_timeout_s: float) -> Any:
+        return "auto"

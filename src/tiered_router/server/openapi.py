@@ -172,7 +172,7 @@ def openapi_document() -> dict[str, Any]:
     show_req = _schema(OllamaShowRequest, defs)
     classify_req = _schema(ClassifyRequest, defs)
     any_object = {"type": "object"}
-    common = (400, 401, 404, 413, 429, 502, 503, 504)
+    common = (400, 401, 404, 408, 413, 429, 502, 503, 504)
     return {
         "openapi": "3.1.0",
         "info": {"title": "tiered-router", "version": __version__,
