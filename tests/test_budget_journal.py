@@ -98,3 +98,18 @@ def test_the_ledger_is_opened_again_after_a_failure(tmp_path: Path) -> None:
     assert spend.tracker.get_summary()["daily"]["spent_usd"] == 0
     assert spend.ledger_error is None
     spend.close()
+
+
+def test_an_amount_no_window_could_hold_never_reaches_the_database(location) -> None:
+    from tiered_router.budget import BudgetExceeded
+
+    tracker = BudgetTracker(db=location, daily_limit_usd=1.0, monthly_limit_usd=5.0, clock=FakeClock(T0))
+    try:
+        with pytest.raises(BudgetExceeded):  # 2**62 output tokens: refused, not "bigint out of range"
+            tracker.reserve_call(*MODEL, 10, 2**62)
+        unlimited = BudgetTracker(db=location, daily_limit_usd=None, monthly_limit_usd=None, clock=FakeClock(T0))
+        with pytest.raises(BudgetExceeded):
+            unlimited.reserve_call(*MODEL, 10, 2**62)
+        unlimited.close()
+    finally:
+        tracker.close()

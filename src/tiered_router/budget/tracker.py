@@ -18,15 +18,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from .errors import LedgerUnavailable, UnknownPrice
+from .errors import BudgetExceeded, LedgerUnavailable, UnknownPrice
 from .failover import Ledgers
 from .journal import SpendJournal, journal_path
-from .ledger import Ledger, Limits, ReservationRow, SpendRow, Windows, WindowTotals, new_id, to_epoch_us
+from .ledger import (
+    Ledger,
+    Limits,
+    ReservationRow,
+    SpendRow,
+    Windows,
+    WindowTotals,
+    check_limits,
+    new_id,
+    to_epoch_us,
+)
 from .money import micro_to_usd, usd_to_micro
 from .pricing import PriceBook
 from .windows import aware, utc_now, window_bounds, window_summary, windows_at, zone
 
 log = logging.getLogger("tiered_router.budget")
+_MAX_MICRO = 2**62  # what a ledger's 64-bit columns hold with room to add; no call costs four quadrillion dollars
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,10 @@ class BudgetTracker:
         return self._reserve_micro(provider, model, worst)
 
     def _reserve_micro(self, provider: str, model: str, amount: int) -> Reservation:
+        # An amount no window could ever hold is refused here, before it reaches a database column.
+        refusal = check_limits(WindowTotals(), amount, self.limits, self.windows(self._now()))
+        if refusal is not None or amount > _MAX_MICRO:
+            raise refusal or BudgetExceeded("any", micro_to_usd(_MAX_MICRO), 0.0, 0.0, micro_to_usd(amount))
         if len(self.journal):
             # Spend that is not in the ledger yet would let this reservation past a limit: record it first.
             self.replay_journal()

@@ -197,8 +197,9 @@ def request_from_params(messages: list[Message], params: Mapping[str, Any]) -> C
     max_tokens = params.get("max_tokens")
     if max_tokens is None:
         max_tokens = params.get("max_completion_tokens")
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-        raise InvalidRequest("max_tokens must be a positive integer")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+                                   or max_tokens > 10_000_000):
+        raise InvalidRequest("max_tokens must be a positive integer, at most 10,000,000")
     for key in ("n", "best_of"):
         value = params.get(key)
         if value is not None and value != 1:
