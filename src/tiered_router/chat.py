@@ -61,6 +61,15 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One generated token and its log-probability, with the most likely alternatives when asked for."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Tool:
     """A function the model may call: its name, what it does, and the JSON schema of its arguments."""
 
@@ -159,6 +168,8 @@ class ChatRequest:
     num_ctx: int | None = None
     keep_alive: str | float | None = None
     user: str | None = None
+    logprobs: bool = False  # return each answer token's log-probability (the client's ask, or the gate's)
+    top_logprobs: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     extra_protocol: str = "openai"  # the protocol whose field names ``extra`` uses
 
@@ -189,6 +200,7 @@ class ChatResult:
     tool_calls: tuple[ToolCall, ...] = ()
     thinking: str | None = None
     thinking_signature: str | None = None
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 @dataclass
@@ -202,6 +214,7 @@ class StreamChunk:
     tool_calls: tuple[ToolCall, ...] = ()
     thinking: str = ""
     thinking_signature: str | None = None
+    logprobs: tuple[TokenLogprob, ...] = ()
 
 
 # A fixed charge per image for estimates: Anthropic's images cost up to about 1,600 tokens and OpenAI's
@@ -267,3 +280,24 @@ def read_leniently(task: str | Sequence[Message | Mapping[str, Any]] | Mapping[s
             role = m.get("role")
             out.append(Message(role if role in ROLES else "user", content_text(m.get("content"))))
     return out
+
+
+def parse_logprobs(items: Any) -> tuple[TokenLogprob, ...] | None:
+    """OpenAI's ``logprobs.content`` and Ollama's ``logprobs``, which share a shape: a list of
+    ``{"token", "logprob", "top_logprobs": [{"token", "logprob"}]}``."""
+    if not isinstance(items, list):
+        return None
+    out = []
+    for item in items:
+        if isinstance(item, Mapping) and isinstance(item.get("logprob"), int | float):
+            top = tuple((str(t.get("token", "")), float(t["logprob"])) for t in item.get("top_logprobs") or ()
+                        if isinstance(t, Mapping) and isinstance(t.get("logprob"), int | float))
+            out.append(TokenLogprob(str(item.get("token", "")), float(item["logprob"]), top))
+    return tuple(out)
+
+
+def render_logprobs(items: Sequence[TokenLogprob]) -> list[dict[str, Any]]:
+    """The shared wire shape back (OpenAI adds each token's UTF-8 bytes)."""
+    return [{"token": t.token, "logprob": t.logprob, "bytes": list(t.token.encode("utf-8", "surrogatepass")),
+             "top_logprobs": [{"token": tok, "logprob": lp, "bytes": list(tok.encode("utf-8", "surrogatepass"))}
+                              for tok, lp in t.top]} for t in items]

@@ -169,6 +169,10 @@ class Settings(BaseSettings):
     stream_hold_tokens: int = Field(32, ge=0)
     stream_hold_ms: float = Field(1500.0, ge=0)
 
+    # Token confidence: where a gated tier's upstream returns log-probabilities (Ollama, OpenAI-compatible), an
+    # answer whose confidence is below this (0..1) is rejected as "low-confidence". Off when unset.
+    confidence: float | None = Field(None, gt=0, lt=1)
+
     # Cloud calls get this max_tokens when the client gave none, so their cost has a bound.
     cloud_max_tokens: int = Field(1024, ge=1)
 

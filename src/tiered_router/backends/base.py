@@ -102,6 +102,11 @@ class Backend(ABC):
         """Whether a key is configured (a cloud tier without one is disabled)."""
         return True
 
+    @property
+    def supports_logprobs(self) -> bool:
+        """Whether answers can come with each token's log-probability (the gate's confidence check)."""
+        return False
+
     @abstractmethod
     async def chat(self, req: ChatRequest) -> ChatResult: ...
 

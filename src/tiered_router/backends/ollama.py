@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..chat import ToolCall
+from ..chat import ToolCall, parse_logprobs
 from ..formats.ollama import (
     TOP_LEVEL,
     check_ollama,
@@ -32,6 +32,10 @@ class OllamaBackend(HttpBackend):
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
+    @property
+    def supports_logprobs(self) -> bool:
+        return True
+
     def check(self, req: ChatRequest) -> None:
         check_ollama(req)
 
@@ -54,6 +58,10 @@ class OllamaBackend(HttpBackend):
         for key in TOP_LEVEL:
             if key in req.extra:
                 body[key] = req.extra[key]
+        if req.logprobs:
+            body["logprobs"] = True
+            if req.top_logprobs is not None:
+                body["top_logprobs"] = req.top_logprobs
         return body
 
     def _parse_result(self, data: Any) -> ChatResult:
@@ -68,6 +76,7 @@ class OllamaBackend(HttpBackend):
             model=data.get("model") or self.model,
             tool_calls=calls,
             thinking=message.get("thinking") or None,
+            logprobs=parse_logprobs(data.get("logprobs")),
         )
 
     async def _parse_stream(self, lines: AsyncIterator[str]) -> AsyncIterator[StreamChunk]:
@@ -80,14 +89,15 @@ class OllamaBackend(HttpBackend):
                 raise error_from_status(500, line, {}, provider=self.provider, model=self.model)
             message = data.get("message") or {}
             text, thinking = message.get("content") or "", message.get("thinking") or ""
+            logprobs = parse_logprobs(data.get("logprobs")) or ()
             calls += _tool_calls(message, len(calls))
             if data.get("done"):
                 done = tuple(calls)
                 yield StreamChunk(text=text, finish_reason=_finish(data.get("done_reason"), done), usage=_usage(data),
-                                  tool_calls=done, thinking=thinking)
+                                  tool_calls=done, thinking=thinking, logprobs=logprobs)
                 return
             if text or thinking:
-                yield StreamChunk(text=text, thinking=thinking)
+                yield StreamChunk(text=text, thinking=thinking, logprobs=logprobs)
         raise BadResponse("stream ended before done:true", provider=self.provider, model=self.model)
 
 

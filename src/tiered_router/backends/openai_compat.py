@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..chat import ToolCall
+from ..chat import TokenLogprob, ToolCall, parse_logprobs
 from ..errors import UnsupportedField
 from ..formats.ollama import PROMPT_SWITCHES, RUNTIME_OPTIONS
 from ..formats.openai import message_to_openai, tool_choice_to_openai, tool_to_openai
@@ -17,7 +17,7 @@ from .errors import BadResponse
 _COMPLETION_TOKENS_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 _EFFORT_BY_BUDGET = ((2048, "low"), (8192, "medium"))
 # Fields other protocols send under the same name and meaning as OpenAI's.
-_OTHER_PROTOCOLS_FIELDS = frozenset({"frequency_penalty", "presence_penalty", "logprobs", "top_logprobs"})
+_OTHER_PROTOCOLS_FIELDS = frozenset({"frequency_penalty", "presence_penalty"})
 
 
 class OpenAICompatBackend(HttpBackend):
@@ -37,6 +37,10 @@ class OpenAICompatBackend(HttpBackend):
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+
+    @property
+    def supports_logprobs(self) -> bool:
+        return True
 
     def check(self, req: ChatRequest) -> None:
         # OpenAI itself has no top_k; the local OpenAI-compatible servers (vLLM, llama.cpp) take it.
@@ -67,6 +71,10 @@ class OpenAICompatBackend(HttpBackend):
             body["tool_choice"] = choice
         if req.think is not None and req.think is not False:
             body["reasoning_effort"] = _effort(req.think)
+        if req.logprobs:
+            body["logprobs"] = True
+            if req.top_logprobs is not None:
+                body["top_logprobs"] = req.top_logprobs
         if stream:
             body["stream"] = True
             # Without this, OpenAI sends no usage on streams and the cost would have to be guessed.
@@ -89,6 +97,7 @@ class OpenAICompatBackend(HttpBackend):
             model=data.get("model") or self.model,
             tool_calls=calls,
             thinking=thinking if isinstance(thinking, str) and thinking else None,
+            logprobs=parse_logprobs((choice.get("logprobs") or {}).get("content")),
         )
 
     async def _parse_stream(self, lines: AsyncIterator[str]) -> AsyncIterator[StreamChunk]:
@@ -108,19 +117,22 @@ class OpenAICompatBackend(HttpBackend):
                 raise error_from_status(500, payload, {}, provider=self.provider, model=self.model)
             usage = _usage(data["usage"]) if data.get("usage") else None
             text, thinking = "", ""
+            logprobs: tuple[TokenLogprob, ...] = ()
             for choice in data.get("choices") or []:
                 delta = choice.get("delta") or {}
                 text += delta.get("content") or ""
+                logprobs += parse_logprobs((choice.get("logprobs") or {}).get("content")) or ()
                 thinking += delta.get("reasoning_content") or delta.get("reasoning") or ""
                 for part in delta.get("tool_calls") or ():
                     calls.add(part)
                 if choice.get("finish_reason"):
                     done = calls.complete()
                     finish = _finish(choice["finish_reason"], done)
-                    yield StreamChunk(text=text, finish_reason=finish, tool_calls=done, thinking=thinking)
-                    text, thinking = "", ""
+                    yield StreamChunk(text=text, finish_reason=finish, tool_calls=done, thinking=thinking,
+                                      logprobs=logprobs)
+                    text, thinking, logprobs = "", "", ()
             if text or thinking or usage:
-                yield StreamChunk(text=text, usage=usage, thinking=thinking)
+                yield StreamChunk(text=text, usage=usage, thinking=thinking, logprobs=logprobs)
         # Some servers end the stream without [DONE]; a finish_reason still means a whole answer.
         if finish is None:
             raise BadResponse("stream ended before a finish_reason", provider=self.provider, model=self.model)

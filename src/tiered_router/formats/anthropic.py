@@ -290,6 +290,8 @@ def check_anthropic(req: ChatRequest) -> None:
     """Refuse what the Messages API cannot express (UnsupportedField names the field)."""
     if req.seed is not None:
         raise UnsupportedField("seed", "Anthropic's Messages API has no seed")
+    if req.logprobs:
+        raise UnsupportedField("logprobs", "Anthropic's Messages API returns no log-probabilities")
     if req.temperature is not None and req.temperature > 1:
         raise UnsupportedField("temperature", "Anthropic accepts 0 to 1")
     if any(m.images for m in req.messages if m.role in ("system", "developer")):

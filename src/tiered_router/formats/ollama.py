@@ -191,12 +191,11 @@ def check_ollama(req: ChatRequest) -> None:
 
 
 # Fields of other protocols with an Ollama equivalent (sent in options), or that only describe the caller.
-_OLLAMA_EXTRAS = frozenset({"frequency_penalty", "presence_penalty", "logprobs", "top_logprobs", "metadata",
-                            "store", "service_tier"})
+_OLLAMA_EXTRAS = frozenset({"frequency_penalty", "presence_penalty", "metadata", "store", "service_tier"})
 # Ollama's switches for a prompt longer than the window: other protocols never cut a prompt (they refuse it).
 PROMPT_SWITCHES = frozenset({"truncate", "shift"})
 # Ollama request fields (not options) a client may send: sent to Ollama tiers as they are.
-TOP_LEVEL = frozenset({"logprobs", "top_logprobs", "truncate", "shift"})
+TOP_LEVEL = frozenset({"truncate", "shift"})
 # Ollama options about the machine, not the answer: meaningless to another protocol, so not sent there.
 RUNTIME_OPTIONS = frozenset({"num_gpu", "main_gpu", "num_thread", "num_batch", "use_mmap", "use_mlock", "numa",
                              "low_vram", "num_keep"})

@@ -190,7 +190,7 @@ def tool_choice_to_openai(req: ChatRequest) -> Any:
 # refused by the others (UnsupportedField) unless their format knows an equivalent.
 _READ = frozenset({"max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "response_format", "tools",
                    "tool_choice", "parallel_tool_calls", "seed", "top_k", "think", "reasoning_effort", "num_ctx",
-                   "keep_alive", "user", "n", "stream", "stream_options", "best_of"})
+                   "keep_alive", "user", "n", "stream", "stream_options", "best_of", "logprobs", "top_logprobs"})
 
 
 def request_from_params(messages: list[Message], params: Mapping[str, Any]) -> ChatRequest:
@@ -214,8 +214,7 @@ def request_from_params(messages: list[Message], params: Mapping[str, Any]) -> C
     if think is None:
         think = params.get("reasoning_effort")
     extra = {k: v for k, v in params.items() if k not in _READ and v is not None}
-    if extra.get("logprobs") is False:  # the default everywhere: nothing to ask for
-        del extra["logprobs"]
+    top_logprobs = params.get("top_logprobs")
     return ChatRequest(
         messages=messages, max_tokens=max_tokens, temperature=params.get("temperature"),
         top_p=params.get("top_p"), stop=[stop] if isinstance(stop, str) else stop,
@@ -223,7 +222,8 @@ def request_from_params(messages: list[Message], params: Mapping[str, Any]) -> C
         tools=tools_from_openai(params.get("tools")), tool_choice=choice,  # type: ignore[arg-type]
         tool_name=name, parallel_tool_calls=params.get("parallel_tool_calls"), seed=params.get("seed"),
         top_k=params.get("top_k"), think=think, num_ctx=params.get("num_ctx"), keep_alive=params.get("keep_alive"),
-        user=params.get("user"), extra=extra,
+        user=params.get("user"), logprobs=params.get("logprobs") is True,
+        top_logprobs=top_logprobs if isinstance(top_logprobs, int) else None, extra=extra,
     )
 
 

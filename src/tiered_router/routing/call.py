@@ -29,18 +29,20 @@ class EngineSettings:
     """``gate_tiers``: tiers whose answers the gate checks (a pinned tier never is).
     ``paid_max_tokens``: the output bound given to a paid call that set none, so its worst case is finite.
     ``degrade_on_budget``: when the budget stops an escalation, answer with the best local attempt.
-    ``hold_tokens``/``hold_s``: how much of a stream that may still escalate is held back and gated first."""
+    ``hold_tokens``/``hold_s``: how much of a stream that may still escalate is held back and gated first.
+    ``confidence``: the least token confidence (0..1) a gated answer needs, where its upstream reports it."""
 
     gate_tiers: frozenset[int] = frozenset({1, 2})
     paid_max_tokens: int = 1024
     degrade_on_budget: bool = True
     hold_tokens: int = 32
     hold_s: float = 1.5
+    confidence: float | None = None  # the least token confidence a gated answer needs, when checked
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineSettings:
         return cls(frozenset(settings.gate_tiers), settings.cloud_max_tokens, settings.budget_exhausted == "degrade",
-                   settings.stream_hold_tokens, settings.stream_hold_ms / 1000)
+                   settings.stream_hold_tokens, settings.stream_hold_ms / 1000, settings.confidence)
 
 
 @dataclass

@@ -79,7 +79,7 @@ class Engine:
                                              error=skip, retry_after_s=self.breakers.retry_after(backend.name)))
                 call.note_escalation(f"tier{int(tier)}-skipped:{skip}")
                 continue
-            request = self._request_for(backend, call.request)
+            request = self._request_for(tier, backend, call.request)
             hold = await self._hold(call, tier, backend, request, fallback is not None or bool(spares))
             if hold is None:
                 if call.degraded_reason:
@@ -129,10 +129,13 @@ class Engine:
             return "context-too-small"
         return self.breakers.blocked(backend.name)
 
-    def _request_for(self, backend: Backend, request: ChatRequest) -> ChatRequest:
+    def _request_for(self, tier: Tier, backend: Backend, request: ChatRequest) -> ChatRequest:
         if self.spend.is_paid(backend) and request.max_tokens is None:
             # A bound on output is what makes the worst-case cost of a paid call finite.
-            return replace(request, max_tokens=self.settings.paid_max_tokens)
+            request = replace(request, max_tokens=self.settings.paid_max_tokens)
+        if (self.settings.confidence is not None and not request.logprobs and backend.supports_logprobs
+                and int(tier) in self.settings.gate_tiers):
+            request = replace(request, logprobs=True)  # for the gate's confidence check
         return request
 
     async def _hold(self, call: Call, tier: Tier, backend: Backend, request: ChatRequest,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..chat import ToolCall, Usage
+from ..chat import TokenLogprob, ToolCall, Usage
 from ..tiers import Tier
 
 
@@ -85,6 +85,7 @@ class RoutedResponse:
     tool_calls: tuple[ToolCall, ...] = ()  # the calls the answer asks for (then text may be empty)
     thinking: str | None = None  # the model's reasoning, where its protocol returns it
     thinking_signature: str | None = None
+    logprobs: tuple[TokenLogprob, ...] | None = None  # when the client asked for them
 
     @property
     def total_usage(self) -> Usage:

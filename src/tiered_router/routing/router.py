@@ -210,6 +210,7 @@ class TieredModelRouter:
             degraded=call.degraded_reason is not None, degraded_reason=call.degraded_reason, quality=quality,
             overhead_ms=max(0.0, latency_ms - sum(a.latency_ms for a in call.attempts)),
             tool_calls=result.tool_calls, thinking=result.thinking, thinking_signature=result.thinking_signature,
+            logprobs=result.logprobs if call.request.logprobs else None,
         )
 
     def _record(self, call: Call, response: RoutedResponse | None, error: RouterError | None) -> None:

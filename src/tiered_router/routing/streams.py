@@ -17,7 +17,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 
 from ..backends import Backend
 from ..backends.errors import BackendError
-from ..chat import ChatRequest, ChatResult, StreamChunk, ToolCall, Usage, estimate_tokens
+from ..chat import ChatRequest, ChatResult, StreamChunk, TokenLogprob, ToolCall, Usage, estimate_tokens
 from ..errors import StreamBroken
 from ..quality import QualityVerdict
 from ..tiers import Tier
@@ -69,7 +69,7 @@ class Upstream:
 class Collected:
     """What a stream produced so far."""
 
-    __slots__ = ("calls", "finish", "parts", "signature", "thinking", "usage")
+    __slots__ = ("calls", "finish", "logprobs", "parts", "signature", "thinking", "usage")
 
     def __init__(self) -> None:
         self.parts: list[str] = []
@@ -78,6 +78,7 @@ class Collected:
         self.usage: Usage | None = None
         self.finish = "stop"
         self.signature: str | None = None
+        self.logprobs: list[TokenLogprob] = []
 
     def add(self, chunk: StreamChunk) -> None:
         self.parts.append(chunk.text)
@@ -87,6 +88,7 @@ class Collected:
         self.usage = chunk.usage or self.usage
         self.finish = chunk.finish_reason or self.finish
         self.signature = chunk.thinking_signature or self.signature
+        self.logprobs += chunk.logprobs
 
     @property
     def produced(self) -> str:
@@ -94,7 +96,7 @@ class Collected:
 
     def result(self, model: str, usage: Usage) -> ChatResult:
         return ChatResult("".join(self.parts), self.finish, usage, model, tuple(self.calls),
-                          "".join(self.thinking) or None, self.signature)
+                          "".join(self.thinking) or None, self.signature, tuple(self.logprobs) or None)
 
 
 def produced(text: str, calls: Sequence[ToolCall]) -> str:
@@ -152,7 +154,7 @@ class Streamer:
                               (self.clock() - t0) * 1000, finish_reason=head.finish, usage=usage, cost_usd=cost)
             call.attempts.append(attempt)
             return Buffered(attempt, head.result(backend.model, usage), None)
-        verdict = gate_head(call, chunks)
+        verdict = gate_head(self.settings, call, chunks)
         if verdict.low_quality:
             attempt = Attempt(tier, backend.provider, backend.model, AttemptOutcome.REJECTED, quality=verdict.reason)
             call.attempts.append(attempt)
@@ -221,7 +223,7 @@ class Streamer:
                     yield _outgoing(held)
             while (chunk := await upstream.read()) is not None:
                 got.add(chunk)
-                if chunk.text or chunk.finish_reason or chunk.tool_calls or chunk.thinking:
+                if chunk.text or chunk.finish_reason or chunk.tool_calls or chunk.thinking or chunk.logprobs:
                     yield _outgoing(chunk)
             charged = await self.spend.settle(hold, got.usage, got.produced)
             self._ended(attempt, AttemptOutcome.ACCEPTED, charged, t0)
@@ -261,4 +263,4 @@ class Streamer:
 def _outgoing(chunk: StreamChunk) -> StreamChunk:
     """A chunk as the router passes it on: the content, never the provider's usage (settled at the end)."""
     return StreamChunk(text=chunk.text, finish_reason=chunk.finish_reason, tool_calls=chunk.tool_calls,
-                       thinking=chunk.thinking, thinking_signature=chunk.thinking_signature)
+                       thinking=chunk.thinking, thinking_signature=chunk.thinking_signature, logprobs=chunk.logprobs)

@@ -16,7 +16,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from ..chat import ChatRequest, ImagePart, Message, Part, TextPart, ToolCall, Usage
+from ..chat import ChatRequest, ImagePart, Message, Part, TextPart, ToolCall, Usage, render_logprobs
 from ..errors import RouterError, UnsupportedField
 from ..formats.ollama import messages_from_ollama, tools_from_ollama
 from ..routing import RoutedResponse, RoutedStream, TieredModelRouter
@@ -65,10 +65,6 @@ def _request(body: OllamaCommon, messages: list[Message], tools: tuple[Any, ...]
     if o is not None:
         extra.update({k: v for k, v in (("frequency_penalty", o.frequency_penalty),
                                         ("presence_penalty", o.presence_penalty)) if v is not None})
-    if body.logprobs:  # false is the default everywhere: nothing to ask for
-        extra["logprobs"] = True
-        if body.top_logprobs is not None:
-            extra["top_logprobs"] = body.top_logprobs
     for key in ("truncate", "shift"):  # Ollama's own switches for a prompt longer than its window
         value = getattr(body, key)
         if value is not None:
@@ -81,7 +77,8 @@ def _request(body: OllamaCommon, messages: list[Message], tools: tuple[Any, ...]
         temperature=o.temperature if o else None, top_p=o.top_p if o else None,
         stop=o.stop if o else None, response_format=fmt, tools=tools, seed=o.seed if o else None,
         top_k=o.top_k if o else None, think=body.think, num_ctx=o.num_ctx if o else None,
-        keep_alive=body.keep_alive, extra=extra, extra_protocol="ollama",
+        keep_alive=body.keep_alive, logprobs=body.logprobs is True, top_logprobs=body.top_logprobs, extra=extra,
+        extra_protocol="ollama",
     )
 
 
@@ -93,7 +90,7 @@ async def _respond(router: TieredModelRouter, body: OllamaCommon, request: ChatR
     started = time.perf_counter_ns()
     if body.stream:
         stream = await router.stream(request, options)
-        return StreamingResponse(_ndjson(stream, started, line), media_type="application/x-ndjson",
+        return StreamingResponse(_ndjson(stream, started, line, request.logprobs), media_type="application/x-ndjson",
                                  headers=stream_headers(stream))
     return await answer(router, request, options, lambda r: whole(r, started))
 
@@ -131,8 +128,11 @@ def _generate_line(text: str, thinking: str, calls: tuple[ToolCall, ...]) -> dic
 
 
 def _chat_body(r: RoutedResponse, started: int) -> dict[str, Any]:
-    return {"model": r.model, "created_at": _now(), "message": _message(r.text, r.thinking, r.tool_calls),
+    body = {"model": r.model, "created_at": _now(), "message": _message(r.text, r.thinking, r.tool_calls),
             **_done(r.finish_reason, r.usage, started), "router": router_info(r)}
+    if r.logprobs is not None:
+        body["logprobs"] = render_logprobs(r.logprobs)
+    return body
 
 
 def _generate_body(r: RoutedResponse, started: int) -> dict[str, Any]:
@@ -147,7 +147,8 @@ def _done(finish: str, usage: Usage, started_ns: int) -> dict[str, Any]:
             "eval_count": usage.output_tokens, "eval_duration": 0}
 
 
-async def _ndjson(stream: RoutedStream, started_ns: int, line: Line) -> AsyncIterator[bytes]:
+async def _ndjson(stream: RoutedStream, started_ns: int, line: Line, wants_logprobs: bool = False
+                  ) -> AsyncIterator[bytes]:
     def out(obj: dict[str, Any]) -> bytes:
         return orjson.dumps({"model": stream.model, "created_at": _now(), **obj}) + b"\n"
 
@@ -155,7 +156,10 @@ async def _ndjson(stream: RoutedStream, started_ns: int, line: Line) -> AsyncIte
     try:
         async for chunk in stream:
             if chunk.text or chunk.thinking or chunk.tool_calls:  # Ollama sends each tool call whole
-                yield out({**line(chunk.text, chunk.thinking, chunk.tool_calls), "done": False})
+                piece = {**line(chunk.text, chunk.thinking, chunk.tool_calls), "done": False}
+                if chunk.logprobs and wants_logprobs:
+                    piece["logprobs"] = render_logprobs(chunk.logprobs)
+                yield out(piece)
             finish = chunk.finish_reason or finish
             usage = chunk.usage or usage
     except RouterError as exc:

@@ -10,7 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from ..chat import ChatRequest, Usage
+from ..chat import ChatRequest, Usage, render_logprobs
 from ..errors import RouterError
 from ..formats.openai import messages_from_openai, request_from_params, tool_call_to_openai
 from ..routing import RoutedResponse, RoutedStream
@@ -28,7 +28,7 @@ async def chat_completions(exchange: Exchange) -> Response | JSONReply:
     if body.stream:
         stream = await router.stream(request, options)
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(_sse(stream, include_usage), media_type="text/event-stream",
+        return StreamingResponse(_sse(stream, include_usage, request.logprobs), media_type="text/event-stream",
                                  headers=stream_headers(stream))
     return await answer(router, request, options, completion_body)
 
@@ -50,7 +50,8 @@ def completion_body(r: RoutedResponse) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": r.model,
-        "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason, "logprobs": None}],
+        "choices": [{"index": 0, "message": message, "finish_reason": r.finish_reason,
+                     "logprobs": {"content": render_logprobs(r.logprobs)} if r.logprobs is not None else None}],
         "usage": _usage(r.usage),
         "system_fingerprint": None,
         "router": router_info(r),
@@ -61,7 +62,7 @@ def _usage(u: Usage) -> dict[str, int]:
     return {"prompt_tokens": u.input_tokens, "completion_tokens": u.output_tokens, "total_tokens": u.total_tokens}
 
 
-async def _sse(stream: RoutedStream, include_usage: bool) -> AsyncIterator[bytes]:
+async def _sse(stream: RoutedStream, include_usage: bool, wants_logprobs: bool = False) -> AsyncIterator[bytes]:
     base = {"id": f"chatcmpl-{stream.request_id}", "object": "chat.completion.chunk",
             "created": int(time.time()), "model": stream.model, "system_fingerprint": None}
 
@@ -77,7 +78,10 @@ async def _sse(stream: RoutedStream, include_usage: bool) -> AsyncIterator[bytes
         async for chunk in stream:
             if chunk.thinking:
                 yield delta({"reasoning_content": chunk.thinking})
-            if chunk.text:
+            if chunk.text and chunk.logprobs and wants_logprobs:
+                yield event([{"index": 0, "delta": {"content": chunk.text}, "finish_reason": None,
+                              "logprobs": {"content": render_logprobs(chunk.logprobs)}}])
+            elif chunk.text:
                 yield delta({"content": chunk.text})
             for call in chunk.tool_calls:
                 # Whole calls, one delta each: the id, type and name appear once, with the complete arguments.

@@ -27,13 +27,16 @@ CUT_AFTER_DELTAS = 3  # content deltas sent before a [[sim:cut-stream]] connecti
 
 BEHAVIOURS = frozenset({
     "refuse", "empty", "truncate", "repeat", "bad-json", "http500", "http429", "hang", "cut-stream",
-    "context-too-long", "http401", "tool", "tool-as-text", "bad-tool-args", "unknown-tool",
+    "context-too-long", "http401", "tool", "tool-as-text", "bad-tool-args", "unknown-tool", "unsure",
 })
 ERROR_BEHAVIOURS = frozenset({"http500", "http429", "http401", "hang", "context-too-long"})
 TOOL_BEHAVIOURS = frozenset({"tool", "tool-as-text", "bad-tool-args", "unknown-tool"})
 # [[sim:BEHAVIOUR]], [[sim:BEHAVIOUR:ARG]] (the tool of [[sim:tool:NAME]]), either with @MODEL; model names may
 # hold ':', '.', '/', '-'.
 MARKER_RE = re.compile(r"\[\[sim:([a-z0-9-]+)(?::([\w.-]+))?(?:@([^\]\s]+))?\]\]", re.IGNORECASE)
+# How sure the simulated model is of its tokens: a model that refuses, loops or garbles is less sure than
+# one that answers; [[sim:unsure]] makes an ordinary answer an unsure one.
+_SURENESS = {"unsure": -1.6, "refuse": -0.9, "repeat": -1.2, "bad-json": -0.9, "empty": -1.0, "truncate": -0.7}
 OLLAMA_DEFAULT_NUM_CTX = 4096  # what Ollama uses when a request sends no options.num_ctx
 IMAGE_TOKENS = 765  # prompt tokens an image costs here (a 1024x1024 image at OpenAI's high detail)
 
@@ -88,10 +91,30 @@ class Reply:
     cut: bool = False
     tool_calls: tuple[tuple[str, str, str], ...] = ()  # (id, name, arguments as JSON text)
     truncated: bool = False  # the prompt was cut to fit the window, silently (as Ollama does)
+    sureness: float = -0.05  # the log-probability of a typical token: low for faults and [[sim:unsure]]
+
+    def logprobs(self, top: int = 0) -> list[dict[str, Any]]:
+        """Each answer token's log-probability, as OpenAI's ``logprobs.content`` and Ollama's ``logprobs``, with
+        ``top`` alternatives (the token itself first, then made-up, less likely ones)."""
+        out = []
+        for i, token in enumerate(self.deltas):
+            logprob = round(self.sureness - 0.03 * (i % 3), 4)
+            alternatives = [(token, logprob)] + [(f"{token.strip() or '_'}~{k}", round(logprob - 1.5 * k, 4))
+                                                 for k in range(1, top)]
+            out.append({"token": token, "logprob": logprob, "bytes": list(token.encode()),
+                        "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode())}
+                                         for t, lp in alternatives[:top]]})
+        return out
 
     @property
     def completion_tokens(self) -> int:
         return len(self.deltas)
+
+
+def top_logprobs(body: dict[str, Any]) -> int:
+    """How many alternatives per token a request asked for (``top_logprobs``, 0 when absent or bad)."""
+    top = body.get("top_logprobs")
+    return top if isinstance(top, int) and not isinstance(top, bool) and 0 <= top <= 20 else 0
 
 
 def find_behaviour(text: str, model: str) -> str | None:
@@ -241,6 +264,7 @@ class Simulator:
         return Reply(
             prompt_tokens, "".join(deltas), deltas, finish, stop_sequence,
             context_window=window, cut=behaviour == "cut-stream", truncated=truncated,
+            sureness=_SURENESS.get(behaviour or "", -0.05),
         )
 
     async def wait_first_token(self) -> None:

@@ -25,6 +25,7 @@ from tiered_router.sim.core import (
     read_json,
     stop_list,
     tool_texts,
+    top_logprobs,
 )
 
 VERSION = "0.12.0"
@@ -127,10 +128,13 @@ class OllamaProtocol:
 
         await self.sim.wait_first_token()
         first_token = time.perf_counter_ns()
+        logprobs = reply.logprobs(top_logprobs(body)) if body.get("logprobs") is True else None
         if stream:
-            return self._stream(reply, model, started, first_token)
+            return self._stream(reply, model, started, first_token, logprobs)
         await self.sim.wait_rest(reply)
         final = self._final(reply, model, reply.text, started, first_token)
+        if logprobs is not None and not reply.tool_calls:
+            final["logprobs"] = logprobs
         if reply.cut:
             return CutResponse(json.dumps(final, separators=(",", ":")).encode(), media_type="application/json")
         return json_response(final)
@@ -147,9 +151,13 @@ class OllamaProtocol:
             "eval_count": reply.completion_tokens, "eval_duration": max(now - first_token, 1),
         }
 
-    def _stream(self, reply: Reply, model: str, started: int, first_token: int) -> Response:
+    def _stream(self, reply: Reply, model: str, started: int, first_token: int,
+                logprobs: list[dict[str, Any]] | None) -> Response:
         head = f'{{"model":{json.dumps(model)},"created_at":"{_created_at()}","message":{{"role":"assistant","content":'
-        deltas = [f'{head}{json.dumps(d)}}},"done":false}}\n'.encode() for d in reply.deltas] if not reply.tool_calls \
+        token_lps = ([f',"logprobs":[{json.dumps(t, separators=(",", ":"))}]' for t in logprobs]
+                     if logprobs is not None else [""] * len(reply.deltas))
+        deltas = [f'{head}{json.dumps(d)}}},"done":false{lp}}}\n'.encode()
+                  for d, lp in zip(reply.deltas, token_lps, strict=True)] if not reply.tool_calls \
             else [(json.dumps({"model": model, "created_at": _created_at(), "message": _message(reply, "", True),
                                "done": False}, separators=(",", ":")) + "\n").encode()]  # each call whole
         sim = self.sim

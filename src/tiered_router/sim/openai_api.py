@@ -26,6 +26,7 @@ from tiered_router.sim.core import (
     read_json,
     stop_list,
     tool_texts,
+    top_logprobs,
 )
 
 _ids = itertools.count(1)
@@ -127,10 +128,11 @@ class OpenAIProtocol:
         finish = "tool_calls" if reply.tool_calls else "length" if reply.finish == "length" else "stop"
         usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                  "total_tokens": reply.prompt_tokens + reply.completion_tokens}
+        logprobs = reply.logprobs(top_logprobs(body)) if body.get("logprobs") is True else None
         if body.get("stream") is True:
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True
-            return self._stream(reply, rid, created, model, finish, usage if include_usage else None)
+            return self._stream(reply, rid, created, model, finish, usage if include_usage else None, logprobs)
 
         await self.sim.wait_rest(reply)
         completion = {
@@ -138,7 +140,8 @@ class OpenAIProtocol:
             "choices": [{
                 "index": 0,
                 "message": _message(reply),
-                "logprobs": None, "finish_reason": finish,
+                "logprobs": {"content": logprobs, "refusal": None} if logprobs is not None else None,
+                "finish_reason": finish,
             }],
             "usage": usage, "system_fingerprint": "fp_simulator",
         }
@@ -147,17 +150,20 @@ class OpenAIProtocol:
         return json_response(completion)
 
     def _stream(self, reply: Reply, rid: str, created: int, model: str, finish: str,
-                usage: dict[str, int] | None) -> Response:
+                usage: dict[str, int] | None, logprobs: list[dict[str, Any]] | None) -> Response:
         head = (f'data: {{"id":"{rid}","object":"chat.completion.chunk","created":{created},'
                 f'"model":{json.dumps(model)},"system_fingerprint":"fp_simulator","choices":[')
         tail = "]" + (',"usage":null' if usage is not None else "") + "}\n\n"
 
-        def chunk(delta: str, finish_reason: str | None = None) -> bytes:
+        def chunk(delta: str, finish_reason: str | None = None, lp: str = "null") -> bytes:
             reason = "null" if finish_reason is None else f'"{finish_reason}"'
-            return (f'{head}{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":{reason}}}{tail}').encode()
+            return (f'{head}{{"index":0,"delta":{delta},"logprobs":{lp},"finish_reason":{reason}}}{tail}').encode()
 
         first = chunk('{"role":"assistant","content":"","refusal":null}')
-        deltas = [chunk(f'{{"content":{json.dumps(d)}}}') for d in reply.deltas] if not reply.tool_calls else []
+        token_lps = logprobs if logprobs is not None else [None] * len(reply.deltas)
+        deltas = [chunk(f'{{"content":{json.dumps(d)}}}', lp="null" if t is None else
+                        json.dumps({"content": [t], "refusal": None}, separators=(",", ":")))
+                  for d, t in zip(reply.deltas, token_lps, strict=True)] if not reply.tool_calls else []
         for index, (call_id, name, arguments) in enumerate(reply.tool_calls):
             # id, type and name come first with empty arguments; the arguments follow in pieces.
             opening = {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
