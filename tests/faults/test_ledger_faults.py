@@ -9,21 +9,19 @@ cause; a ledger that is down at start-up does not stop the server, and the cloud
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 from relay import Relay
+from waiting import wait_for
 
 from budget_support import pg_schema_url
 from tiered_router.demo import demo_settings
 from tiered_router.routing import TieredModelRouter
 from tiered_router.server.app import create_app
 from tiered_router.server.runner import ServerThread
-from tiered_router.sim import Simulator
-from tiered_router.sim import create_app as simulator_app
 
 pytestmark = pytest.mark.postgres
 ASK = {"model": "tier-3", "messages": [{"role": "user", "content": "Summarise the quest log in one line."}],
@@ -37,28 +35,10 @@ def through(relay: Relay, url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def wait_for(condition, seconds: float, what: str) -> float:
-    """Poll ``condition`` until it holds; returns how long it took (fails after ``seconds``)."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > seconds:
-            pytest.fail(f"{what} did not happen within {seconds}s")
-        time.sleep(0.02)
-    return time.monotonic() - start
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     with pg_schema_url("fault_t") as url:
         yield url
-
-
-@pytest.fixture
-def slow_simulator() -> Iterator[ServerThread]:
-    sim = Simulator(ttft_ms=300)  # a cloud call takes long enough to pull the plug in the middle of it
-    with ServerThread(simulator_app(sim)) as server:
-        server.sim = sim
-        yield server
 
 
 def test_the_ledger_going_away_mid_call_loses_no_spend(pg_url, slow_simulator, tmp_path) -> None:
