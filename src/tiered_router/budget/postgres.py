@@ -12,6 +12,10 @@ total, so they need no window lock.
 Connections that fail are dropped and the operation is retried once on a fresh connection; every
 write is idempotent (client-generated ids), so a retry after an unknown commit outcome is safe.
 Tables are created in the connection's current schema (the first entry of ``search_path``).
+
+The pool is this module's own, not ``psycopg_pool``: the ledger must fail closed at once when the server
+refuses connections (a reservation then fails in milliseconds), while ``psycopg_pool`` waits up to its
+timeout for a connection its background workers keep failing to make.
 """
 
 from __future__ import annotations
@@ -38,115 +42,21 @@ from .ledger import (
     check_limits,
 )
 from .money import redact_text, redact_url
+from .postgres_sql import (
+    ENSURE_WINDOW,
+    INSERT_RESERVATION,
+    LOCK_WINDOW,
+    MIGRATION_LOCK_KEY,
+    MIGRATIONS,
+    RESERVE_IF_FITS,
+    SETTLE,
+    TOTALS_SQL,
+)
 
 log = logging.getLogger("tiered_router.budget")
 
 T = TypeVar("T")
 
-# Serialises migrations of concurrent processes (transaction-scoped advisory lock).
-_MIGRATION_LOCK_KEY = 0x7452_4275_6467  # "tRBudg"
-
-MIGRATIONS: list[tuple[int, list[str]]] = [
-    (
-        1,
-        [
-            """CREATE TABLE IF NOT EXISTS budget_windows (
-                window_key      TEXT PRIMARY KEY,
-                spent_micro     BIGINT NOT NULL DEFAULT 0,
-                calls           BIGINT NOT NULL DEFAULT 0,
-                estimated_calls BIGINT NOT NULL DEFAULT 0
-            )""",
-            """CREATE TABLE IF NOT EXISTS budget_reservations (
-                id           TEXT PRIMARY KEY,
-                provider     TEXT NOT NULL,
-                model        TEXT NOT NULL,
-                amount_micro BIGINT NOT NULL CHECK (amount_micro >= 0),
-                created_us   BIGINT NOT NULL,
-                expires_us   BIGINT NOT NULL,
-                day_key      TEXT NOT NULL,
-                month_key    TEXT NOT NULL
-            )""",
-            "CREATE INDEX IF NOT EXISTS budget_reservations_month ON budget_reservations (month_key)",
-            """CREATE TABLE IF NOT EXISTS budget_spend (
-                call_id        TEXT PRIMARY KEY,
-                ts             TIMESTAMPTZ NOT NULL,
-                day_key        TEXT NOT NULL,
-                month_key      TEXT NOT NULL,
-                provider       TEXT NOT NULL,
-                model          TEXT NOT NULL,
-                tokens_in      BIGINT NOT NULL,
-                tokens_out     BIGINT NOT NULL,
-                cost_micro     BIGINT NOT NULL,
-                cost_estimated BOOLEAN NOT NULL DEFAULT FALSE,
-                reserved_micro BIGINT
-            )""",
-            "CREATE INDEX IF NOT EXISTS budget_spend_window ON budget_spend (month_key, day_key)",
-        ],
-    ),
-]
-LATEST_VERSION = MIGRATIONS[-1][0]
-
-_TOTALS_SQL = """
-SELECT
-  COALESCE((SELECT spent_micro FROM budget_windows WHERE window_key = %(dk)s), 0),
-  COALESCE((SELECT SUM(amount_micro) FROM budget_reservations
-            WHERE month_key = %(m)s AND day_key = %(d)s AND expires_us > %(now)s), 0),
-  COALESCE((SELECT spent_micro FROM budget_windows WHERE window_key = %(mk)s), 0),
-  COALESCE((SELECT SUM(amount_micro) FROM budget_reservations
-            WHERE month_key = %(m)s AND expires_us > %(now)s), 0)
-"""
-# Runs after the month row is locked (a new statement, so a new snapshot that sees every commit made
-# before the lock was granted). Inserts the reservation only if it fits; returns the totals it saw.
-# The condition mirrors ledger.check_limits, which then builds the BudgetExceeded.
-_RESERVE_IF_FITS = """
-WITH t AS (
-  SELECT
-    COALESCE((SELECT spent_micro FROM budget_windows WHERE window_key = %(dk)s), 0)::bigint AS ds,
-    COALESCE((SELECT SUM(amount_micro) FROM budget_reservations
-              WHERE month_key = %(m)s AND day_key = %(d)s AND expires_us > %(now)s), 0)::bigint AS dr,
-    COALESCE((SELECT spent_micro FROM budget_windows WHERE window_key = %(mk)s), 0)::bigint AS ms,
-    COALESCE((SELECT SUM(amount_micro) FROM budget_reservations
-              WHERE month_key = %(m)s AND expires_us > %(now)s), 0)::bigint AS mr
-), ins AS (
-  INSERT INTO budget_reservations (id, provider, model, amount_micro, created_us, expires_us, day_key, month_key)
-  SELECT %(id)s, %(provider)s, %(model)s, %(amt)s, %(created)s, %(expires)s, %(d)s, %(m)s FROM t
-  WHERE %(amt)s::bigint = 0 OR (
-    (%(mlim)s::bigint IS NULL OR t.ms + t.mr + %(amt)s::bigint <= %(mlim)s::bigint)
-    AND (%(dlim)s::bigint IS NULL OR t.ds + t.dr + %(amt)s::bigint <= %(dlim)s::bigint))
-  RETURNING 1
-)
-SELECT t.ds, t.dr, t.ms, t.mr, EXISTS (SELECT 1 FROM ins) FROM t
-"""
-# One statement (so one round trip, its own transaction): record the spend unless this call_id is
-# already recorded, drop the reservation, add to the month then the day row (the lock order).
-_SETTLE = """
-WITH ins AS (
-  INSERT INTO budget_spend (call_id, ts, day_key, month_key, provider, model, tokens_in, tokens_out,
-                            cost_micro, cost_estimated, reserved_micro)
-  VALUES (%(cid)s, %(ts)s, %(d)s, %(m)s, %(provider)s, %(model)s, %(tin)s, %(tout)s, %(cost)s, %(est)s,
-          %(reserved)s)
-  ON CONFLICT (call_id) DO NOTHING
-  RETURNING cost_micro, cost_estimated
-), del AS (
-  DELETE FROM budget_reservations WHERE id = %(rid)s AND EXISTS (SELECT 1 FROM ins)
-), win AS (
-  INSERT INTO budget_windows AS w (window_key, spent_micro, calls, estimated_calls)
-  SELECT k.key, ins.cost_micro, 1, CASE WHEN ins.cost_estimated THEN 1 ELSE 0 END
-  FROM ins CROSS JOIN (VALUES (1, %(mk)s::text), (2, %(dk)s::text)) AS k(ord, key)
-  ORDER BY k.ord
-  ON CONFLICT (window_key) DO UPDATE SET
-    spent_micro = w.spent_micro + EXCLUDED.spent_micro,
-    calls = w.calls + 1,
-    estimated_calls = w.estimated_calls + EXCLUDED.estimated_calls
-)
-SELECT (SELECT cost_micro FROM ins), (SELECT cost_micro FROM budget_spend WHERE call_id = %(cid)s)
-"""
-_ENSURE_WINDOW = "INSERT INTO budget_windows (window_key) VALUES (%s) ON CONFLICT DO NOTHING"
-_LOCK_WINDOW = "SELECT 1 FROM budget_windows WHERE window_key = %s FOR UPDATE"
-_INSERT_RESERVATION = """
-INSERT INTO budget_reservations (id, provider, model, amount_micro, created_us, expires_us, day_key, month_key)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-"""
 class PostgresLedger(Ledger):
     kind = "postgres"
 
@@ -256,7 +166,7 @@ class PostgresLedger(Ledger):
         raise self._error(what, last) from None
 
     def _migrate(self, cur: psycopg.Cursor[Any], retrying: bool) -> None:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
 
         def version() -> int:
             cur.execute("SELECT COALESCE(MAX(version), 0) FROM budget_schema_version")
@@ -268,7 +178,7 @@ class PostgresLedger(Ledger):
     @staticmethod
     def _query_totals(cur: psycopg.Cursor[Any], windows: Windows, now_us: int) -> None:
         cur.execute(
-            _TOTALS_SQL,
+            TOTALS_SQL,
             {"dk": windows.day_key, "mk": windows.month_key, "m": windows.month, "d": windows.day, "now": now_us},
         )
 
@@ -281,9 +191,9 @@ class PostgresLedger(Ledger):
     def _lock_month(cur: psycopg.Cursor[Any], windows: Windows) -> None:
         """Lock the month's window row (creating it first). Every writer of a month's windows
         takes this lock before touching the day row, so there is one lock order."""
-        cur.execute(_ENSURE_WINDOW, (windows.month_key,))
-        cur.execute(_LOCK_WINDOW, (windows.month_key,))
-        cur.execute(_ENSURE_WINDOW, (windows.day_key,))
+        cur.execute(ENSURE_WINDOW, (windows.month_key,))
+        cur.execute(LOCK_WINDOW, (windows.month_key,))
+        cur.execute(ENSURE_WINDOW, (windows.day_key,))
 
     # -- Ledger ----------------------------------------------------------------------------------
     def reserve(self, row: ReservationRow, limits: Limits, now_us: int) -> WindowTotals:
@@ -314,7 +224,7 @@ class PostgresLedger(Ledger):
             try:
                 with conn.pipeline(), conn.transaction():
                     self._lock_month(lock, w)
-                    cur.execute(_RESERVE_IF_FITS, params)
+                    cur.execute(RESERVE_IF_FITS, params)
                     if hook is not None:  # re-read inside the transaction, still under the lock
                         self._query_totals(audit, w, now_us)
                 got = cur.fetchone()
@@ -356,7 +266,7 @@ class PostgresLedger(Ledger):
             if refused is not None:
                 raise refused
             cur.execute(
-                _INSERT_RESERVATION,
+                INSERT_RESERVATION,
                 (row.id, row.provider, row.model, row.amount_micro, row.created_us, row.expires_us, w.day, w.month),
             )
             after = self._read_totals(cur, w, now_us)
@@ -385,7 +295,7 @@ class PostgresLedger(Ledger):
 
         def op(conn: psycopg.Connection[Any], retrying: bool) -> int:
             with conn.cursor() as cur:
-                cur.execute(_SETTLE, params)  # autocommit: the statement is its own transaction
+                cur.execute(SETTLE, params)  # autocommit: the statement is its own transaction
                 got = cur.fetchone()
                 assert got is not None
                 if got[0] is not None:

@@ -15,18 +15,22 @@ from tiered_router.chat import content_text
 from tiered_router.sim.core import (
     IMAGE_TOKENS,
     Chat,
-    CutResponse,
     Reply,
-    SimTool,
     Simulator,
+)
+from tiered_router.sim.tools import (
+    SimTool,
     argument_pieces,
+    tool_texts,
+)
+from tiered_router.sim.wire import (
+    CutResponse,
     check_messages,
     json_response,
     last_user,
     positive_int,
     read_json,
     stop_list,
-    tool_texts,
 )
 
 _ids = itertools.count(1)

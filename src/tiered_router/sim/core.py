@@ -15,10 +15,9 @@ from typing import Any, NamedTuple
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
 
-from tiered_router.chat import content_text  # one reading of message content for router and simulator
 from tiered_router.sim import text as texts
+from tiered_router.sim.tools import SimTool, bad_arguments, example_arguments
 
 DEFAULT_MODELS: tuple[str, ...] = ("llama3.1:8b", "hermes3:70b", "claude-haiku-4-5", "gpt-4o")
 SMALL_CONTEXT_WINDOW = 8192  # models whose name contains ":8b"
@@ -49,14 +48,6 @@ class SeenRequest(NamedTuple):
     model: str
     body: dict[str, Any]
     headers: Headers
-
-
-@dataclass(frozen=True, slots=True)
-class SimTool:
-    """A tool the request offers: its name and the JSON schema of its arguments."""
-
-    name: str
-    schema: Mapping[str, Any]
 
 
 @dataclass(slots=True)
@@ -310,62 +301,6 @@ class Simulator:
         return None
 
 
-def json_response(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode(), status, headers,
-        media_type="application/json",
-    )
-
-
-class CutResponse(Response):
-    """Announces the full Content-Length, sends half the body, then drops the connection."""
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
-        raise SimulatedCut("[[sim:cut-stream]]")
-
-
-async def read_json(request: Request) -> dict[str, Any] | str:
-    """The request body as a JSON object, or an error message."""
-    try:
-        body = json.loads(await request.body())
-    except ValueError as exc:
-        return f"request body is not valid JSON: {exc}"
-    if not isinstance(body, dict):
-        return "request body must be a JSON object"
-    return body
-
-
-def check_messages(messages: Any) -> str | None:
-    """An error message if ``messages`` is not a non-empty list of objects with a string role."""
-    if not isinstance(messages, list) or not messages:
-        return "messages must be a non-empty array"
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or not isinstance(m.get("role"), str):
-            return f"messages[{i}] must be an object with a string 'role'"
-    return None
-
-
-def last_user(messages: list[dict[str, Any]]) -> str:
-    for m in reversed(messages):
-        if m.get("role") == "user":
-            return content_text(m.get("content"))
-    return ""
-
-
-def positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def stop_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [s for s in value if isinstance(s, str) and s]
-    return []
-
-
 # --- the agent's model: tool calls -----------------------------------------------------------------------
 
 
@@ -411,61 +346,3 @@ def _named_tool(chat: Chat) -> SimTool | None:
     return None
 
 
-_EXAMPLES: dict[str, Any] = {"string": "Balmora", "integer": 3, "number": 1.5, "boolean": True, "array": [],
-                             "object": {}, "null": None}
-
-
-def example_arguments(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Arguments that satisfy ``schema`` (an object schema): every property, with a value of its type."""
-    props = schema.get("properties")
-    if not isinstance(props, Mapping):
-        return {}
-    return {name: example_value(spec) for name, spec in props.items() if isinstance(spec, Mapping)}
-
-
-def example_value(spec: Mapping[str, Any]) -> Any:
-    if isinstance(spec.get("enum"), list) and spec["enum"]:
-        return spec["enum"][0]
-    kind = spec.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object":
-        return example_arguments(spec)
-    if kind == "array" and isinstance(spec.get("items"), Mapping):
-        return [example_value(spec["items"])]
-    return _EXAMPLES.get(str(kind), "Balmora")
-
-
-def bad_arguments(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Arguments that break ``schema``: a required key missing, or else a value of the wrong type."""
-    args = example_arguments(schema)
-    required = [r for r in schema.get("required") or () if r in args]
-    if required:
-        del args[required[0]]
-        return args
-    for key, value in args.items():
-        args[key] = 12345 if isinstance(value, str) else "not a " + type(value).__name__
-        return args
-    return {"unexpected": [1, 2, 3]}
-
-
-def function_tools(tools: Any) -> tuple[SimTool, ...]:
-    """OpenAI's and Ollama's ``tools``: [{"type": "function", "function": {name, parameters}}]."""
-    out = []
-    for t in tools if isinstance(tools, list) else ():
-        fn = t.get("function") if isinstance(t, dict) else None
-        if isinstance(fn, dict) and isinstance(fn.get("name"), str):
-            params = fn.get("parameters")
-            out.append(SimTool(fn["name"], params if isinstance(params, dict) else {}))
-    return tuple(out)
-
-
-def tool_texts(tools: Any) -> list[str]:
-    """The tool definitions as text, for the prompt token count (servers count them as prompt)."""
-    return [json.dumps(t, separators=(",", ":")) for t in tools] if isinstance(tools, list) and tools else []
-
-
-def argument_pieces(arguments: str, n: int = 3) -> list[str]:
-    """A call's arguments cut into ``n`` pieces, as a server streams them."""
-    step = max(1, -(-len(arguments) // n))
-    return [arguments[i:i + step] for i in range(0, len(arguments), step)] or [""]

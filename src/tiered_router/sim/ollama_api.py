@@ -15,17 +15,21 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from tiered_router.chat import content_text
 from tiered_router.sim.core import (
     Chat,
-    CutResponse,
     Reply,
     Simulator,
-    check_messages,
+    top_logprobs,
+)
+from tiered_router.sim.tools import (
     function_tools,
+    tool_texts,
+)
+from tiered_router.sim.wire import (
+    CutResponse,
+    check_messages,
     json_response,
     last_user,
     read_json,
     stop_list,
-    tool_texts,
-    top_logprobs,
 )
 
 VERSION = "0.12.0"

@@ -14,19 +14,23 @@ from starlette.responses import Response, StreamingResponse
 from tiered_router.chat import content_text
 from tiered_router.sim.core import (
     Chat,
-    CutResponse,
     Reply,
     Simulator,
+    top_logprobs,
+)
+from tiered_router.sim.tools import (
     argument_pieces,
-    check_messages,
     function_tools,
+    tool_texts,
+)
+from tiered_router.sim.wire import (
+    CutResponse,
+    check_messages,
     json_response,
     last_user,
     positive_int,
     read_json,
     stop_list,
-    tool_texts,
-    top_logprobs,
 )
 
 _ids = itertools.count(1)
