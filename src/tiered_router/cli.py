@@ -364,7 +364,7 @@ def log_(limit: int, tier: int | None, escalated: bool, since_s: float | None, a
         start = f"{forced}!" if forced else str(r["router.classified_tier"] or "-")
         status = r["router.status"] if r["router.status"] == "ok" else f"{r['router.status']}: {r['error.type']}"
         table.add_row(
-            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["time"])), escape(r["request_id"][:12]),
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["time"])), escape(r["request_id"]),
             escape(r["router.entry_point"] or "-"), f"{start}→{r['router.final_tier'] or '-'}",
             escape(r["gen_ai.response.model"] or "-"), escape(_path(r)), f"{r['router.latency_ms']:.1f}",
             f"{r['router.cost_usd']:.6f}", escape(status),
@@ -372,6 +372,38 @@ def log_(limit: int, tier: int | None, escalated: bool, since_s: float | None, a
     console.print(table)
     console.print("tiers: start→final ('!' = forced); path: every tier tried, with why it was left.",
                   highlight=False, markup=False)
+
+
+@main.command()
+@click.argument("request_id")
+@click.argument("score")
+@click.option("--comment", default=None, help="Why (kept with the feedback, at most 2000 characters).")
+@_guarded
+def feedback(request_id: str, score: str, comment: str | None) -> None:
+    """Say how good the answer to REQUEST_ID was: SCORE is good, bad, or a number from 0 (bad) to 1 (good).
+
+    Stored with the request in the routing log, where `tiered-router learn` reads it; sending it again
+    replaces it."""
+    from .observe.store import Judgement, LogStoreError, parse_score
+
+    try:
+        value = parse_score(score)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    settings, store = _log_store()
+    if not settings.log_enabled:
+        _fail("feedback is kept in the routing log, which is off (TIER_LOG_ENABLED=false)", 2)
+    try:
+        found = store.add_judgement(Judgement(request_id, "feedback", value, comment or None))
+    except LogStoreError as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+    if not found:
+        _fail(f"no request {request_id!r} in the routing log ({store.db_description}); "
+              "`tiered-router log` lists the latest request ids")
+    console.print(f"feedback on {request_id}: {value:g}" + (f" ({comment})" if comment else ""), highlight=False,
+                  markup=False)
 
 
 @main.command(name="eval")

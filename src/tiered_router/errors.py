@@ -61,6 +61,13 @@ class CloudBudgetExceeded(RouterError):
     code = "budget_exceeded"
 
 
+class LogDisabled(RouterError):
+    """Something that needs the routing log (feedback, learning) was asked for while it is off
+    (``TIER_LOG_ENABLED=false``)."""
+
+    code = "log_disabled"
+
+
 class StreamBroken(RouterError):
     """An upstream stream broke after bytes had reached the client: the answer is incomplete."""
 

@@ -20,11 +20,11 @@ from ..budget import BudgetTracker
 from ..chat import ChatRequest, ChatResult, Message, StreamChunk, ToolCall
 from ..classify import Classifier, Decision, HeuristicClassifier, Thresholds, forced_decision
 from ..config import Settings, load_settings
-from ..errors import CloudUnavailable, InvalidRequest, RouterError, StreamBroken
+from ..errors import CloudUnavailable, InvalidRequest, LogDisabled, RouterError, StreamBroken
 from ..formats.openai import as_messages, request_from_params
 from ..observe.otel import otel_sink
 from ..observe.record import RecordSink, log_sink
-from ..observe.store import RoutingLogStore, open_log_store
+from ..observe.store import Judgement, RoutingLogStore, open_log_store, parse_score
 from ..options import RouteOptions, new_request_id
 from ..tiers import Tier
 from .breakers import Breakers
@@ -249,6 +249,28 @@ class TieredModelRouter:
             else:
                 entry["state"] = "ok"
         return any(t["state"] == "ok" for t in tiers.values()), tiers
+
+    # --- what is learned after the answer ----------------------------------------------------
+
+    async def feedback(self, request_id: str, score: float | str, comment: str | None = None) -> bool:
+        """Record how good the answer to ``request_id`` was: ``"good"``, ``"bad"`` or a score in [0, 1] (1 is
+        good), with an optional comment. It is stored with the request in the routing log, where
+        ``tiered-router learn`` reads it; sending feedback again replaces it. False when the log holds no
+        request with that id. Raises InvalidRequest for a bad score, LogDisabled when the routing log is
+        off, LogStoreError when its database cannot be used."""
+        try:
+            value = parse_score(score)
+        except ValueError as exc:
+            raise InvalidRequest(str(exc)) from None
+        if self.log_store is None:
+            raise LogDisabled("feedback is kept in the routing log, which is off (TIER_LOG_ENABLED=false)")
+        self.recorder.flush()  # the request's own record may still be queued
+        return await asyncio.to_thread(self.log_store.add_judgement,
+                                       Judgement(request_id, "feedback", value, comment or None))
+
+    def feedback_sync(self, request_id: str, score: float | str, comment: str | None = None) -> bool:
+        """Blocking ``feedback``."""
+        return self._run_sync(self.feedback(request_id, score, comment))
 
     async def aclose(self) -> None:
         self.recorder.flush()

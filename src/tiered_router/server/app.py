@@ -15,11 +15,8 @@ import functools
 import gc
 import hmac
 import logging
-import re
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -28,26 +25,27 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..classify import decide_with
 from ..config import Settings, load_settings
 from ..observe.metrics import CONTENT_TYPE, Metrics
 from ..observe.record import RecordSink, log_sink
-from ..observe.store import RoutingLogStore
 from ..routing import TieredModelRouter
 from ..routing.recorder import FanOut, Recorder, SinkRecorder
-from ..tiers import Tier
 from . import anthropic_front, ollama_front, openai_front
-from .common import parse, read_json
 from .errors import HTTPProblem
 from .exchange import Endpoint, error_reply, front_error
 from .openapi import openapi_document
 from .records import BatchingRecorder
-from .schemas import ClassifyRequest
+from .router_api import (
+    budget_endpoint,
+    classify_endpoint,
+    decisions_endpoint,
+    feedback_endpoint,
+    stats_endpoint,
+)
 
 log = logging.getLogger("tiered_router.server")
 Handler = Callable[[Request], Awaitable[Response]]
 OPEN_PATHS = frozenset({"/healthz", "/readyz"})
-LEDGER_DOWN = "the budget ledger is unavailable (the server's log says why); cloud calls are refused until it is back"
 
 
 def guarded(handler: Handler) -> Handler:
@@ -121,108 +119,6 @@ class ChatFirst:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.routes.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
         await (endpoint or self.app)(scope, receive, send)
-
-
-async def classify_endpoint(request: Request) -> Response:
-    req = parse(ClassifyRequest, await read_json(request, request.app.state.max_body_bytes))
-    if req.messages is None and req.prompt is None:
-        raise HTTPProblem(400, "send either prompt or messages", "invalid_request_error", "invalid_request")
-    task: Any = req.prompt if req.prompt is not None else [m.model_dump(exclude_none=True) for m in req.messages or []]
-    try:
-        context = req.context.model_dump(exclude_none=True) if req.context else None
-        decision = decide_with(request.app.state.router.classifier, task, context)
-    except ValueError as exc:
-        raise HTTPProblem(400, str(exc), "invalid_request_error", "invalid_request") from None
-    return JSONResponse({"tier": int(decision.tier), "tier_name": decision.tier.name,
-                         "score": decision.score, "reasons": list(decision.reasons)})
-
-
-async def budget_endpoint(request: Request) -> Response:
-    from ..budget import BudgetError
-
-    try:
-        return JSONResponse(request.app.state.router.budget.get_summary())
-    except BudgetError as exc:
-        log.error("budget ledger unavailable: %s", exc)  # the database's name and host stay in the log
-        raise HTTPProblem(503, LEDGER_DOWN, "budget_unavailable", "budget_unavailable") from None
-
-
-# Query values the endpoints accept, exactly as server/openapi.py documents them ("" = no filter).
-_FLAGS = {"": None, "true": True, "1": True, "false": False, "0": False}
-
-
-def _bad_param(name: str, why: str) -> HTTPProblem:
-    return HTTPProblem(400, f"query parameter {name}: {why}", "invalid_request_error", "invalid_request")
-
-
-def _log_store(router: TieredModelRouter) -> RoutingLogStore:
-    if router.log_store is None:
-        raise HTTPProblem(503, "the routing log is disabled (TIER_LOG_ENABLED=0)", "log_unavailable",
-                          "log_disabled")
-    return router.log_store
-
-
-async def _read_log(fn: Callable[[], Any]) -> Any:
-    from ..observe.store import LogStoreError
-
-    try:
-        return await asyncio.to_thread(fn)
-    except LogStoreError as exc:
-        raise HTTPProblem(503, str(exc), "log_unavailable", "log_unavailable") from None
-
-
-async def stats_endpoint(request: Request) -> Response:
-    """Figures over the routing log: ``GET /v1/router/stats?since=24h`` (``all`` for everything)."""
-    from ..observe.stats import compute_stats, parse_since, read_budget
-
-    router: TieredModelRouter = request.app.state.router
-    try:
-        since_s = parse_since(request.query_params.get("since") or "24h", strict=True)
-    except ValueError as exc:
-        raise _bad_param("since", str(exc)) from None
-    store = _log_store(router)
-    request.app.state.records.flush()  # include the requests of the last moments
-
-    def work() -> dict[str, Any]:
-        store.flush(timeout=2.0)  # include the requests of the last moments
-        budget, error = read_budget(lambda: router.budget.get_summary()) if router.cloud_enabled else (None, None)
-        if error is not None:
-            log.error("budget ledger unavailable: %s", error)
-            error = LEDGER_DOWN
-        return compute_stats(store, since_s, budget, budget_error=error, timezone=router.settings.budget_timezone)
-
-    return JSONResponse(await _read_log(work))
-
-
-async def decisions_endpoint(request: Request) -> Response:
-    """The latest routing records with their attempts: ``GET /v1/router/decisions?limit=50&tier=&escalated=``."""
-    from ..observe.stats import parse_since
-
-    router: TieredModelRouter = request.app.state.router
-    q = request.query_params
-    limit_text = q.get("limit", "50")
-    if not re.fullmatch(r"-?[0-9]{1,9}", limit_text) or not 1 <= int(limit_text) <= 1000:
-        raise _bad_param("limit", "must be an integer from 1 to 1000")
-    try:
-        tier = int(Tier.parse(q["tier"])) if q.get("tier") else None
-    except ValueError:
-        raise _bad_param("tier", "must be 1, 2, 3, local-fast, local-heavy or cloud") from None
-    if q.get("escalated", "") not in _FLAGS:
-        raise _bad_param("escalated", "must be true or false")
-    limit, escalated = int(limit_text), _FLAGS[q.get("escalated", "")]
-    try:
-        since_s = parse_since(q.get("since", "all"), strict=True)
-    except ValueError as exc:
-        raise _bad_param("since", str(exc)) from None
-    store = _log_store(router)
-    request.app.state.records.flush()
-
-    def work() -> list[dict[str, Any]]:
-        store.flush(timeout=2.0)
-        since = None if since_s is None else time.time() - since_s
-        return store.recent(limit, tier=tier, escalated=escalated, since=since)
-
-    return JSONResponse({"object": "list", "data": await _read_log(work)})
 
 
 async def healthz(request: Request) -> Response:
@@ -336,6 +232,7 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
         Route("/v1/router/budget", guarded(budget_endpoint), methods=["GET"]),
         Route("/v1/router/stats", guarded(stats_endpoint), methods=["GET"]),
         Route("/v1/router/decisions", guarded(decisions_endpoint), methods=["GET"]),
+        Route("/v1/router/feedback", guarded(feedback_endpoint), methods=["POST"]),
         Route("/api/chat", chat["/api/chat"], methods=["POST"]),
         Route("/api/generate", chat["/api/generate"], methods=["POST"]),
         Route("/api/show", guarded(ollama_front.show), methods=["POST"]),

@@ -18,6 +18,7 @@ from .schemas import (
     AnthropicMessagesRequest,
     ChatCompletionRequest,
     ClassifyRequest,
+    FeedbackRequest,
     OllamaChatRequest,
     OllamaGenerateRequest,
     OllamaShowRequest,
@@ -113,6 +114,13 @@ class ClassifyResponse(BaseModel):
     reasons: list[str]
 
 
+class FeedbackResponse(BaseModel):
+    request_id: str
+    score: float
+    comment: str | None
+    recorded: bool
+
+
 class OllamaChatResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: str
@@ -193,6 +201,15 @@ def openapi_document() -> dict[str, Any]:
                 "operationId": "classify",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": classify_req}}},
                 "responses": {"200": _json(_schema(ClassifyResponse, defs)), **_errors(False, 400, 401, 413)},
+            }},
+            "/v1/router/feedback": {"post": {
+                "operationId": "routerFeedback",
+                "description": "How good an answer was (good, bad, or 0..1), stored with the request for learning; "
+                               "sending it again replaces it",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": _schema(FeedbackRequest, defs)}}},
+                "responses": {"200": _json(_schema(FeedbackResponse, defs)),
+                              **_errors(False, 400, 401, 404, 413, 503)},
             }},
             "/v1/router/budget": {"get": {"operationId": "budget",
                                           "responses": {"200": _json(any_object), **_errors(False, 401, 503)}}},

@@ -190,6 +190,16 @@ class RoutingContext(BaseModel):
     allow_cloud: StrictBool | None = None
 
 
+class FeedbackRequest(BaseModel):
+    """How good the answer to ``request_id`` was: ``good``, ``bad``, or a score from 0 (bad) to 1 (good)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request_id: StrictStr = Field(min_length=1, max_length=200)
+    score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False, strict=True)] | Literal["good", "bad"]
+    comment: StrictStr | None = Field(None, max_length=2000)
+
+
 class ClassifyRequest(BaseModel):
     """Either ``prompt`` or ``messages``; ``context`` as for the library's ``classify``."""
 

@@ -25,10 +25,12 @@ This package is split like ``budget/``. Other code imports from the package; its
 - ``dialect.py``: the ``Dialect`` interface and ``open_dialect``; ``sqlite.py`` and ``postgres.py``
   implement it;
 - ``schema.py``: the column mapping, the migrations and the SQL both databases share;
-- ``rows.py``: routing record ↔ rows; ``errors.py``: ``LogStoreError``.
+- ``rows.py``: routing record ↔ rows; ``errors.py``: ``LogStoreError``;
+- ``judgements.py``: what is learned about a request later (feedback, shadow answers), ``router_judgements``.
 """
 
 from .errors import LogStoreError
+from .judgements import Judgement, parse_score
 from .log_store import MAX_READ_LIMIT, RoutingLogStore, open_log_store
 from .rows import record_rows
 from .schema import ATTEMPT_COLUMNS, LATEST_VERSION, MIGRATIONS, REQUEST_COLUMNS, SCHEMA_TABLE, iter_columns
@@ -41,10 +43,12 @@ __all__ = [
     "MIGRATIONS",
     "REQUEST_COLUMNS",
     "SCHEMA_TABLE",
+    "Judgement",
     "LogStoreError",
     "LogWriter",
     "RoutingLogStore",
     "iter_columns",
     "open_log_store",
+    "parse_score",
     "record_rows",
 ]

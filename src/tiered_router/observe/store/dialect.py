@@ -68,6 +68,7 @@ class Dialect:
                 cutoffs.append(rows[0][0])  # the oldest row to keep
         for cutoff in cutoffs:
             run("DELETE FROM router_attempts WHERE log_id < ?", (cutoff,))
+            run("DELETE FROM router_judgements WHERE log_id < ?", (cutoff,))
             removed += int(run("DELETE FROM router_requests WHERE log_id < ?", (cutoff,)))
         return removed
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ...budget.money import redact_text, redact_url
 from .dialect import open_dialect
 from .errors import LogStoreError
+from .judgements import Judgement, JudgementLog
 from .rows import row_attempt, row_record
 from .schema import SCHEMA_TABLE, SELECT_ATTEMPT, SELECT_REQUEST
 from .writer import LogWriter
@@ -58,6 +59,7 @@ class RoutingLogStore(LogWriter):
         # Set before the writer registers itself for closing at exit: close() reads them.
         self._read_lock = threading.Lock()
         self._reader: Any = None
+        self.judgements = JudgementLog(dialect, db_description)
         super().__init__(
             dialect, db_description=db_description, retention_days=retention_days, max_rows=max_rows,
             batch_size=batch_size, flush_interval_s=flush_interval_s, max_pending=max_pending,
@@ -77,6 +79,7 @@ class RoutingLogStore(LogWriter):
     def close(self, timeout: float | None = 30.0) -> None:
         """Flush, stop the writer thread and close the connections. A later record starts it again."""
         super().close(timeout)
+        self.judgements.close()
         with self._read_lock:
             if self._reader is not None:
                 self._dialect.close(self._reader)
@@ -110,6 +113,18 @@ class RoutingLogStore(LogWriter):
         found = self._with_attempts(f"{SELECT_REQUEST} WHERE request_id = ? ORDER BY log_id DESC LIMIT 1",
                                     [request_id])
         return found[0] if found else None
+
+    def add_judgement(self, judgement: Judgement) -> bool:
+        """Store what was learned about a logged request (feedback, a shadow answer); replaces one of the
+        same kind. False when no request with that id is in the log (records still queued are written
+        first). Raises LogStoreError when the database cannot be used."""
+        self.flush(timeout=5.0)
+        rows = self.query("SELECT log_id FROM router_requests WHERE request_id = ? ORDER BY log_id DESC LIMIT 1",
+                          [judgement.request_id])
+        if not rows:
+            return False
+        self.judgements.put(rows[0][0], judgement)
+        return True
 
     def exists(self) -> bool:
         """False when there is certainly nothing logged (no SQLite file yet); True otherwise."""
@@ -156,6 +171,10 @@ class RoutingLogStore(LogWriter):
             for row in self.query(f"{SELECT_ATTEMPT} WHERE log_id IN ({marks}) ORDER BY log_id, attempt_index",
                                   chunk):
                 records[row[0]]["router.attempts"].append(row_attempt(row))
+        if records:
+            for log_id, judgements in self.judgements.for_logs(ids).items():
+                for judgement in judgements:
+                    records[log_id][f"router.{judgement.kind}"] = judgement.as_field()
         return list(records.values())
 
 

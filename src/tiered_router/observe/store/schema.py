@@ -88,6 +88,27 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX IF NOT EXISTS router_attempts_time ON router_attempts (time_us)",
         ],
     ),
+    (
+        2,
+        [
+            # What was learned about a request after it was answered (judgements.py): the user's feedback,
+            # a shadow answer of the next tier up and whether it agreed. One row per (request, kind), keyed
+            # by the request's log_id so retention removes it with the request.
+            """CREATE TABLE IF NOT EXISTS router_judgements (
+  log_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  time_us {bigint} NOT NULL,
+  score {real} NOT NULL,
+  comment TEXT,
+  tier {int},
+  model TEXT,
+  method TEXT,
+  cost_micro {bigint},
+  PRIMARY KEY (log_id, kind)
+)""",
+        ],
+    ),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
