@@ -426,6 +426,8 @@ def test_brevity_asked_elsewhere_in_the_conversation() -> None:
         ("Check my calendar for tomorrow.", "I have no way to see your calendar."),
         ("Play some jazz.", "I am not able to play music."),
         ("Run this script for me.", "I lack the ability to run scripts."),
+        ("Book me a flight to Lisbon.", "Booking travel is beyond what an AI assistant can do."),
+        ("Call a taxi to the station.", "Calling a cab is outside what a text model can do."),
     ],
 )
 def test_capability_disclaimers_are_refusals(task: str, answer: str) -> None:

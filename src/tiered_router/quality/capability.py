@@ -47,8 +47,8 @@ _SELF_CLAIM = (
     r"|\bsomething\s+(?:that\s+)?i\s*(?:can(?:no|')?t|am\s+not\s+able|'m\s+not\s+able|am\s+unable|'m\s+unable)"
     r"|\b(?:beyond|outside(?:\s+of)?|not\s+(?:within|among|part\s+of)|isn'?t\s+(?:within|among|part\s+of)|"
     r"aren'?t\s+(?:within|among|part\s+of)|exceeds?)\s+(?:my\s+(?:capabilit|abilit|skills|scope|functions?|"
-    r"reach|powers?)|the\s+(?:capabilities|abilities|scope)\s+of\s+(?:a|an|this)|what\s+(?:i|an?\s+(?:ai|"
-    r"(?:text|language)(?:-based)?\s+(?:model|assistant)|assistant|chatbot))\s+(?:can|could|am\s+able))"
+    r"reach|powers?)|the\s+(?:capabilities|abilities|scope)\s+of\s+(?:a|an|this)|what\s+(?:i|an?\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:ai|model|assistant|chatbot|program))\s+(?:can|could|is\s+able|am\s+able))"
 )
 _CLAIM_RE = LazyPattern(r"(?:" + _INABILITY + r")|(?P<self>" + _SELF_CLAIM + r")")
 # "I cannot provide / help / discuss ...": what an assistant will not do, not what it cannot; the refusal
@@ -120,7 +120,9 @@ _DO_YOU_HAVE_RE = LazyPattern(r"^\W*(?:\w+[,!:]?\s+)?do\s+(?:you|u)\s+have\b", r
 _AND_THEN_RE = LazyPattern(_SECOND_ACTION, re.IGNORECASE)
 _SENTENCE_RE = LazyPattern(r"[.!?;](?:\s|$)|\n")
 _MAX_BARE = 300  # a plain disclaimer is a sentence or two
-_FIRST_PERSON = ("i ", "i'", "me ", "me.", "my ")  # every statement above speaks of the assistant
+# Every statement above speaks of the assistant: in the first person, or by what it is ("beyond what a
+# language model can do").
+_SELF_WORDS = ("i ", "i'", "me ", "me.", "my ", "model", "assistant", " ai ", "chatbot")
 _APOLOGY_OPENINGS = ("sorry", "i'm sorry", "i am sorry", "i apologi", "my apologies", "apologies", "unfortunately")
 
 
@@ -168,7 +170,7 @@ def asks_about_ability(task_text: str) -> bool:
 def capability_disclaimer(norm: str, stripped: str, task_text: str) -> bool:
     """The answer is a capability disclaimer and nothing more, to a request rather than a question about
     abilities. ``norm`` is the lower-cased, straightened opening that ``assess_response`` judges."""
-    if len(stripped) > _MAX_BARE or not has_any(norm, _FIRST_PERSON):
+    if len(stripped) > _MAX_BARE or not has_any(norm, _SELF_WORDS):
         return False
     parts = _sentences(norm)
     if not parts:
