@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tiered_router.quality import QualityVerdict, arithmetic_errors, assess_response, extract_choice, extract_number
+from tiered_router.quality.answer_formats import asks_for_json
+from tiered_router.quality.asks import classify_ask
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL_DIR = Path(os.environ.get("TIER_EVAL_DIR", REPO.parent / "shared" / "eval"))
@@ -35,16 +37,60 @@ def _flag(task: object, text: str, **kw: object) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_quality_dev_set() -> None:
-    path = _require(EVAL_DIR / "quality_dev.jsonl")
+DATA = REPO / "tests" / "data"
+
+
+def _rows(path: Path) -> list[dict[str, object]]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for r in rows:
+        assert set(r) == {"task", "response", "finish_reason", "low_quality"}, r
+        assert isinstance(r["low_quality"], bool) and r["finish_reason"] in ("stop", "length"), r
+    return rows
+
+
+def _split(rows: list[dict[str, object]]) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """(bad rows the gate flags, good rows the gate flags)."""
+    flagged = [r for r in rows if assess_response(r["task"], r["response"], r["finish_reason"]).low_quality]  # type: ignore[arg-type]
+    return [r for r in flagged if r["low_quality"]], [r for r in flagged if not r["low_quality"]]
+
+
+def test_quality_dev_set() -> None:
+    rows = _rows(_require(EVAL_DIR / "quality_dev.jsonl"))
     bad = [r for r in rows if r["low_quality"]]
-    good = [r for r in rows if not r["low_quality"]]
-    flagged_bad = [r for r in bad if assess_response(r["task"], r["response"], r.get("finish_reason")).low_quality]
-    flagged_good = [r for r in good if assess_response(r["task"], r["response"], r.get("finish_reason")).low_quality]
-    print(f"\nquality_dev: bad flagged {len(flagged_bad)}/{len(bad)}, good flagged {len(flagged_good)}/{len(good)}")
-    assert len(flagged_bad) >= 0.95 * len(bad), [r for r in bad if r not in flagged_bad]
-    assert len(flagged_good) <= 0.05 * len(good), flagged_good
+    flagged_bad, flagged_good = _split(rows)
+    good = len(rows) - len(bad)
+    print(f"\nquality_dev: bad flagged {len(flagged_bad)}/{len(bad)}, good flagged {len(flagged_good)}/{good}")
+    assert len(flagged_bad) == len(bad), [r for r in bad if r not in flagged_bad]
+    assert not flagged_good, flagged_good
+
+
+def test_quality_extra_set() -> None:
+    """Our own rows (tests/data/quality_extra.jsonl): answers too short for what was asked and plain capability
+    disclaimers, which must be flagged; short answers that are right, inabilities followed by help, "cannot"
+    as content and terse code, which must not be."""
+    rows = _rows(DATA / "quality_extra.jsonl")
+    bad = [r for r in rows if r["low_quality"]]
+    assert len(rows) >= 40 and len(rows) - len(bad) >= len(bad)
+    flagged_bad, flagged_good = _split(rows)
+    good = len(rows) - len(bad)
+    print(f"\nquality_extra: bad flagged {len(flagged_bad)}/{len(bad)}, good flagged {len(flagged_good)}/{good}")
+    assert len(flagged_bad) == len(bad), [r for r in bad if r not in flagged_bad]
+    assert not flagged_good, flagged_good
+    reasons = {assess_response(r["task"], r["response"]).reason for r in bad}  # type: ignore[arg-type]
+    assert reasons == {"too-short", "refusal"}
+
+
+def test_quality_holdout_blind_report() -> None:
+    """tests/data/quality_holdout_blind.jsonl was written and committed before the too-short and capability
+    checks existed, and the checks were not tuned on it: its figures are a report of how the gate does on
+    answers it was not developed on (docs/quality-gate.md), not a target. Only its shape is asserted."""
+    rows = _rows(DATA / "quality_holdout_blind.jsonl")
+    bad = [r for r in rows if r["low_quality"]]
+    assert len(rows) >= 30 and bad and len(bad) < len(rows)
+    flagged_bad, flagged_good = _split(rows)
+    right = len(flagged_bad) + (len(rows) - len(bad) - len(flagged_good))
+    print(f"\nquality_holdout_blind: bad flagged {len(flagged_bad)}/{len(bad)}, good flagged "
+          f"{len(flagged_good)}/{len(rows) - len(bad)}, accuracy {right / len(rows):.3f}")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -242,6 +288,185 @@ def test_special_tokens_inside_code_are_fine_when_code_is_expected() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# Answers too short for what the request asks for; capability disclaimers
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("task", "kind", "count"),
+    [
+        ("Explain how a mutex works.", "explain", 0),
+        ("Why did the bridge collapse?", "explain", 0),
+        ("How does a heat pump keep a house warm?", "explain", 0),
+        ("Can you describe the water cycle?", "explain", 0),
+        ("Prove that there are infinitely many primes.", "explain", 0),
+        ("Compare Rust and Go for command-line tools.", "compare", 0),
+        ("What are the steps to repot a cactus?", "steps", 0),
+        ("Name four planets.", "list", 4),
+        ("What are the three branches of government?", "list", 3),
+        ("Give me a list of 5 fruits.", "list", 5),
+        ("List ten words that rhyme with cat.", "list", 10),
+        ("Write a 250-word product description for a kettle.", "compose", 250),
+        ("Write three sentences about autumn.", "compose", 3),
+        ("Write a limerick about a cat.", "compose", 0),
+        # a short answer may be right
+        ("Explain in one word why we sleep.", "short", 0),
+        ("Describe it in one or two sentences.", "short", 0),
+        ("Explain briefly how DNS works.", "short", 0),
+        ("Why is the sky blue? Keep it short.", "short", 0),
+        ("How many legs does an ant have, and why?", "short", 0),
+        ("Describe your town, then translate it into German.", "short", 0),
+        ("Explain this regex: ^a+$", "short", 0),
+        ("Which is faster, and why: quicksort or bubble sort?", "short", 0),
+        ("Q: Why is ice slippery?\nA: A thin film of water.\nQ: Why is the sea salty?\nA:", "short", 0),
+        # nothing to judge a length by
+        ("What is the capital of Peru?", "other", 0),
+        ("Is 91 prime?", "other", 0),
+        ("Name a mammal that can fly.", "other", 0),
+        ("How do I exit vim?", "other", 0),
+        ("How did the match go?", "other", 0),
+        ("Why are you here?", "other", 0),
+        ("Explain yourself!", "other", 0),
+        ("Give me two minutes to think.", "other", 0),
+        ("Write a reply to this email: can we meet on Tuesday?", "other", 0),
+        ("Walk to the next room", "other", 0),
+    ],
+)
+def test_what_the_request_asks_for(task: str, kind: str, count: int) -> None:
+    ask = classify_ask(task)
+    assert (ask.kind, ask.count) == (kind, count)
+
+
+@pytest.mark.parametrize(
+    ("task", "answer"),
+    [
+        ("Explain how a heat pump works.", "Refrigerant cycle."),
+        ("Why do cats purr?", "Contentment."),
+        ("Why?", "Because."),
+        ("Describe the Eiffel Tower.", "Tall and iron."),
+        ("Compare cats and dogs as pets.", "Dogs need walks."),
+        ("What are the steps to repot a cactus?", "Use gloves."),
+        ("Explain in detail how a bill becomes law.", "Congress votes on it and the president signs."),
+        ("Can you elaborate on how tides form?", "The Moon pulls the oceans."),
+        ("Name four planets.", "Mars and Venus."),
+        ("List five fruits.", "- Apple\n- Pear"),
+        ("Give me seven ideas for a rainy day.", "1. Read a book.\n2. Bake bread.\n3. Play cards."),
+        ("Write a limerick about a cat.", "Cats are nice."),
+        ("Write a 250-word product description for a kettle.", "A quiet kettle that boils a litre in two minutes."),
+        ("Write three sentences about autumn.", "Leaves fall."),
+    ],
+)
+def test_too_short_for_the_request(task: str, answer: str) -> None:
+    assert _flag(task, answer) == "too-short"
+
+
+_WORDS_70 = " ".join("word" + chr(97 + i % 26) + chr(97 + i // 26) for i in range(70))  # 70 distinct words
+
+
+@pytest.mark.parametrize(
+    ("task", "answer"),
+    [
+        ("What is the capital of Peru?", "Lima."),
+        ("Is 91 prime?", "No."),
+        ("Convert 10 km to miles.", "6.2 miles"),
+        ("Translate 'dog' into Spanish.", "Perro."),
+        ("Name four planets.", "Mercury, Venus, Earth, Mars."),
+        ("Name four planets.", "Mercury\nVenus\nEarth\nMars"),
+        ("List three colours.", "Red blue green"),
+        ("List five moons of Mars.", "Mars has only two moons: Phobos and Deimos."),
+        ("Why did the chicken cross the road?", "To get to the other side."),
+        ("Why not?", "Too late."),
+        ("Why are you here?", "To trade."),
+        ("How did the match go?", "We won!"),
+        ("How do I exit vim?", ":wq"),
+        ("Explain how to reverse a list in Python.", "`xs[::-1]`"),
+        ("Explain in one word why we sleep.", "Recovery."),
+        ("Explain how a heat pump works.", "It moves heat from outside to inside using a refrigerant cycle."),
+        ("What is the difference between the two prices, $30 and $45?", "15"),
+        ("Explain how a heat pump works.", "Which part do you mean?"),  # asking back is judged elsewhere
+        ("Write a 250-word product description for a kettle.", _WORDS_70),
+    ],
+)
+def test_short_answers_that_are_right(task: str, answer: str) -> None:
+    assert _flag(task, answer) == "ok"
+
+
+def test_too_short_only_without_a_stated_format_and_on_whole_answers() -> None:
+    task = "Explain how a heat pump works."
+    assert _flag(task, "Refrigerant cycle.") == "too-short"
+    assert _flag(task, "Refrigerant cycle.", answer_format="code") != "too-short"
+    assert _flag(task, "B", answer_format="choice") == "ok"
+    assert _flag(task, "42", answer_format="number") == "ok"
+    # The opening of a stream is not judged by its length, nor as a disclaimer with nothing after it.
+    assert _flag(task, "Refrigerant", partial=True) == "ok"
+    assert _flag("Look up the weather in Oslo.", "I can't browse the internet.", partial=True) != "ok"  # open decline
+    assert _flag("Set an alarm for 7.", "That is not something I can do.", partial=True) == "ok"
+
+
+def test_brevity_asked_elsewhere_in_the_conversation() -> None:
+    ask = {"role": "user", "content": "Explain how a heat pump works."}
+    for system in ("Answer in one word.", "Be concise.", "Reply in one or two sentences.", "No explanations."):
+        assert _flag([{"role": "system", "content": system}, ask], "Refrigerant cycle.") == "ok", system
+    earlier = [{"role": "user", "content": "From now on keep it short."}, {"role": "assistant", "content": "OK."}]
+    assert _flag([*earlier, ask], "Refrigerant cycle.") == "ok"
+    plain = {"role": "system", "content": "You are a helpful assistant."}
+    assert _flag([plain, ask], "Refrigerant cycle.") == "too-short"
+
+
+@pytest.mark.parametrize(
+    ("task", "answer"),
+    [
+        ("Find flights to Rome next Friday.", "I cannot browse the internet."),
+        ("Summarise the attached PDF.", "As a text-based model, I don't have access to attachments."),
+        ("Turn on the porch light.", "That is not something I can do."),
+        ("Turn on the porch light.", "That's beyond my capabilities."),
+        ("Text my sister that I'm on my way.", "Sending text messages is outside what I can do."),
+        ("What time is it in Tokyo right now?", "I don't have access to real-time information."),
+        ("Open this link and tell me what it says.", "I'm unable to open URLs. Is there anything else I can do?"),
+        ("Check my calendar for tomorrow.", "I have no way to see your calendar."),
+        ("Play some jazz.", "I am not able to play music."),
+        ("Run this script for me.", "I lack the ability to run scripts."),
+        ("Book me a flight to Lisbon.", "Booking travel is beyond what an AI assistant can do."),
+        ("Call a taxi to the station.", "Calling a cab is outside what a text model can do."),
+    ],
+)
+def test_capability_disclaimers_are_refusals(task: str, answer: str) -> None:
+    assert _flag(task, answer) == "refusal"
+
+
+@pytest.mark.parametrize(
+    ("task", "answer"),
+    [
+        # help follows
+        ("Run this and tell me what it prints: print(3 * 7)", "I can't run code, but here is what it will print: 21"),
+        ("Check my inbox.", "I can't access your email, but here's how to check it: open Gmail, filter by Unread."),
+        ("Find flights to Rome.", "I cannot browse the internet. Try Google Flights or Skyscanner and sort by price."),
+        ("What's the weather in Oslo?", "I don't have live weather data, but Oslo in March is usually 0 to 5 °C."),
+        # a question about the assistant's abilities: the disclaimer is the answer
+        ("Can you browse the web?", "No, I cannot browse the internet; I answer from what I learned in training."),
+        ("Can you see images?", "No, I can only read text."),
+        ("Do you remember our last chat?", "No, I don't have access to previous conversations."),
+        ("Why can't you open my files?", "I can't open your files because I only receive the text you send."),
+        ("What are your limitations?", "I can't browse the internet or see images."),
+        # an inability in the story, or "cannot" as content
+        ("Open the gate.", "I cannot open the gate without the captain's seal."),
+        ("Fetch my sword.", "I can't lift it, it's too heavy."),
+        ("Give me a quote about books.", '"I cannot live without books." (Thomas Jefferson)'),
+        ("What does 'cannot find module' mean?", "Node looked for the package and did not find it in node_modules."),
+        ("Explain why LLMs can't browse the web.", "LLMs can't browse the web because they only generate text."),
+    ],
+)
+def test_capability_statements_that_answer(task: str, answer: str) -> None:
+    assert _flag(task, answer) == "ok"
+
+
+def test_capability_requests_in_question_form_are_not_questions() -> None:
+    # "Can you <do it with my things>?" is a request: a bare disclaimer does not answer it.
+    assert _flag("Can you check my calendar for tomorrow?", "I don't have access to your calendar.") == "refusal"
+    assert _flag("Can you open the attached file and total column B?", "I'm unable to open attachments.") == "refusal"
+
+
+# --------------------------------------------------------------------------------------------------
 # JSON
 # --------------------------------------------------------------------------------------------------
 
@@ -268,6 +493,28 @@ def test_json_not_requested() -> None:
     assert _flag("What is JSON?", "JSON is a text format.", expect_json=False) == "ok"
     assert _flag("Describe the hero", "A tall elf.", expect_json=True) == "invalid-json"
     assert _flag("Return JSON", "not json", expect_json=False) == "ok"  # the caller knows best
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    task=st.lists(
+        st.sampled_from(["json", "JSON", "Jſon", "jſON", " as ", " in ", " valid ", " object", " only", " what is ",
+                         "x", "ſ", "\n"]),
+        max_size=12,
+    ).map("".join)
+)
+def test_json_precheck_keeps_the_regex_verdict(task: str) -> None:
+    """``asks_for_json`` skips its regex when "json" is not in the prompt; the verdict is the regex's own."""
+    from tiered_router.quality.answer_formats import _JSON_TASK_RE
+
+    assert asks_for_json(task) == bool(_JSON_TASK_RE.search(task[-4000:]))
+
+
+def test_json_precheck_examples() -> None:
+    assert asks_for_json("Return the result as JSON.")
+    assert asks_for_json("Respond with a Jſon object")  # under IGNORECASE the pattern's "s" matches "ſ" too
+    assert not asks_for_json("What is JSON?")
+    assert not asks_for_json("lorem ipsum " * 1000 + "as json"[:0])
 
 
 def test_truncated_json_is_truncated() -> None:
@@ -519,6 +766,16 @@ def test_never_raises(
 ) -> None:
     v = assess_response(task, text, finish_reason=finish, expect_json=expect_json, answer_format=fmt)  # type: ignore[arg-type]
     assert isinstance(v.low_quality, bool) and isinstance(v.reason, str) and v.reason
+    assert v.low_quality == (v.reason != "ok")
+
+
+@settings(max_examples=300, deadline=None)
+@given(task=st.text(max_size=400), answer=st.text(max_size=80))
+def test_ask_and_length_never_raise(task: str, answer: str) -> None:
+    ask = classify_ask(task)
+    assert ask.kind in ("explain", "compare", "steps", "list", "compose", "short", "other")
+    assert ask.count >= 0
+    v = assess_response(task, answer)
     assert v.low_quality == (v.reason != "ok")
 
 

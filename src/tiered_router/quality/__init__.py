@@ -4,6 +4,10 @@
 
 * ``degenerate`` - empty or junk text: placeholders, stray chat-template tokens, repetition loops;
 * ``refusal`` - refusals, "As an AI" disclaimers, lectures, non-answers;
+* ``capability`` - plain capability disclaimers ("I cannot browse the internet."), and inabilities that are
+  still answers;
+* ``asks``, ``length`` - ``too-short``: what the request asks for (explain, list five, a value ...) against
+  the answer's length;
 * ``answer_formats`` - JSON, multiple-choice letters, Python code (``answer_format``);
 * ``numeric`` - number answers: the final number, hedges, answer lines, counts;
 * ``arithmetic`` - equations in the working recomputed without ``eval``;

@@ -58,7 +58,8 @@ def confidence(logprobs: Sequence[TokenLogprob]) -> float:
 def gate_head(settings: EngineSettings, call: Call, head: Sequence[StreamChunk]) -> QualityVerdict:
     """The verdict on the first part of a stream: what can be told before the end. A refusal, a non-answer,
     junk or a loop show in the opening; so does a tool call written out as text. Checks that need the whole
-    answer (formats, truncation) wait for it."""
+    answer (formats, truncation, an answer too short for the request, a disclaimer with nothing after it) wait
+    for it."""
     request = call.request
     calls = tuple(c for chunk in head for c in chunk.tool_calls)
     if calls:
@@ -69,7 +70,7 @@ def gate_head(settings: EngineSettings, call: Call, head: Sequence[StreamChunk])
         return _OK if any(chunk.thinking for chunk in head) else QualityVerdict(True, "empty")
     if request.tools and request.tool_choice != "none" and looks_like_written_call(text, request.tools):
         return QualityVerdict(True, "tool-as-text")
-    verdict = assess_response(call.messages, text, finish_reason="stop", expect_json=False)
+    verdict = assess_response(call.messages, text, finish_reason="stop", expect_json=False, partial=True)
     return _with_confidence(settings, verdict, [t for chunk in head for t in chunk.logprobs])
 
 
