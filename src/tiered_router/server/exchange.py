@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import ClientGone, HTTPProblem, problem_from, problem_response
+from .streaming import play_stream
 
 log = logging.getLogger("tiered_router.server")
 
@@ -111,7 +112,8 @@ def error_reply(path: str, exc: Exception) -> JSONResponse:
 
 class Endpoint:
     """``handler(exchange) -> ASGI app`` as an ASGI app. A class instance, so Starlette's ``Route`` mounts
-    it as is instead of wrapping it in its request/response layer."""
+    it as is instead of wrapping it in its request/response layer. A ``StreamingResponse`` is played by
+    ``streaming.play_stream``, so a stream whose client goes away is still settled and recorded."""
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
@@ -124,5 +126,8 @@ class Endpoint:
             return
         except Exception as exc:
             reply = error_reply(scope["path"], exc)
-        await reply(scope, receive, send)
+        if isinstance(reply, StreamingResponse):
+            await play_stream(reply, scope, receive, send)
+        else:
+            await reply(scope, receive, send)
 
