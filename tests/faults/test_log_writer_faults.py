@@ -176,3 +176,41 @@ async def test_a_prompt_with_a_nul_byte_is_logged_and_the_next_requests_too(db, 
     finally:
         await router.aclose()
         router.close()
+
+
+def test_the_writer_hands_the_gil_over_between_chunks(db, stores, monkeypatch):
+    """While the writer converts or sends rows, the server's event loop waits for the GIL: it hands it over
+    every ``CHUNK`` rows, whatever the batch size. (The latency this buys is measured in bench/, not here.)"""
+    from tiered_router.observe.store import dialect, writer
+
+    since_pause = {"rows": 0, "most": 0}
+
+    def counting_pause() -> None:
+        since_pause["rows"] = 0
+
+    def count(rows: int) -> None:
+        since_pause["rows"] += rows
+        since_pause["most"] = max(since_pause["most"], since_pause["rows"])
+
+    real_record_rows = writer.record_rows
+
+    def converting(record: dict[str, Any]) -> Any:
+        count(1)
+        return real_record_rows(record)
+
+    real_paced = dialect.paced
+
+    def sending(rows: Any) -> Any:
+        for row in real_paced(rows):
+            count(1)
+            yield row
+
+    monkeypatch.setattr(dialect, "pause", counting_pause)
+    monkeypatch.setattr(writer, "pause", counting_pause)
+    monkeypatch.setattr(writer, "record_rows", converting)
+    monkeypatch.setattr(f"tiered_router.observe.store.{'sqlite' if db.endswith('.db') else 'postgres'}.paced", sending)
+    store = stores(db, batch_size=500)
+    for i in range(500):
+        store.sink(record(f"chunked-{i}"))
+    assert store.flush() and store.count() == 500
+    assert 0 < since_pause["most"] <= 2 * dialect.CHUNK  # converted or sent rows between two hand-overs

@@ -16,9 +16,11 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from ...budget.money import redact_text
+
+T = TypeVar("T")
 
 CHUNK = 32  # records converted, or rows sent, between two pauses
 _PAUSE_S = 0.0001
@@ -31,12 +33,13 @@ def pause() -> None:
     time.sleep(_PAUSE_S)
 
 
-def chunks(rows: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    """``rows`` in slices of ``CHUNK``, with a ``pause()`` between two slices."""
-    for start in range(0, len(rows), CHUNK):
-        if start:
+def paced(rows: Sequence[T]) -> Iterator[T]:
+    """``rows`` one by one, with a ``pause()`` after every ``CHUNK``: handed to ``executemany``, which takes
+    them as it goes, so one call (one cursor, one prepared statement) still lets the loop in."""
+    for index, row in enumerate(rows):
+        if index and index % CHUNK == 0:
             pause()
-        yield rows[start:start + CHUNK]
+        yield row
 
 
 class Dialect:
@@ -57,7 +60,7 @@ class Dialect:
         raise NotImplementedError
 
     def write(self, conn: Any, requests: list[tuple[Any, ...]], attempts: list[tuple[Any, ...]]) -> None:
-        """Insert the rows in one transaction, ``chunks()`` at a time; on any error, nothing is written."""
+        """Insert the rows in one transaction, ``paced()``; on any error, nothing is written."""
         raise NotImplementedError
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -17,7 +17,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ...budget.money import redact_text, redact_url
 from ...migrations import apply_migrations
-from .dialect import Dialect, chunks
+from .dialect import Dialect, paced
 from .schema import INSERT_ATTEMPT, INSERT_REQUEST, MIGRATIONS, SCHEMA_TABLE
 
 log = logging.getLogger("tiered_router.log_store")
@@ -61,12 +61,11 @@ class PostgresDialect(Dialect):
                              what="routing log", description=self.description, log=log, render=self.render)
 
     def write(self, conn: Any, requests: list[tuple[Any, ...]], attempts: list[tuple[Any, ...]]) -> None:
-        # psycopg prepares all of one executemany's rows before it lets go of the GIL: chunks keep that short.
+        # psycopg prepares all of one executemany's rows before it lets go of the GIL, unless paced.
         with conn.transaction(), conn.cursor() as cur:
-            for rows in chunks(requests):
-                cur.executemany(self._sql(INSERT_REQUEST), rows)
-            for rows in chunks(attempts):
-                cur.executemany(self._sql(INSERT_ATTEMPT), rows)
+            cur.executemany(self._sql(INSERT_REQUEST), paced(requests))
+            if attempts:
+                cur.executemany(self._sql(INSERT_ATTEMPT), paced(attempts))
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with conn.cursor() as cur:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ...migrations import apply_migrations
-from .dialect import Dialect, chunks
+from .dialect import Dialect, paced
 from .schema import INSERT_ATTEMPT, INSERT_REQUEST, MIGRATIONS, SCHEMA_TABLE
 
 log = logging.getLogger("tiered_router.log_store")
@@ -67,10 +67,9 @@ class SqliteDialect(Dialect):
               attempts: list[tuple[Any, ...]]) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for rows in chunks(requests):
-                conn.executemany(INSERT_REQUEST, rows)
-            for rows in chunks(attempts):
-                conn.executemany(INSERT_ATTEMPT, rows)
+            conn.executemany(INSERT_REQUEST, paced(requests))
+            if attempts:
+                conn.executemany(INSERT_ATTEMPT, paced(attempts))
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
