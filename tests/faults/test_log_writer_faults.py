@@ -131,6 +131,25 @@ def test_a_record_the_database_refuses_is_dropped_with_a_reason_and_holds_up_not
     assert wait_for(lambda: store.dropped == 2, PROMISE_S)
 
 
+def test_a_refused_record_in_a_big_batch_costs_a_few_transactions_not_one_per_record(db, stores):
+    store = stores(db)
+    write = store._dialect.write
+    transactions: list[int] = []
+
+    def counting(conn, requests, attempts):
+        transactions.append(len(requests))
+        write(conn, requests, attempts)
+
+    store._dialect.write = counting  # type: ignore[method-assign]
+    batch = [record(f"big-{i:03d}") for i in range(300)]
+    batch[137]["gen_ai.usage.output_tokens"] = 2**70
+    for r in batch:
+        store.sink(r)
+    assert store.flush()
+    assert store.dropped == 1 and store.count() == 299
+    assert len(transactions) <= 1 + 2 * 9  # the batch, then two halves per level down to the record (2**9 > 300)
+
+
 def test_an_unexplained_failure_blames_only_the_record_that_fails_alone(db, stores, caplog):
     """A write that fails in a way the dialect cannot name: the records are written one by one, and the one
     that fails while the others are written is dropped. If none can be written, all of them wait."""

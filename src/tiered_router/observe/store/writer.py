@@ -10,10 +10,10 @@ The thread shares the GIL with the server's event loop: it converts and sends ro
 time and ``pause()``-s between chunks, so the loop never waits long for it (``dialect.py``).
 
 A record the database refuses (a value out of range, say) is dropped with a logged reason; the others
-of its batch are then written one by one, so it never holds them up. If the database itself is
-unavailable the writer logs a (rate-limited) warning, keeps the newest ``max_pending`` records in memory
-and retries with a growing back-off. Retention runs on the same connection every ``prune_every_batches``
-batches. Every open writer is closed (so flushed) at interpreter exit.
+of its batch are then written in halves, down to the record that fails alone, so it never holds them
+up. If the database itself is unavailable the writer logs a (rate-limited) warning, keeps the newest
+``max_pending`` records in memory and retries with a growing back-off. Retention runs on the same
+connection every ``prune_every_batches`` batches. Every open writer is closed (so flushed) at interpreter exit.
 """
 
 from __future__ import annotations
@@ -234,27 +234,39 @@ class LogWriter:
         except Exception as exc:
             if conn is None or self._dialect.unavailable(exc, conn):
                 return self._unavailable([entry for entry, _, _ in rows], exc)
-            return self._write_each(conn, rows)
+            return self._write_apart(conn, rows)
         self._wrote(len(rows), conn)
         return True
 
-    def _write_each(self, conn: Any, rows: list[_Rows]) -> bool:
-        """The records of a refused batch, one transaction each. A record is to blame when the database
-        says its values are wrong, or when others were written beside it; if none could be written and
-        the error does not name the values, the database is the likelier culprit and they all wait."""
-        written, blamed, waiting = 0, [], []
-        for index, (entry, request, attempts) in enumerate(rows):
-            if index and index % CHUNK == 0:
-                pause()
+    def _write_apart(self, conn: Any, rows: list[_Rows]) -> bool:
+        """The records of a refused batch, in halves, then halves of the halves that fail, down to the
+        records that fail alone (a few transactions for a bad record in 500, not 500). A record is to
+        blame when the database says its values are wrong, or when others were written beside it; if
+        none could be written and the error does not name the values, the database is the likelier
+        culprit and they all wait."""
+        written = 0
+        blamed: list[tuple[_Entry, BaseException]] = []
+        waiting: list[tuple[_Entry, BaseException]] = []
+        half = len(rows) // 2
+        parts = [rows[half:], rows[:half]]  # a stack: the older half first
+        while parts:
+            part = parts.pop()
+            if waiting:  # the database went away: what is left waits too
+                waiting += [(entry, waiting[0][1]) for entry, _, _ in part]
+                continue
             try:
-                self._dialect.write(conn, [request], attempts)
+                self._dialect.write(conn, [request for _, request, _ in part],
+                                    [row for _, _, attempts in part for row in attempts])
             except Exception as exc:
                 if self._dialect.unavailable(exc, conn):
-                    waiting = [(entry, exc) for entry, _, _ in rows[index:]]
-                    break
-                blamed.append((entry, exc))
+                    waiting += [(entry, exc) for entry, _, _ in part]
+                elif len(part) == 1:
+                    blamed.append((part[0][0], exc))
+                else:
+                    half = len(part) // 2
+                    parts += [part[half:], part[:half]]
             else:
-                written += 1
+                written += len(part)
         for entry, error in blamed:
             if written or self._dialect.refused(error):
                 why = self._dialect.error_text(error)
