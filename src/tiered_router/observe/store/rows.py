@@ -37,7 +37,9 @@ def _utf8(text: str) -> str:
 
 
 def _text(value: Any) -> str:
-    text = _utf8(value if type(value) is str else str(value))
+    text = value if type(value) is str else str(value)
+    if not text.isascii():
+        text = _utf8(text)
     return text.replace("\x00", "\\x00") if "\x00" in text else text  # PostgreSQL text cannot hold a NUL
 
 
