@@ -422,7 +422,8 @@ def _run_python(url: str, body: Mapping[str, Any], concurrency: int, duration: f
         raise RuntimeError(f"load generator failed (exit {out.returncode}): {out.stderr[-800:]}")
     d = json.loads(out.stdout.strip().splitlines()[-1])
     return Load(requests=d["requests"], errors=d["errors"], seconds=d["seconds"], p50_ms=d["p50_ms"],
-                p99_ms=d["p99_ms"], loadgen=d["loadgen"])
+                p99_ms=d["p99_ms"], loadgen=d["loadgen"],
+                extra={k: d[k] for k in ("p999_ms", "max_ms", "mean_ms") if k in d})
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -471,6 +472,8 @@ async def _python_load(url: str, body: dict[str, Any], concurrency: int, duratio
     latencies.sort()
     return {"requests": len(latencies), "errors": errors, "seconds": seconds, "loadgen": name,
             "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
+            "p999_ms": percentile(latencies, 99.9) * 1000,
+            "max_ms": latencies[-1] * 1000 if latencies else float("nan"),
             "mean_ms": statistics.fmean(latencies) * 1000 if latencies else float("nan")}
 
 

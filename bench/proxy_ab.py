@@ -9,8 +9,8 @@ alternate (A B, B A, ...) at concurrency 1 after a direct window each round, so 
 PYTHONPATH (this checkout's virtualenv and its dependencies serve both). ``--base`` may also be ``.``
 with ``--env-a``/``--env-b`` to compare two settings of the same code (e.g. TIER_LOG_ENABLED=false).
 
-Prints per round the direct p50 and each proxy's p50 overhead and CPU per request, then the medians
-(and the median of the windows' p99).
+Prints per round the direct p50 and each proxy's p50 overhead, p99 and CPU per request, then the medians
+(and the median of the windows' p99, and of their p99.9 with the Python load generator).
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def main() -> None:
             over: dict[str, list[float]] = {"A": [], "B": []}
             cpu: dict[str, list[float]] = {"A": [], "B": []}
             p99: dict[str, list[float]] = {"A": [], "B": []}
+            p999: dict[str, list[float]] = {"A": [], "B": []}
             print(f"A = this checkout {pairs(args.env_a) or ''}; B = {args.base} {pairs(args.env_b) or ''}")
             for i in range(args.rounds):
                 d = run_load(direct, po.body(po.MODEL), concurrency=1, duration=args.window, max_requests=10**6)
@@ -86,14 +87,18 @@ def main() -> None:
                                     max_requests=10**6)
                     over[name].append(load.p50_ms - d.p50_ms)
                     p99[name].append(load.p99_ms)
+                    if "p999_ms" in load.extra:
+                        p999[name].append(load.extra["p999_ms"])
                     cpu[name].append((child.cpu_s() - before) * 1000 / max(1, load.requests))
-                print(f"round {i}: direct p50 {d.p50_ms:.3f} ms   A +{over['A'][-1]:.3f} ms ({cpu['A'][-1]:.3f} ms "
-                      f"CPU)   B +{over['B'][-1]:.3f} ms ({cpu['B'][-1]:.3f} ms CPU)", flush=True)
+                print(f"round {i}: direct p50 {d.p50_ms:.3f} ms   A +{over['A'][-1]:.3f} ms, p99 {p99['A'][-1]:.2f} ms "
+                      f"({cpu['A'][-1]:.3f} ms CPU)   B +{over['B'][-1]:.3f} ms, p99 {p99['B'][-1]:.2f} ms "
+                      f"({cpu['B'][-1]:.3f} ms CPU)", flush=True)
             for name in ("A", "B"):
                 print(f"{name}: median p50 overhead +{statistics.median(over[name]):.3f} ms "
                       f"(range {min(over[name]):.3f}-{max(over[name]):.3f}), "
                       f"median CPU {statistics.median(cpu[name]):.3f} ms/request, median p99 "
-                      f"{statistics.median(p99[name]):.2f} ms")
+                      f"{statistics.median(p99[name]):.2f} ms"
+                      + (f", median p99.9 {statistics.median(p999[name]):.2f} ms" if p999[name] else ""))
         finally:
             kids.stop_all()
             if base_src is not None:

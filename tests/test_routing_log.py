@@ -150,7 +150,9 @@ def test_flush_writes_in_batches_of_one_transaction_each(db, stores):
     for r in sent:
         store.sink(r)
     assert store.flush()
-    assert sorted(batches) == [5, 10, 10]
+    # The writer thread may take a full batch while records are still arriving: how the 25 are split
+    # between it and flush() varies, but no batch is over batch_size and each is one write.
+    assert sum(batches) == 25 and max(batches) <= 10 and len(batches) >= 3
     assert store.pending == 0 and store.written == 25
     assert [r["request_id"] for r in store.recent(100)] == [r["request_id"] for r in reversed(sent)]
 

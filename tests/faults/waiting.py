@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 
 def wait_for(condition: Callable[[], object], seconds: float, what: str) -> float:
@@ -16,3 +19,14 @@ def wait_for(condition: Callable[[], object], seconds: float, what: str) -> floa
             pytest.fail(f"{what} did not happen within {seconds}s")
         time.sleep(0.02)
     return time.monotonic() - start
+
+
+def polled(condition: Callable[[], T], timeout: float) -> T:
+    """``condition()`` polled until it is truthy or ``timeout`` seconds have passed; its last value (for
+    tests that assert on what came back)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(0.02)

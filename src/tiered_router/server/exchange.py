@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..options import new_request_id
 from .errors import ClientGone, HTTPProblem, problem_from, problem_response
+from .streaming import play_stream
 
 log = logging.getLogger("tiered_router.server")
 
@@ -152,7 +153,8 @@ def anthropic_type(problem: HTTPProblem) -> str:
 
 class Endpoint:
     """``handler(exchange) -> ASGI app`` as an ASGI app. A class instance, so Starlette's ``Route`` mounts
-    it as is instead of wrapping it in its request/response layer."""
+    it as is instead of wrapping it in its request/response layer. A ``StreamingResponse`` is played by
+    ``streaming.play_stream``, so a stream whose client goes away is still settled and recorded."""
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
@@ -166,5 +168,8 @@ class Endpoint:
             return
         except Exception as exc:
             reply = error_reply(scope["path"], exc, exchange.header(b"x-request-id"))
-        await reply(scope, receive, send)
+        if isinstance(reply, StreamingResponse):
+            await play_stream(reply, scope, receive, send)
+        else:
+            await reply(scope, receive, send)
 

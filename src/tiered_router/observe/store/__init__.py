@@ -5,12 +5,17 @@ database as the budget ledger: a SQLite file by default, PostgreSQL when ``setti
 ``postgresql://`` URL. The schema is versioned (``router_schema_version``, numbered migrations).
 
 Writing never slows a request: ``sink`` only appends the record to an in-memory queue. A daemon
-thread writes batches (every ``flush_interval_s`` or ``batch_size`` records, one transaction each).
-If the database is unavailable the writer logs a (rate-limited) warning, keeps the newest
-``max_pending`` records in memory and retries later. ``flush()`` writes everything queued so far;
-``close()`` flushes and stops the thread (also run at interpreter exit), so a clean shutdown loses
-nothing. Retention (``retention_days``, ``max_rows``) is applied by the writer every
-``prune_every_batches`` batches and by ``prune()``.
+thread writes what is queued once the oldest record has waited ``flush_interval_s`` (0.25 s) or
+``batch_size`` records are waiting, one transaction per batch, so every record is in the database within
+about a quarter of a second, busy or idle. It works in small chunks and hands the GIL back between them,
+so the server's event loop never waits long for it. Text no database can store (a NUL, a lone surrogate)
+is written escaped; a record the database refuses anyway is dropped with a logged reason, and the rest of
+its batch is written without it. If the database is unavailable the writer logs a (rate-limited)
+warning, keeps the newest ``max_pending`` records in memory and retries later. ``flush()`` writes
+everything queued so far; ``close()`` flushes and stops the thread (also run at interpreter exit), so a
+clean shutdown loses nothing. Retention (``retention_days``, ``max_rows``) is applied by the writer every
+``prune_every_batches`` batches and by ``prune()``. docs/reliability.md lists these promises and the
+tests that check them.
 
 Column names are the record's field names with the ``router.`` prefix dropped and dots written as
 underscores (``gen_ai.usage.input_tokens`` → ``gen_ai_usage_input_tokens``); where the stored unit
@@ -22,8 +27,8 @@ This package is split like ``budget/``. Other code imports from the package; its
 
 - ``log_store.py``: ``RoutingLogStore`` (the writer plus the readers) and ``open_log_store``;
 - ``writer.py``: ``LogWriter``, the queue and the thread that writes it, retention;
-- ``dialect.py``: the ``Dialect`` interface and ``open_dialect``; ``sqlite.py`` and ``postgres.py``
-  implement it;
+- ``dialect.py``: the ``Dialect`` interface and ``open_dialect``, and the chunks and pauses the writer
+  works in; ``sqlite.py`` and ``postgres.py`` implement it;
 - ``schema.py``: the column mapping, the migrations and the SQL both databases share;
 - ``rows.py``: routing record ↔ rows; ``errors.py``: ``LogStoreError``;
 - ``judgements.py``: what is learned about a request later (feedback, shadow answers), ``router_judgements``.

@@ -1,18 +1,45 @@
 """What the routing log needs from a database (``Dialect``), and ``open_dialect`` to pick one.
 
 A dialect opens connections, applies the migrations, writes a batch in one transaction, runs reads and
-deletes old rows. It never decides *when*: the writer (``writer.py``) and the readers (``log_store.py``)
+deletes old rows, and tells a database that cannot be used (``unavailable``) from values it refuses
+(``refused``). It never decides *when*: the writer (``writer.py``) and the readers (``log_store.py``)
 do, and they hold the connections. ``sqlite.py`` and ``postgres.py`` are the two dialects, in the way
 ``budget/sqlite.py`` and ``budget/postgres.py`` implement the budget ``Ledger``.
+
+The writer runs beside the server's event loop, in the same process: while it holds the GIL, the loop
+cannot answer. So its work comes in chunks of ``CHUNK`` rows (about 0.2 ms each), and ``pause()`` hands
+the GIL over between two chunks.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar, TypeVar
 
 from ...budget.money import redact_text
+
+T = TypeVar("T")
+
+CHUNK = 32  # records converted, or rows sent, between two pauses
+_PAUSE_S = 0.0001
+
+
+def pause() -> None:
+    """Let another thread take the GIL. A real sleep, however short: ``sleep(0)`` gives the GIL up for so
+    short a time that a waiting thread rarely wakes in time to take it, and then waits a whole switch
+    interval (5 ms) more."""
+    time.sleep(_PAUSE_S)
+
+
+def paced(rows: Sequence[T]) -> Iterator[T]:
+    """``rows`` one by one, with a ``pause()`` after every ``CHUNK``: handed to ``executemany``, which takes
+    them as it goes, so one call (one cursor, one prepared statement) still lets the loop in."""
+    for index, row in enumerate(rows):
+        if index and index % CHUNK == 0:
+            pause()
+        yield row
 
 
 class Dialect:
@@ -33,6 +60,7 @@ class Dialect:
         raise NotImplementedError
 
     def write(self, conn: Any, requests: list[tuple[Any, ...]], attempts: list[tuple[Any, ...]]) -> None:
+        """Insert the rows in one transaction, ``paced()``; on any error, nothing is written."""
         raise NotImplementedError
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -43,6 +71,15 @@ class Dialect:
 
     def missing_table(self, exc: BaseException) -> bool:
         return False
+
+    def unavailable(self, exc: BaseException, conn: Any) -> bool:
+        """Whether ``exc`` says the database cannot be used now (down, locked, full, the connection lost),
+        so that no row is to blame and retrying them one by one would only wait again."""
+        return True
+
+    def refused(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the database refused the values themselves (out of range, not encodable)."""
+        return isinstance(exc, ValueError | TypeError | OverflowError)  # UnicodeEncodeError is a ValueError
 
     def close(self, conn: Any) -> None:
         with contextlib.suppress(Exception):

@@ -45,7 +45,7 @@ class RoutingLogStore(LogWriter):
         retention_days: float | None = 30,
         max_rows: int | None = 100_000,
         batch_size: int = 500,
-        flush_interval_s: float = 1.0,
+        flush_interval_s: float = 0.25,
         max_pending: int = 10_000,
         prune_every_batches: int = 50,
         retry_s: float = 5.0,

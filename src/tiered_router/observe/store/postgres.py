@@ -17,7 +17,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ...budget.money import redact_text, redact_url
 from ...migrations import apply_migrations
-from .dialect import Dialect
+from .dialect import Dialect, paced
 from .schema import INSERT_ATTEMPT, INSERT_REQUEST, MIGRATIONS, SCHEMA_TABLE
 
 log = logging.getLogger("tiered_router.log_store")
@@ -61,10 +61,11 @@ class PostgresDialect(Dialect):
                              what="routing log", description=self.description, log=log, render=self.render)
 
     def write(self, conn: Any, requests: list[tuple[Any, ...]], attempts: list[tuple[Any, ...]]) -> None:
+        # psycopg prepares all of one executemany's rows before it lets go of the GIL, unless paced.
         with conn.transaction(), conn.cursor() as cur:
-            cur.executemany(self._sql(INSERT_REQUEST), requests)
+            cur.executemany(self._sql(INSERT_REQUEST), paced(requests))
             if attempts:
-                cur.executemany(self._sql(INSERT_ATTEMPT), attempts)
+                cur.executemany(self._sql(INSERT_ATTEMPT), paced(attempts))
 
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with conn.cursor() as cur:
@@ -81,3 +82,11 @@ class PostgresDialect(Dialect):
 
     def missing_table(self, exc: BaseException) -> bool:
         return isinstance(exc, psycopg.errors.UndefinedTable)
+
+    def unavailable(self, exc: BaseException, conn: Any) -> bool:
+        # A NUL byte or an out-of-range number is a DataError on a connection that still works.
+        return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError) or conn is None or conn.broken \
+            or conn.closed
+
+    def refused(self, exc: BaseException) -> bool:
+        return super().refused(exc) or isinstance(exc, psycopg.DataError | psycopg.IntegrityError)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ...migrations import apply_migrations
-from .dialect import Dialect
+from .dialect import Dialect, paced
 from .schema import INSERT_ATTEMPT, INSERT_REQUEST, MIGRATIONS, SCHEMA_TABLE
 
 log = logging.getLogger("tiered_router.log_store")
@@ -67,9 +67,9 @@ class SqliteDialect(Dialect):
               attempts: list[tuple[Any, ...]]) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(INSERT_REQUEST, requests)
+            conn.executemany(INSERT_REQUEST, paced(requests))
             if attempts:
-                conn.executemany(INSERT_ATTEMPT, attempts)
+                conn.executemany(INSERT_ATTEMPT, paced(attempts))
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -96,3 +96,11 @@ class SqliteDialect(Dialect):
 
     def missing_table(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.OperationalError) and "no such table" in str(exc)
+
+    def unavailable(self, exc: BaseException, conn: Any) -> bool:
+        # Locked, busy, read-only, full, I/O error, no such table: OperationalError. A refused value is an
+        # IntegrityError (NOT NULL), an OverflowError or a UnicodeEncodeError instead.
+        return isinstance(exc, sqlite3.OperationalError)
+
+    def refused(self, exc: BaseException) -> bool:
+        return super().refused(exc) or isinstance(exc, sqlite3.IntegrityError | sqlite3.DataError)

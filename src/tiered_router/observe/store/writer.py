@@ -1,10 +1,19 @@
 """The routing log's write side: the queue ``sink`` appends to and the daemon thread that empties it.
 
-``sink`` never touches the database, so writing never slows a request. The thread writes batches
-(every ``flush_interval_s`` or ``batch_size`` records, one transaction each) on its own connection.
-If the database is unavailable it logs a (rate-limited) warning, keeps the newest ``max_pending``
-records in memory and retries with a growing back-off. Retention runs on the same connection every
-``prune_every_batches`` batches. Every open writer is closed (so flushed) at interpreter exit.
+``sink`` never touches the database, so writing never slows a request. The thread writes what is queued
+once the oldest record has waited ``flush_interval_s`` (0.25 s by default) or ``batch_size`` records
+are waiting, whichever comes first, one transaction per ``batch_size`` records, on its own connection. So
+with a working database every record is written within about ``flush_interval_s`` of reaching the queue,
+whether traffic is heavy or the router sits idle; a ``kill -9`` loses only what waited then.
+
+The thread shares the GIL with the server's event loop: it converts and sends rows ``dialect.CHUNK`` at a
+time and ``pause()``-s between chunks, so the loop never waits long for it (``dialect.py``).
+
+A record the database refuses (a value out of range, say) is dropped with a logged reason; the others
+of its batch are then written in halves, down to the record that fails alone, so it never holds them
+up. If the database itself is unavailable the writer logs a (rate-limited) warning, keeps the newest
+``max_pending`` records in memory and retries with a growing back-off. Retention runs on the same
+connection every ``prune_every_batches`` batches. Every open writer is closed (so flushed) at interpreter exit.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .dialect import Dialect
+from .dialect import CHUNK, Dialect, pause
 from .errors import LogStoreError
 from .rows import record_rows
 
@@ -29,6 +38,9 @@ _WARN_EVERY_S = 60.0
 _MAX_BACKOFF_S = 60.0
 
 _OPEN_WRITERS: weakref.WeakSet[LogWriter] = weakref.WeakSet()
+
+_Entry = tuple[float, dict[str, Any]]  # (monotonic time queued, record)
+_Rows = tuple[_Entry, tuple[Any, ...], list[tuple[Any, ...]]]  # a record's entry, request row, attempt rows
 
 
 @atexit.register
@@ -68,8 +80,7 @@ class LogWriter:
         self._clock = clock
 
         self._cond = threading.Condition(threading.Lock())
-        self._pending: deque[dict[str, Any]] = deque()
-        self._first_at = 0.0  # monotonic time the oldest pending record was queued
+        self._pending: deque[_Entry] = deque()  # (monotonic time queued, record), oldest first
         self._thread: threading.Thread | None = None
         self._stop = False
         self._retry_at = 0.0
@@ -94,14 +105,14 @@ class LogWriter:
         """A record sink for ``TieredModelRouter.sinks``: queue the record and return at once."""
         dropped = False
         with self._cond:
-            if not self._pending:
-                self._first_at = time.monotonic()
-            self._pending.append(record)
-            if len(self._pending) > self.max_pending:
-                self._pending.popleft()
+            pending = self._pending
+            pending.append((time.monotonic(), record))
+            n = len(pending)
+            if n > self.max_pending:
+                pending.popleft()
                 self.dropped += 1
                 dropped = True
-            if len(self._pending) >= self.batch_size:
+            if n == 1 or n == self.batch_size:  # the thread sleeps without a deadline while the queue is empty
                 self._cond.notify()
             if self._thread is None:
                 self._start()
@@ -116,17 +127,13 @@ class LogWriter:
         return len(self._pending)
 
     def flush(self, timeout: float | None = 30.0) -> bool:
-        """Write every record queued so far, now. True when nothing is left waiting; False when the
-        database is unavailable (the records stay queued for a later retry) or ``timeout`` passed."""
+        """Write every record queued so far, now. True when they are written (or dropped as malformed or
+        refused); False when the database is unavailable (they stay queued for a later retry) or ``timeout``
+        passed."""
         if not self._io_lock.acquire(timeout=-1 if timeout is None else timeout):
             return False
         try:
-            while True:
-                batch = self._take()
-                if not batch:
-                    return True
-                if not self._write(batch):
-                    return False
+            return self._drain(len(self._pending))
         finally:
             self._io_lock.release()
 
@@ -170,69 +177,119 @@ class LogWriter:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._stop:
+                while True:
+                    if self._stop:
+                        return  # close() flushes what is left, on its own thread
                     now = time.monotonic()
-                    n = len(self._pending)
-                    if n and now >= self._retry_at:
-                        due = self._first_at + self.flush_interval_s
-                        if n >= self.batch_size or now >= due:
-                            break
-                        self._cond.wait(due - now)
+                    if not self._pending:
+                        self._cond.wait()  # sink() wakes it
+                    elif now < self._retry_at:
+                        self._cond.wait(self._retry_at - now)
+                    elif len(self._pending) >= self.batch_size or now >= self._pending[0][0] + self.flush_interval_s:
+                        break
                     else:
-                        self._cond.wait(self._retry_at - now if n else None)
-                if self._stop:
-                    return  # close() flushes what is left, on its own thread
+                        self._cond.wait(self._pending[0][0] + self.flush_interval_s - now)
+                count = len(self._pending)  # what came later waits for its own deadline, in a batch of its own
             try:
                 with self._io_lock:
-                    batch = self._take()
-                    if batch:
-                        self._write(batch)
+                    self._drain(count)
             except Exception:  # never let the writer die
                 log.exception("routing log writer failed")
 
-    def _take(self) -> list[dict[str, Any]]:
-        with self._cond:
-            n = min(self.batch_size, len(self._pending))
-            batch = [self._pending.popleft() for _ in range(n)]
-            if self._pending:
-                self._first_at = time.monotonic()
-            return batch
+    def _drain(self, count: int) -> bool:
+        """Write the oldest ``count`` queued records, ``batch_size`` at a time (caller holds _io_lock).
+        False when the database is unavailable: the rest stay queued."""
+        while count > 0:
+            with self._cond:
+                n = min(self.batch_size, count, len(self._pending))
+                batch = [self._pending.popleft() for _ in range(n)]
+            if not batch:
+                break
+            count -= n
+            if not self._write(batch):
+                return False
+        return True
 
-    def _write(self, batch: list[dict[str, Any]]) -> bool:
-        """Write one batch in one transaction (caller holds _io_lock). On failure the batch goes back."""
-        requests, attempts = [], []
-        for record in batch:
+    def _write(self, batch: list[_Entry]) -> bool:
+        """Write one batch in one transaction (caller holds _io_lock). A record that cannot be converted is
+        dropped; if the database refuses the batch, its records are written one by one and the ones it
+        refuses are dropped. False when the database is unavailable: the batch goes back to the queue."""
+        rows: list[_Rows] = []
+        for index, entry in enumerate(batch):
+            if index and index % CHUNK == 0:
+                pause()
             try:
-                request, rows = record_rows(record)
+                request, attempts = record_rows(entry[1])
             except Exception as exc:
-                self.dropped += 1
-                self._warn("malformed", f"routing log: skipping a malformed record ({type(exc).__name__}: {exc})")
+                self._drop(entry[1], "malformed", f"skipping a malformed record ({type(exc).__name__}: {exc})")
                 continue
-            requests.append(request)
-            attempts.extend(rows)
-        if not requests:
+            rows.append((entry, request, attempts))
+        if not rows:
             return True
+        conn = None
         try:
             conn = self._writer_conn()
-            self._dialect.write(conn, requests, attempts)
+            self._dialect.write(conn, [request for _, request, _ in rows],
+                                [row for _, _, attempts in rows for row in attempts])
         except Exception as exc:
-            self._drop_writer()
-            self.write_failures += 1
-            self.last_error = self._dialect.error_text(exc)
-            with self._cond:
-                self._pending.extendleft(reversed(batch))
-                while len(self._pending) > self.max_pending:
-                    self._pending.popleft()
-                    self.dropped += 1
-                self._retry_at = time.monotonic() + self._backoff
-                self._backoff = min(_MAX_BACKOFF_S, self._backoff * 2)
-            self._warn("unavailable", f"routing log {self.db_description} unavailable ({self.last_error}); keeping "
-                       f"{len(self._pending)} record(s) in memory and retrying later")
-            return False
+            if conn is None or self._dialect.unavailable(exc, conn):
+                return self._unavailable([entry for entry, _, _ in rows], exc)
+            return self._write_apart(conn, rows)
+        self._wrote(len(rows), conn)
+        return True
+
+    def _write_apart(self, conn: Any, rows: list[_Rows]) -> bool:
+        """The records of a refused batch, in halves, then halves of the halves that fail, down to the
+        records that fail alone (a few transactions for a bad record in 500, not 500). A record is to
+        blame when the database says its values are wrong, or when others were written beside it; if
+        none could be written and the error does not name the values, the database is the likelier
+        culprit and they all wait."""
+        written = 0
+        blamed: list[tuple[_Entry, BaseException]] = []
+        waiting: list[tuple[_Entry, BaseException]] = []
+        half = len(rows) // 2
+        parts = [rows[half:], rows[:half]]  # a stack: the older half first
+        while parts:
+            part = parts.pop()
+            if waiting:  # the database went away: what is left waits too
+                waiting += [(entry, waiting[0][1]) for entry, _, _ in part]
+                continue
+            try:
+                self._dialect.write(conn, [request for _, request, _ in part],
+                                    [row for _, _, attempts in part for row in attempts])
+            except Exception as exc:
+                if self._dialect.unavailable(exc, conn):
+                    waiting += [(entry, exc) for entry, _, _ in part]
+                elif len(part) == 1:
+                    blamed.append((part[0][0], exc))
+                else:
+                    half = len(part) // 2
+                    parts += [part[half:], part[:half]]
+            else:
+                written += len(part)
+        for entry, error in blamed:
+            if written or self._dialect.refused(error):
+                why = self._dialect.error_text(error)
+                self._drop(entry[1], "refused", f"dropping the record of request {entry[1].get('request_id')!r}: "
+                           f"the database refused it ({why})")
+            else:
+                waiting.append((entry, error))
+        if written:
+            self._wrote(written, conn)
+        if waiting:
+            waiting.sort(key=lambda item: item[0][0])
+            return self._unavailable([entry for entry, _ in waiting], waiting[0][1])
+        return True
+
+    def _drop(self, record: dict[str, Any], kind: str, message: str) -> None:
+        self.dropped += 1
+        self._warn(kind, f"routing log {self.db_description}: {message}")
+
+    def _wrote(self, count: int, conn: Any) -> None:
         with self._cond:
             self._retry_at = 0.0
             self._backoff = self.retry_s
-        self.written += len(requests)
+        self.written += count
         self._batches += 1
         if self._prune_due():
             try:
@@ -241,7 +298,22 @@ class LogWriter:
                 self._drop_writer()
                 why = self._dialect.error_text(exc)
                 self._warn("retention", f"routing log {self.db_description}: retention failed ({why})")
-        return True
+
+    def _unavailable(self, entries: list[_Entry], exc: BaseException) -> bool:
+        """The database cannot take ``entries`` now: back to the head of the queue, retried after a back-off."""
+        self._drop_writer()
+        self.write_failures += 1
+        self.last_error = self._dialect.error_text(exc)
+        with self._cond:
+            self._pending.extendleft(reversed(entries))
+            while len(self._pending) > self.max_pending:
+                self._pending.popleft()
+                self.dropped += 1
+            self._retry_at = time.monotonic() + self._backoff
+            self._backoff = min(_MAX_BACKOFF_S, self._backoff * 2)
+        self._warn("unavailable", f"routing log {self.db_description} unavailable ({self.last_error}); keeping "
+                   f"{len(self._pending)} record(s) in memory and retrying later")
+        return False
 
     # -- the connection and retention -----------------------------------------------------------------
 
