@@ -45,6 +45,8 @@ from .lexicon import (
     REASON_VERBS,
     STRONG_ANY,
     STRONG_LEAD,
+    WALK_AS_NOUN,
+    WALK_THROUGH,
     WHY_PAIRS,
     WRITE_VERBS,
 )
@@ -67,6 +69,14 @@ _YES_NO = frozenset({"is", "are", "was", "were", "does", "do", "did", "can", "co
 _CHOICE_LEADS = _YES_NO | {"should"}
 _HOW_NOT_LOOKUP_RE = re.compile(r"\bhow\s+(?!many|much|long|old|far|tall|big|large|often|fast|high|deep|wide|heavy)")
 _HOW_AUX = frozenset({"does", "do", "did"})
+_MODALS = frozenset({"would", "should", "could", "might"})
+# Asking for advice or a hypothetical anywhere: "where would you start", "what should we cut", "how might I".
+_ADVICE_RE = re.compile(r"\b(?:how|what|where|which|when|who)\s+(?:would|should|could|might)\s+(?:you|i|we|one)\b")
+# A plan asked for as what something is turned into: "turn this goal into a quarterly plan".
+_INTO_DELIVERABLE_RE = re.compile(
+    r"\b(?:into|as)\s+(?:a|an)\s+(?:[a-z-]+\s+){0,2}(?:plan|strategy|roadmap|proposal|itinerary|budget|curriculum"
+    r"|policy|schedule|argument|essay)\b"
+)
 # Verbs that operate on an expression or values written right after them ("Evaluate -2(x - 3) for x = 2",
 # "compare 0.5 and 0.45"): arithmetic, not an evaluation or a comparison of ideas.
 _OPERATE_VERBS = frozenset({"evaluate", "compare", "compute", "calculate", "simplify", "expand", "multiply",
@@ -76,7 +86,7 @@ _DETERMINERS = frozenset({"the", "this", "these", "those", "that", "a", "an", "m
 # The head of a mechanical edit holds none of these: "Fix this deadlock and explain it: ..." is not one.
 _NOT_MECHANICAL = HEAVY_NOUN | STRONG_ANY | REASON_VERBS | DELIVERABLES | MEDIUM_LEAD
 # Supplied content that is code or an equation is a problem to work on, not material to reformat.
-_CODE_OR_MATH = ("```", "{", "==", "=>", "->", "def ", "return ", "();", " = ", "import ", "\n    ")
+_CODE_OR_MATH = ("```", "{", "==", "=>", "->", "def ", "();", " = ", "\n    ")
 # Asking for an argued position: "make a case for ...", "take a side".
 _MAKE_A_CASE_RE = re.compile(r"\b(?:make|build|put|present)\s+(?:me\s+|us\s+)?(?:a|the|your)\s+case\b")
 _TAKE_A_SIDE_RE = re.compile(r"\b(?:take|pick|choose)\s+(?:a\s+|one\s+)?sides?\b")
@@ -119,16 +129,19 @@ def read_ask(t: Text) -> Ask:
     n_plan = len(pairs & PLAN_PAIRS) + len(wset & PLAN_WORDS)
     if ("put", "together") in pairs and not pairs.isdisjoint(PUT_TOGETHER_OBJECTS):
         n_plan += 1
+    if not pairs.isdisjoint(WALK_THROUGH) and pairs.isdisjoint(WALK_AS_NOUN):
+        n_plan += 1
     if "or" in wset and not wset.isdisjoint(COMPARATIVES) and ("which" in wset or first in _CHOICE_LEADS):
         n_plan += 1  # a choice between options: "which is cheaper, X or Y?", "is it better to X or Y?"
     n_why = len(pairs & WHY_PAIRS) + ("why" in wset)
     if "how" in wset and not wset.isdisjoint(HOW_VERBS) and _HOW_NOT_LOOKUP_RE.search(lowered):
         n_why += 1  # "how the immune system works", not "how much does she earn if she works"
+    if not wset.isdisjoint(_MODALS) and _ADVICE_RE.search(lowered):
+        n_plan += 1
     n_prove = len(pairs & PROVE_PAIRS) + len(wset & PROVE_WORDS)
-    if "case" in wset and _MAKE_A_CASE_RE.search(lowered):
-        n_prove += 1
-    if ("side" in wset or "sides" in wset) and _TAKE_A_SIDE_RE.search(lowered):
-        n_prove += 1
+    argued = ("case" in wset and bool(_MAKE_A_CASE_RE.search(lowered))) or (
+        ("side" in wset or "sides" in wset) and bool(_TAKE_A_SIDE_RE.search(lowered)))
+    n_prove += argued
     n_long = 0
     if not wset.isdisjoint(WRITE_VERBS):  # asked for ("write an essay"), not mentioned ("the article says")
         n_long = len(pairs & LONGFORM_PAIRS) + len(wset & LONGFORM_WORDS)
@@ -142,9 +155,16 @@ def read_ask(t: Text) -> Ask:
     open_lead = ""
     if first == "why" or (first == "what" and second in CAUSAL_AFTER_WHAT and third != "up"):
         open_lead = "explain-why"
-    elif first == "how" and (second == "come" or (second in _HOW_AUX and third and third not in HOW_TO_SUBJECTS)):
+    elif first == "how" and (second == "come" or ((second in _HOW_AUX or second == "can") and third
+                                                   and third not in HOW_TO_SUBJECTS)):
         open_lead = "explain-why"  # "how do vaccines teach ...", not "how do you say ..."
         n_why += 1
+    elif first == "how" and second in _MODALS:
+        open_lead = "plan-request"  # "how could a town attract ...", "how would you build ..."
+        n_plan += 1
+    elif second in ("me", "us") and third == "through":
+        open_lead = "plan-request"  # "take me through", "walk us through"
+        n_plan += 1
     elif "?" in lowered and (first == "should" or (first in _YES_NO and not wset.isdisjoint(NORMATIVE))):
         open_lead = "judgement"  # "Should cities ban cars?", "Is it ethical to eat meat?"
         n_judge = 1
@@ -166,8 +186,10 @@ def read_ask(t: Text) -> Ask:
             kind, reason = "task", "task-verb"
     elif (first, second) in PROVE_PAIRS:
         kind, reason = "open", "analysis-request"  # "show that ...", "show there are ..."
-    elif (first in GENERIC_LEAD or first in ACTION_LEAD) and not DELIVERABLES.isdisjoint(obj):
-        kind, reason = "open", "plan-request"  # "make a migration plan", "write a proof that ..."
+    elif (first in GENERIC_LEAD or first in ACTION_LEAD) and (
+            not DELIVERABLES.isdisjoint(obj)
+            or (not DELIVERABLES.isdisjoint(wset) and bool(_INTO_DELIVERABLE_RE.search(lowered)))):
+        kind, reason = "open", "plan-request"  # "make a migration plan", "turn this goal into a plan"
     elif any_phrase:
         pass  # "put together", "what's the best way", "pick between": not a simple action or lookup
     elif first in GENERIC_LEAD and not wset.isdisjoint(HEAVY_NOUN):
@@ -176,8 +198,8 @@ def read_ask(t: Text) -> Ask:
         kind, reason = "action", "action-verb"
     elif first in LOOKUP_LEAD and (first != "how" or second in HOW_LOOKUP):
         kind, reason = "lookup", "lookup"
-    if kind in ("", "lookup", "task") and not pairs.isdisjoint(_REASON_CLAUSES):
-        kind, reason = "open", "analysis-request"  # "Is P equal to NP? Argue."; "... ? Convince me."
+    if kind in ("", "lookup", "task") and (argued or not pairs.isdisjoint(_REASON_CLAUSES)):
+        kind, reason = "open", "analysis-request"  # "Is P equal to NP? Argue."; "... ? Make a case."
     open_intent = any_phrase or kind in ("strong", "open")
 
     # ---- content supplied to work on ----

@@ -204,7 +204,7 @@ PROBLEM_VERBS = _lex(
 )
 PLAN_PAIRS = frozenset(
     {(v, "out") for v in _lex("work figure map lay think sort plan")}
-    | {(v, "through") for v in _lex("walk talk think reason work me us")}
+    | {(v, "through") for v in _lex("think reason work me us")}
     | {("step", "by"), ("come", "up"), ("how", "should"), ("how", "would")}
     | {("how", "could")}
     | set(product(SUPERLATIVES, PLAN_TARGETS))
@@ -223,7 +223,8 @@ WHY_PAIRS = frozenset(
     | {("is", "causing"), ("are", "causing"), ("difference", "between"), ("differences", "between")}
     | {("down", "how"), ("down", "why"), ("down", "what")}
     | {("what", w) for w in CAUSAL_AFTER_WHAT if w not in ("made", "makes", "went")}
-    | {("what", "makes"), ("went", "wrong"), ("how", "come"), ("what", "led")}
+    | {("what", "makes"), ("went", "wrong"), ("how", "come"), ("what", "led"), ("through", "how")}
+    | {("through", "why")}
 )
 HOW_VERBS = _lex(
     "work works solve solves handle handles prevent prevents achieve achieves guarantee guarantees "
@@ -265,6 +266,10 @@ CHAIN_PAIRS = frozenset(
     set(product(("then", "also", "|"), FOLLOW_VERBS | STRONG_LEAD | MEDIUM_LEAD))
     | set(product(("and",), (FOLLOW_VERBS | STRONG_LEAD | MEDIUM_LEAD) - _NOUN_VERBS))
 )
+# "walk through the options", not "the long walk through the forest": after one of these words "walk" or
+# "talk" is a noun, and "walk through" says nothing about planning.
+WALK_THROUGH = frozenset({("walk", "through"), ("talk", "through")})
+WALK_AS_NOUN = frozenset(product(_lex("a an the long short my our his her their your this that"), ("walk", "talk")))
 # "put together a plan", not "both baskets put together"
 PUT_TOGETHER_OBJECTS = frozenset(("together", w) for w in _lex("a an the some my our your me us"))
 # Verbs that ask for a written deliverable: an essay or a stated length counts as a long deliverable only

@@ -38,6 +38,10 @@ _LABEL_RE = re.compile(r"[a-z][a-z'-]*(?:[ \t]+[a-z0-9][a-z0-9'-]*){0,2}[ \t]*:[
 # What may follow a label for the label to be only a name for the request ("Plan: open the door").
 _REQUEST_LEADS = ACTION_LEAD | STRONG_LEAD | MEDIUM_LEAD | LOOKUP_LEAD | {"why", "should"}
 _LABEL_VERBS = STRONG_LEAD | MEDIUM_LEAD
+# Nouns that end a label ("Design question:", "Quick note:"): the label is a name whatever its first word.
+_LABEL_NOUNS = frozenset(
+    "question questions note notes task idea goal tip brief request problem exercise challenge puzzle".split()
+)
 # Supplied content: after a colon that ends an instruction of at most this many words.
 _HEAD_MAX_WORDS = 20
 _FEWSHOT_ANSWER_RE = re.compile(
@@ -193,8 +197,8 @@ def _label_end(lowered: str, start: int) -> int:
     if not nxt:
         return 0
     word = nxt.group().replace("'", "")
-    label_word = _FIRST_WORDS_RE.match(lowered, start)
-    if label_word and label_word.group() in _LABEL_VERBS:
+    label_words = _FIRST_WORDS_RE.findall(lowered, start, m.end())
+    if label_words[0] in _LABEL_VERBS and label_words[-1] not in _LABEL_NOUNS:
         return m.end() if word in ACTION_LEAD else 0
     return m.end() if word in _REQUEST_LEADS else 0
 
