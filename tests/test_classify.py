@@ -20,6 +20,11 @@ DEV_SET = EVAL_DIR / "tiers_dev.jsonl"
 # 60 more dev rows (issue #12) written so that length, the lead verb and commas do not predict the tier:
 # short hard questions, long mechanical edits, planning words used trivially, action verbs asking for proofs.
 DEV_EXTRA = REPO / "tests" / "data" / "tiers_dev_extra.jsonl"
+# Written before the changes they judged and scored once, blind (docs/classifier.md): the first (0.750) led to
+# fixes and is no longer blind; the second was written before those fixes (0.850). Kept as regression checks
+# at the figures they reached.
+BLIND_1 = REPO / "tests" / "data" / "tiers_holdout_blind.jsonl"
+BLIND_2 = REPO / "tests" / "data" / "tiers_holdout_blind2.jsonl"
 
 # Written for this test, worded differently from the dev set and spread over domains (game, everyday,
 # coding, business, maths). Tier 1: actions, lookups, short rewrites. Tier 2: planning, design, proofs,
@@ -345,6 +350,13 @@ def test_dev_extra_rows_accuracy_reported_apart_from_the_old_rows() -> None:
     assert old_acc == 1.0 and old_down == 0.0, old_wrong
 
 
+@pytest.mark.parametrize(("path", "floor"), [(BLIND_1, 0.925), (BLIND_2, 0.85)])
+def test_blind_held_out_sets_stay_where_they_were_scored(path: Path, floor: float) -> None:
+    accuracy, t2_to_t1, wrong = _metrics(_load_jsonl(path))
+    print(f"\n{path.name}: accuracy={accuracy:.3f} tier2->tier1={t2_to_t1:.3f}")
+    assert accuracy >= floor, wrong
+
+
 def test_paraphrase_set_accuracy() -> None:
     assert sum(1 for _, t in PARAPHRASES if t == 1) >= 20 and sum(1 for _, t in PARAPHRASES if t == 2) >= 20
     accuracy, t2_to_t1, wrong = _metrics(PARAPHRASES)
@@ -374,90 +386,6 @@ def test_closed_form_questions_start_low() -> None:
     assert "closed-form" not in classify(why).reasons and classify(why).tier == Tier.LOCAL_HEAVY
     # Option lines are not steps or constraints: a long option list does not make the stem "multi-step".
     assert "multi-step" not in d.reasons and "constraints" not in d.reasons
-
-
-@pytest.mark.parametrize(
-    "prompt",
-    [
-        "Why did Rome fall?",  # a cause, in four words
-        "Is P equal to NP? Argue.",  # a yes/no question, then a reasoning imperative
-        "What caused the Great Depression?",
-        "How do tides work?",  # a mechanism, not "how do you say ..."
-        "Is it fair to tax inheritances?",  # a judgement
-        "Should schools drop homework?",
-        "Show there is no largest prime.",
-        "Tell me why the sky is blue.",  # "tell me" frames the question
-    ],
-)
-def test_short_questions_asking_for_reasons_are_tier_2(prompt: str) -> None:
-    assert classify_tier(prompt) == Tier.LOCAL_HEAVY, classify(prompt)
-
-
-def test_mechanical_edits_of_supplied_content_are_tier_1_however_long() -> None:
-    names = ["Zoe", "Adam", "Priya", "Marcus", "Lena", "Oscar", "Beatrice", "Hiro", "Yusuf", "Clara"]
-    for n in (4, 10, 40):
-        d = classify("Sort these names alphabetically: " + ", ".join((names * 4)[:n]) + ".")
-        assert d.tier == Tier.LOCAL_FAST and "mechanical-edit" in d.reasons, (n, d)
-        assert "constraints" not in d.reasons  # the commas are items, not constraints
-    paragraph = ("Put this in the past tense and change nothing else: Every morning the baker opens the shop, "
-                 "lights the ovens, sets out the loaves, greets the first customers and sweeps the step.")
-    assert classify(paragraph).tier == Tier.LOCAL_FAST
-    # The same shape with reasoning in the instruction, or code as the content, is not a mechanical edit.
-    for hard in ("Fix this deadlock and explain it: thread 1 locks A then B, thread 2 locks B then A.",
-                 "Convert this function to an iterative one and prove they agree: def f(n): return f(n - 1) + 1"):
-        d = classify(hard)
-        assert d.tier == Tier.LOCAL_HEAVY and "mechanical-edit" not in d.reasons, (hard, d)
-
-
-def test_a_scene_before_a_simple_action_is_context() -> None:
-    d = classify("The hall is cold and dark, rain beats on the windows, a clock ticks somewhere above, and "
-                 "the fire has gone out. Light the candle.")
-    assert d.tier == Tier.LOCAL_FAST and "scene-then-action" in d.reasons
-
-
-def test_planning_words_used_trivially_and_action_verbs_asking_for_reasoning() -> None:
-    # A label ("Plan:", "Strategy:") names the message; the request is the action after it.
-    for prompt in ("Plan: open the door.", "Strategy: just keep walking north.", "Prove you're awake: say 'hi'."):
-        d = classify(prompt)
-        assert d.tier == Tier.LOCAL_FAST and "plan-request" not in d.reasons, (prompt, d)
-    # A reasoning verb applied to a small piece of data is an operation on it.
-    for prompt in ("Compare these two numbers: 48213 and 48231.", "Evaluate 12 × 4 − 6.",
-                   "Analyse the word 'unhappiness' into prefix, root and suffix."):
-        assert classify_tier(prompt) == Tier.LOCAL_FAST, prompt
-    # ... but "the number of ways" is not a piece of data, and a label over a real task keeps the task.
-    ways = classify("Determine the number of ways to tile a 2 by n board with dominoes.")
-    assert "task-verb" in ways.reasons and "action-verb" not in ways.reasons
-    assert classify_tier("Task: design a schema for multi-tenant invoices.") == Tier.LOCAL_HEAVY
-    # Generic and action verbs that ask for a plan, a proof or a decision.
-    for prompt in ("Make a migration plan for moving the orders table to PostgreSQL.",
-                   "Write a proof that every bounded monotone sequence converges.",
-                   "Give me a strategy to beat a stronger chess player.",
-                   "Pick between a job at a startup and one at a bank for someone with a new mortgage."):
-        assert classify_tier(prompt) == Tier.LOCAL_HEAVY, prompt
-
-
-def test_intent_phrases_count_only_in_their_sense() -> None:
-    """Phrases that are intent in one sense and something else in another (found in benchmark word problems
-    and coding tasks): they must not fire in the other sense."""
-    cases = {
-        "How much does Karen earn in two days if she works 8 hours a day at $10 an hour?": "explain-why",
-        "Mico and Marco are 20 together. What will be their total age in 5 years?": "explain-why",
-        "There are 10 eggs in one basket and 20 in another. How many eggs are in both baskets put together?":
-            "plan-request",
-        "He saves by buying 18 flowers at the better price. How much does he pay?": "plan-request",
-        "According to the article, how many species were found in the survey?": "long-form",
-        "Shiela must submit a 15-page research paper and has finished 1/3 of it. How many pages are left?":
-            "long-form",
-        "Write a function to create a new tuple from the given string and list.": "multi-step",
-        "Write a function to remove the parenthesis and what is inbetween them from a string.": "closed-form",
-    }
-    for prompt, reason in cases.items():
-        assert reason not in classify(prompt).reasons, (prompt, classify(prompt).reasons)
-    # ... and still fire in their own sense.
-    assert "explain-why" in classify("Explain how the immune system works.").reasons
-    assert "explain-why" in classify("What would happen if the Moon disappeared?").reasons
-    assert "plan-request" in classify("Put together a budget for a family of four.").reasons
-    assert "long-form" in classify("Write a 1500-word article on tidal power.").reasons
 
 
 def test_options_that_resemble_each_other_score_higher() -> None:
