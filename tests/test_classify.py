@@ -17,6 +17,14 @@ from tiered_router.tiers import Tier
 REPO = Path(__file__).resolve().parent.parent
 EVAL_DIR = Path(os.environ.get("TIER_EVAL_DIR", REPO.parent / "shared" / "eval"))
 DEV_SET = EVAL_DIR / "tiers_dev.jsonl"
+# 60 more dev rows (issue #12) written so that length, the lead verb and commas do not predict the tier:
+# short hard questions, long mechanical edits, planning words used trivially, action verbs asking for proofs.
+DEV_EXTRA = REPO / "tests" / "data" / "tiers_dev_extra.jsonl"
+# Written before the changes they judged and scored once, blind (docs/classifier.md): the first (0.750) led to
+# fixes and is no longer blind; the second was written before those fixes (0.850). Kept as regression checks
+# at the figures they reached.
+BLIND_1 = REPO / "tests" / "data" / "tiers_holdout_blind.jsonl"
+BLIND_2 = REPO / "tests" / "data" / "tiers_holdout_blind2.jsonl"
 
 # Written for this test, worded differently from the dev set and spread over domains (game, everyday,
 # coding, business, maths). Tier 1: actions, lookups, short rewrites. Tier 2: planning, design, proofs,
@@ -281,7 +289,11 @@ HELDOUT_B: list[tuple[str, int]] = [
 def _load_dev() -> list[tuple[str, int]]:
     if not DEV_SET.exists():
         pytest.skip(f"shared eval set not found: {DEV_SET} (set TIER_EVAL_DIR to the directory holding it)")
-    with DEV_SET.open(encoding="utf-8") as fh:
+    return _load_jsonl(DEV_SET)
+
+
+def _load_jsonl(path: Path) -> list[tuple[str, int]]:
+    with path.open(encoding="utf-8") as fh:
         return [(row["prompt"], int(row["tier"])) for row in map(json.loads, filter(str.strip, fh))]
 
 
@@ -322,6 +334,27 @@ def test_dev_set_accuracy() -> None:
     print(f"\ntiers_dev: accuracy={accuracy:.3f} tier2->tier1={t2_to_t1:.3f}")
     assert accuracy >= 0.90, wrong
     assert t2_to_t1 <= 0.05, wrong
+
+
+def test_dev_extra_rows_accuracy_reported_apart_from_the_old_rows() -> None:
+    """Issue #12: the new rows reach 0.85 with at most 10 % of tier-2 rows sent to tier 1, while the old rows
+    stay where they were (1.000, none sent down). Each set is reported on its own."""
+    old_rows, new_rows = _load_dev(), _load_jsonl(DEV_EXTRA)
+    assert len(new_rows) == 60 and abs(sum(t == 1 for _, t in new_rows) - 30) <= 3
+    old_acc, old_down, old_wrong = _metrics(old_rows)
+    new_acc, new_down, new_wrong = _metrics(new_rows)
+    print(f"\nold rows (tiers_dev.jsonl, n={len(old_rows)}): accuracy={old_acc:.3f} tier2->tier1={old_down:.3f}"
+          f"\nnew rows (tiers_dev_extra.jsonl, n={len(new_rows)}): accuracy={new_acc:.3f} tier2->tier1={new_down:.3f}")
+    assert new_acc >= 0.85, new_wrong
+    assert new_down <= 0.10, new_wrong
+    assert old_acc == 1.0 and old_down == 0.0, old_wrong
+
+
+@pytest.mark.parametrize(("path", "floor"), [(BLIND_1, 0.925), (BLIND_2, 0.85)])
+def test_blind_held_out_sets_stay_where_they_were_scored(path: Path, floor: float) -> None:
+    accuracy, t2_to_t1, wrong = _metrics(_load_jsonl(path))
+    print(f"\n{path.name}: accuracy={accuracy:.3f} tier2->tier1={t2_to_t1:.3f}")
+    assert accuracy >= floor, wrong
 
 
 def test_paraphrase_set_accuracy() -> None:

@@ -6,7 +6,10 @@ continuous complexity score in ``[0, 1]`` from general signals:
 * **intent** - what is being asked. A leading imperative action ("walk", "grab", "open") or a short
   factual lookup ("what is", "who", "how many", "convert", "translate") pulls the score down; planning,
   design, proof, comparison, analysis, optimisation, debugging and explain-why requests push it up,
-  most strongly when they open the request.
+  most strongly when they open the request. A question that asks for a cause, a mechanism or a judgement
+  ("Why did Rome fall?", "Is P equal to NP? Argue.") counts like a planning verb however short; content
+  supplied to a mechanical edit ("Sort these names: Zoe, Adam, ...") or a scene before a simple action is
+  context, not complexity; a label ("Plan: open the door") is not the request.
 * **structure** - multi-step and constraint structure: chained instructions ("... and explain",
   "; consider"), lists, commas and semicolons, constraint words ("without", "before", "given", "each").
 * **content** - numbers (quantities to combine), code (fences, keywords, identifiers, technical
@@ -30,8 +33,8 @@ anchored or start with a literal, and everything lexical looks at a bounded wind
 2 kB) while the length term counts the whole text.
 
 Modules: ``classifier`` (the API: ``Decision``, ``Thresholds``, ``HeuristicClassifier``, ``classify``),
-``signals`` (the score: one function per signal family), ``text`` (the request read once), ``lexicon``
-(the word tables).
+``signals`` (the score: one function per signal family), ``intent`` (what the request asks, read once),
+``text`` (the request read once), ``lexicon`` (the word tables).
 """
 
 from .classifier import (

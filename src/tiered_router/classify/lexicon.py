@@ -30,7 +30,7 @@ MEDIUM_LEAD = _lex(
     """
 )
 # Imperative physical/game actions and simple edits: a short request opening with one is tier 1.
-ACTION_LEAD = _lex(
+_SIMPLE_ACTIONS = _lex(
     """
     walk go head run grab take pick open close shut drink eat mount dismount light knock wave sell buy
     ask talk say tell look examine inspect drop equip unequip wear put sheathe unsheathe draw attack
@@ -40,7 +40,59 @@ ACTION_LEAD = _lex(
     dig extinguish douse read rename translate convert spell uppercase lowercase capitalize capitalise
     define name list count rephrase reword paraphrase fix correct thank remind make rewrite shorten
     repeat print show give play pause stop start save load check hand pay heal bow kick punch fill
-    swap add
+    swap add keep
+    """
+)
+# Mechanical edits of content the request supplies: sorting, reformatting, extracting, converting. With
+# that content attached (after a colon, quoted, or as a list) the request is easy however long it is.
+TRANSFORM_LEAD = _lex(
+    """
+    sort order alphabetise alphabetize arrange reorder reverse capitalise capitalize uppercase lowercase
+    titlecase translate transliterate convert reformat format remove delete replace substitute extract
+    copy count number spell change label tag list turn put rewrite rephrase reword paraphrase rename
+    swap strike cross dedupe deduplicate join combine merge split abbreviate bold underline italicise
+    italicize punctuate shorten trim fix correct proofread tidy clean transcribe make add insert
+    highlight mark underline group
+    """
+)
+ACTION_LEAD = _SIMPLE_ACTIONS | TRANSFORM_LEAD
+# Small pieces of given data: a reasoning verb applied to one of these ("compare these two numbers",
+# "analyse the word 'unhappiness'") is an operation on the data, not analysis.
+DATA_NOUNS = _lex(
+    "word words number numbers digit digits letter letters name names date dates sentence sentences "
+    "phrase phrases string strings spelling value values figure figures"
+)
+# What a generic verb may ask for that is itself planning or reasoning work: "make a migration plan",
+# "give me a strategy", "write a proof".
+DELIVERABLES = _lex(
+    """
+    plan plans strategy strategies roadmap proposal itinerary curriculum budget architecture design schema
+    proof proofs algorithm essay analysis framework policy argument critique comparison breakdown playbook
+    blueprint
+    """
+)
+# Words of judgement: a yes/no question that carries one asks for an argued answer ("Is it ethical to
+# eat meat?"), not a fact.
+NORMATIVE = _lex(
+    """
+    ethical unethical moral immoral morally ethically fair unfair justified unjustified justifiable wise
+    unwise worth worthwhile desirable acceptable sustainable responsible
+    """
+)
+# After "what" opening a question, a verb of cause: "what caused", "what led to", "what makes X safe".
+CAUSAL_AFTER_WHAT = _lex(
+    "caused causes cause led leads made makes drives drove explains triggered sparked went determines "
+    "determined"
+)
+# Subjects after "how do/does/did" that make it a how-to question ("how do you say", "how do I get"), not
+# a question about how something works.
+HOW_TO_SUBJECTS = _lex("i you we one u my your our")
+# Verbs that ask for an argued answer when they open a sentence of their own ("Is P equal to NP? Argue.",
+# "... ? Convince me."): the request's own verb, like a leading one.
+REASON_VERBS = _lex(
+    """
+    argue justify defend convince persuade reason prove discuss debate explain critique weigh compare
+    contrast evaluate assess analyse analyze derive
     """
 )
 # Question openers that usually mean a factual lookup ("how" only with HOW_LOOKUP after it).
@@ -152,21 +204,27 @@ PROBLEM_VERBS = _lex(
 )
 PLAN_PAIRS = frozenset(
     {(v, "out") for v in _lex("work figure map lay think sort plan")}
-    | {(v, "through") for v in _lex("walk talk think reason work me us")}
-    | {("step", "by"), ("come", "up"), ("put", "together"), ("how", "should"), ("how", "would")}
+    | {(v, "through") for v in _lex("think reason work me us")}
+    | {("step", "by"), ("come", "up"), ("how", "should"), ("how", "would")}
     | {("how", "could")}
     | set(product(SUPERLATIVES, PLAN_TARGETS))
     | set(product(("most", "least"), _lex("efficient effective optimal reliable robust profitable")))
     | set(product(("i", "we"), PROBLEM_VERBS))
     | {("me", v) for v in _lex("decide choose plan figure understand design prepare")}
+    | set(product(_lex("pick choose decide select"), ("between",)))  # a decision between options
     | {("what", "should"), ("should", "i"), ("should", "we"), ("should", "my"), ("should", "our")}
 )
 PLAN_WORDS = _lex("step-by-step")
 WHY_PAIRS = frozenset(
-    {("explain", "how"), ("explain", "why"), ("what", "would"), ("what", "will"), ("what", "might")}
+    {("explain", "how"), ("explain", "why")}
+    # "what would happen", not "what will be the total": a consequence, not a value
+    | set(product(_lex("would will might could"), _lex("happen happens")))
     | {("what", "if"), ("root", "cause"), ("whats", "going"), ("whats", "wrong"), ("whats", "causing")}
     | {("is", "causing"), ("are", "causing"), ("difference", "between"), ("differences", "between")}
     | {("down", "how"), ("down", "why"), ("down", "what")}
+    | {("what", w) for w in CAUSAL_AFTER_WHAT if w not in ("made", "makes", "went")}
+    | {("what", "makes"), ("went", "wrong"), ("how", "come"), ("what", "led"), ("through", "how")}
+    | {("through", "why")}
 )
 HOW_VERBS = _lex(
     "work works solve solves handle handles prevent prevents achieve achieves guarantee guarantees "
@@ -181,9 +239,15 @@ PROVE_PAIRS = frozenset(
     {("show", "that"), ("prove", "that"), ("show", "your"), ("with", "reasons"), ("explain", "your")}
     | {("explain", "each"), ("explain", "every"), ("pros", "and"), ("and", "against"), ("or", "against")}
     | {("in", "detail"), ("in", "depth"), ("your", "reasoning"), ("the", "math"), ("your", "work")}
+    | {("show", "there"), ("prove", "there"), ("convince", "me"), ("persuade", "me"), ("reason", "it")}
+    | {("reason", "through"), ("reason", "about"), ("defend", "your"), ("defend", "it"), ("defend", "the")}
+    | {("defend", "this"), ("defend", "that"), ("back", "it"), ("argue", "for"), ("argue", "against")}
+    # whether an argument stands: "check whether this argument holds", "is the reasoning sound"
+    | set(product(_lex("argument reasoning claim logic proof conclusion inference"),
+                  _lex("holds hold valid sound follows flawed")))
 )
 LONGFORM_WORDS = _lex("essay essays article whitepaper thesis dissertation")
-PROVE_WORDS = _lex("justify derivation derivations")
+PROVE_WORDS = _lex("justify derivation derivations argue fallacy fallacies syllogism")
 LONGFORM_PAIRS = frozenset(
     {("business", "plan"), ("lesson", "plan"), ("literature", "review"), ("case", "study")}
     | {("white", "paper")}
@@ -195,7 +259,23 @@ LONGFORM_PAIRS = frozenset(
     )
 )
 LENGTH_UNITS = _lex("word words page pages paragraph paragraphs section sections slide slides")
-CHAIN_PAIRS = frozenset(product(("and", "then", "also", "|"), FOLLOW_VERBS | STRONG_LEAD | MEDIUM_LEAD))
+# Verbs that are also common nouns: after "and" they are usually the noun ("a string and list", "design and
+# structure"), so they chain only after "then", "also" or a sentence boundary.
+_NOUN_VERBS = _lex("list note mark test model structure schedule review benchmark plan design research build")
+CHAIN_PAIRS = frozenset(
+    set(product(("then", "also", "|"), FOLLOW_VERBS | STRONG_LEAD | MEDIUM_LEAD))
+    | set(product(("and",), (FOLLOW_VERBS | STRONG_LEAD | MEDIUM_LEAD) - _NOUN_VERBS))
+)
+# "walk through the options", not "the long walk through the forest": after one of these words "walk" or
+# "talk" is a noun, and "walk through" says nothing about planning.
+WALK_THROUGH = frozenset({("walk", "through"), ("talk", "through")})
+WALK_AS_NOUN = frozenset(product(_lex("a an the long short my our his her their your this that"), ("walk", "talk")))
+# "put together a plan", not "both baskets put together"
+PUT_TOGETHER_OBJECTS = frozenset(("together", w) for w in _lex("a an the some my our your me us"))
+# Verbs that ask for a written deliverable: an essay or a stated length counts as a long deliverable only
+# when one of these asks for it ("write an 800-word op-ed"), not when a text mentions one ("according to
+# the article", "she must submit a 15-page paper").
+WRITE_VERBS = _lex("write draft compose prepare produce create author generate give make outline expand")
 
 # Stated lengths from which a deliverable is long.
 LONG_LENGTH = {"word": 300, "page": 2, "paragraph": 4, "section": 3, "slide": 5}

@@ -1,10 +1,11 @@
 """The complexity score: one function per signal family over the request's ``Text``, read once.
 
-``score`` starts the logit at a bias and hands it to each family in turn: options (how alike the lettered
-options are), length, intent (intent phrases anywhere, how the request opens), closed-form (a value
-question with no open intent), vocabulary (personal context, reasoning words, substantial deliverables),
-structure, content (numbers, code, maths), conversation. Each family adds its terms to the logit and the
-names of the signals that fired to the reasons, and returns the new logit.
+``score`` reads what the request asks once (``intent.read_ask``: intent phrases, how it opens, whether it
+edits content it supplies), starts the logit at a bias and hands it to each family in turn: options (how
+alike the lettered options are), length, intent, closed-form (a value question with no open intent; both in
+``intent``), vocabulary (personal context, reasoning words, substantial deliverables), structure, content
+(numbers, code, maths), conversation. Each family adds its terms to the logit and the names of the signals
+that fired to the reasons, and returns the new logit.
 
 Why a family adds to the logit it is given rather than returning a subtotal for ``score`` to sum: float
 addition is not associative, and adding subtotals rounds differently from adding the terms one at a time
@@ -20,36 +21,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .intent import SUPPLIED_WEIGHT, Ask, add_intent, closed_form, read_ask
 from .lexicon import (
-    ACTION_LEAD,
     CHAIN_PAIRS,
     CODE_KEYWORDS,
     CODE_SYMBOLS,
     CODE_WORDS,
-    COMPARATIVES,
     CONSTRAINT,
-    GENERIC_LEAD,
     HEAVY_NOUN,
-    HOW_LOOKUP,
-    HOW_VERBS,
-    LENGTH_UNITS,
-    LONG_LENGTH,
-    LONGFORM_PAIRS,
-    LONGFORM_WORDS,
-    LOOKUP_LEAD,
     MATH_SYMBOLS,
     MATH_UNICODE,
     MATH_WORDS,
-    MEDIUM_LEAD,
     PERSONAL,
-    PLAN_PAIRS,
-    PLAN_VERBS,
-    PLAN_WORDS,
-    PROVE_PAIRS,
-    PROVE_WORDS,
     STRONG_ANY,
-    STRONG_LEAD,
-    WHY_PAIRS,
 )
 from .text import Text, read_text
 
@@ -61,17 +45,12 @@ _BIAS = -2.2
 _SCORE_SLOPE = 0.6
 _TIE = 0.01
 _OPTION_SIMILARITY_WEIGHT = 5.0
+# How many numbers a request holds says little about its difficulty: on GSM8K the count alone is
+# anti-correlated with the weak model failing (APGR 0.48), and on MMLU lowering it from 0.25 to 0.15 raised
+# the classifier's APGR (docs/classifier.md). Kept as a small "quantities to combine" term.
+_NUMBERS_WEIGHT = 0.15
 
 _OPTION_WORD_RE = re.compile(r"[a-z][a-z'-]*|\d+(?:[.,]\d+)?")
-# A final question that asks for a value ("what is the total", "which of these"), not for advice or a
-# hypothetical ("what should", "what would", "what if").
-_VALUE_CLAUSE_RE = re.compile(
-    r"(?:^|[,;:]\s*|\b(?:then|and|so)\s+)(?:how\s+(?:many|much|long|old|far|fast|tall|big|large|often|high|deep|wide|"
-    r"heavy)\b|(?:what|which|who|"
-    r"when|where)\b(?!'?s?\s+(?:should|would|could|might|if|happens?|do|does|can|causes?)\b))"
-)
-_LAST_SENTENCE_RE = re.compile(r"(?:^|[.!?]\s+|\n\s*)([^.!?\n]*[.?!]?)$")
-_LENGTH_REQUIREMENT_RE = re.compile(r"(\d[\d,]*)[\s-]*(words?|pages?|paragraphs?|sections?|slides?)\b")
 _NUMBERED_LINE_RE = re.compile(r"\n[ \t]*(?:\d{1,2}|[a-e])[.)][ \t]")
 # Bytes that plain prose is made of; what is left after deleting them is the (usually empty) set of
 # symbols worth counting, so symbol counts are skipped for prose.
@@ -98,13 +77,14 @@ def score(text: str, system_chars: int, users: int, assistants: int, agentic: Ag
           ) -> tuple[float, list[str]]:
     """The complexity score in (0, 1) of the request ``text`` and the names of the signals that fired."""
     t = read_text(text)
+    ask = read_ask(t)
     reasons = ["few-shot"] if t.few_shot else []
     logit = _options(t, _BIAS, reasons)
-    logit = _length(t, logit, reasons)
-    logit, open_intent = _intent(t, logit, reasons)
-    logit = _closed_form(t, open_intent, logit, reasons)
+    logit = _length(t, ask, logit, reasons)
+    logit = add_intent(ask, logit, reasons)
+    logit = closed_form(t, ask, logit, reasons)
     logit = _vocabulary(t, logit, reasons)
-    logit = _structure(t, logit, reasons)
+    logit = _structure(t, ask, logit, reasons)
     logit = _content(t, logit, reasons)
     logit = _conversation(system_chars, users, assistants, logit, reasons)
     if agentic is not _PLAIN:
@@ -125,81 +105,18 @@ def _options(t: Text, logit: float, reasons: list[str]) -> float:
     return logit + _OPTION_SIMILARITY_WEIGHT * closeness
 
 
-def _length(t: Text, logit: float, reasons: list[str]) -> float:
+def _length(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     """Log-scaled and continuous, counting the whole request (``long-prompt``), and a tie-breaker: mean word
     length (a readability proxy) separates requests of equal length. Kept tiny: on benchmark questions longer
-    words mean jargon, not difficulty (it anti-correlates on ARC and MMLU)."""
+    words mean jargon, not difficulty (it anti-correlates on ARC and MMLU). Content supplied to a mechanical
+    edit, or the scene before a simple action, counts at a quarter: a longer list to sort is not a harder
+    request."""
     n_chars, n_words = t.n_chars, t.n_words
-    logit += 0.75 * math.log2(1.0 + n_chars / 40.0)
+    logit += 0.75 * math.log2(1.0 + (n_chars - (1.0 - SUPPLIED_WEIGHT) * ask.supplied) / 40.0)
     if n_words >= 60 or n_chars > 400:
         reasons.append("long-prompt")
     if n_words:
         logit += _TIE * (min(len(t.ascii_text) / n_words, 12.0) - 5.0)
-    return logit
-
-
-def _intent(t: Text, logit: float, reasons: list[str]) -> tuple[float, bool]:
-    """What is being asked: intent phrases anywhere (planning, explain-why, proof, long-form deliverables),
-    then how the request opens (a planning/analysis or task verb up; a simple action or a short lookup
-    down). The flag says whether open-ended intent fired: a phrase, a planning/analysis lead verb, "why"."""
-    wset, pairs, lowered, first = t.wset, t.pairs, t.lowered, t.first
-
-    # ---- intent phrases anywhere in the request ----
-    n_plan = len(pairs & PLAN_PAIRS) + len(wset & PLAN_WORDS)
-    if "or" in wset and not wset.isdisjoint(COMPARATIVES):
-        n_plan += 1  # a choice between options: "which is cheaper, X or Y?"
-    n_why = len(pairs & WHY_PAIRS) + ("why" in wset) + ("how" in wset and not wset.isdisjoint(HOW_VERBS))
-    n_prove = len(pairs & PROVE_PAIRS) + len(wset & PROVE_WORDS)
-    n_long = len(pairs & LONGFORM_PAIRS) + len(wset & LONGFORM_WORDS)
-    if not wset.isdisjoint(LENGTH_UNITS) or "-word" in lowered or "-page" in lowered:
-        for number, unit in _LENGTH_REQUIREMENT_RE.findall(lowered):
-            # "a 50-word summary" is short; "an 800-word op-ed" or "5 pages" is a long deliverable.
-            n_long += 2 if int(number.replace(",", "")[:7]) >= LONG_LENGTH.get(unit.rstrip("s"), 10**9) else 1
-    if n_plan:
-        logit += 1.1 + 0.3 * min(n_plan - 1, 2)
-        reasons.append("plan-request")
-    if n_why:
-        logit += 0.9 + 0.2 * min(n_why - 1, 2)
-        reasons.append("explain-why")
-    if n_prove:
-        logit += 0.9 + 0.2 * min(n_prove - 1, 2)
-        reasons.append("justify")
-    if n_long:
-        logit += 1.0 + 0.3 * min(n_long - 1, 2)
-        reasons.append("long-form")
-
-    # ---- how the request opens ----
-    shortness = max(0.0, 1.0 - max(0, t.n_words - 6) / 22.0)  # 1 for short requests, 0 from ~28 words
-    if first == "why":
-        logit += 0.8
-    if first in STRONG_LEAD:
-        logit += 2.3
-        reasons.append("plan-request" if first in PLAN_VERBS else "analysis-request")
-    elif first in MEDIUM_LEAD:
-        logit += 0.8
-        reasons.append("task-verb")
-    elif n_plan or n_why or n_prove or n_long:
-        pass  # "show that", "put together", "what's the best way": not a simple action or lookup
-    elif first in GENERIC_LEAD and not wset.isdisjoint(HEAVY_NOUN):
-        pass  # "make a meal plan", "give me a strategy"
-    elif first in ACTION_LEAD:
-        logit -= 1.1 * shortness + 0.2
-        reasons.append("action-verb")
-    elif first in LOOKUP_LEAD and (first != "how" or t.second in HOW_LOOKUP):
-        logit -= 0.9 * shortness + 0.1
-        reasons.append("lookup")
-
-    open_intent = bool(n_plan or n_why or n_prove or n_long) or first in STRONG_LEAD or first == "why"
-    return logit, open_intent
-
-
-def _closed_form(t: Text, open_intent: bool, logit: float, reasons: list[str]) -> float:
-    """Options to pick from, or a final "how many / what is" question, and no open intent (``closed-form``).
-    The answer is a value the quality gate can check (format, arithmetic), so starting low is cheap; being
-    closed-form says nothing about difficulty."""
-    if not open_intent and (t.options or _final_lookup_question(t.window)):
-        reasons.append("closed-form")
-        return logit - 1.0
     return logit
 
 
@@ -222,9 +139,16 @@ def _vocabulary(t: Text, logit: float, reasons: list[str]) -> float:
     return logit
 
 
-def _structure(t: Text, logit: float, reasons: list[str]) -> float:
+def _structure(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     """Chained instructions ("... and explain", "; consider"), and constraint structure: "and/then/also",
-    commas and colons, constraint words, list lines, clauses (``constraints``, ``multi-step``)."""
+    commas and colons, constraint words, list lines, clauses (``constraints``, ``multi-step``). A mechanical
+    edit is read on its instruction alone, and a scene before a simple action not at all: the commas of a
+    list to sort or of a description are not constraints."""
+    if ask.scene:
+        return logit
+    if ask.edit:
+        n_constraint = len(ask.head & CONSTRAINT)
+        return logit + 0.55 * math.log2(1.0 + 0.4 * n_constraint) if n_constraint else logit
     normalised, lowered, n_boundaries = t.normalised, t.lowered, t.n_boundaries
     chained = len(t.pairs & CHAIN_PAIRS)
     if chained:
@@ -253,7 +177,7 @@ def _content(t: Text, logit: float, reasons: list[str]) -> float:
     wset, lowered, ascii_text = t.wset, t.lowered, t.ascii_text
     n_numbers = t.spaced.translate(_DIGIT_TABLE).count(b" 0")  # words that start with a digit
     if n_numbers:
-        logit += 0.25 * math.log2(1.0 + n_numbers)
+        logit += _NUMBERS_WEIGHT * math.log2(1.0 + n_numbers)
         if n_numbers >= 3:
             reasons.append("numbers")
     symbols = ascii_text.translate(None, _PROSE_BYTES)
@@ -330,20 +254,6 @@ def _option_similarity(options: Sequence[str]) -> float:
                 total += len(a & b) / union
                 pairs += 1
     return total / pairs if pairs else 0.0
-
-
-def _final_lookup_question(window: str) -> bool:
-    """Whether the request ends by asking for a value: a last sentence with a "how many / how much / what /
-    which / who / when / where" clause ("If he has 24 feet to dig, how long will it take?"), or one that
-    opens with "Calculate / Compute / Find / Determine"."""
-    t = window.rstrip()
-    if t.endswith(")") and "(" in t[-200:]:
-        t = t[: t.rindex("(")].rstrip()  # "How many ...? (Remember there are 31 days in March.)"
-    if not t or t[-1] not in "?.":
-        return False
-    m = _LAST_SENTENCE_RE.search(t[-400:])
-    sentence = (m.group(1) if m else t[-400:]).lower()
-    return bool(_VALUE_CLAUSE_RE.search(sentence))
 
 
 def _sigmoid(x: float) -> float:

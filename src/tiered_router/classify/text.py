@@ -1,6 +1,8 @@
-"""The request as the signals read it, built once: the bounded window (few-shot examples, lettered options
-and a trailing answer cue cut away), lower-cased, split into words and adjacent word pairs, and the first
-words after polite framing."""
+"""The request as the signals read it, built once: the bounded window (few-shot examples, lettered options,
+a trailing answer cue and a leading label cut away), lower-cased, split into words and adjacent word pairs,
+and the first words after polite framing. Three readers of its shape (``split_head``: the instruction apart
+from the content it supplies; ``enumeration``: the longest list of short items; ``closing_sentence``) are
+called by the intent signals only for the requests that need them, since most do not."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import NamedTuple
 
-__all__ = ["Text", "read_text"]
+from .lexicon import ACTION_LEAD, LOOKUP_LEAD, MEDIUM_LEAD, STRONG_LEAD
+
+__all__ = ["Text", "closing_sentence", "enumeration", "read_text", "split_head"]
 
 # Lexical signals only look at a bounded window of the request; the length term counts the whole text.
 _HEAD_CHARS = 4096
@@ -22,11 +26,24 @@ _SPACE_PUNCT = b'"#$%&()*+,/:<=>@[\\]^_`{}~\r\t'
 _BOUNDARY_PUNCT = b".!?;\n"
 _BYTE_TABLE = bytes.maketrans(_SPACE_PUNCT + _BOUNDARY_PUNCT, b" " * len(_SPACE_PUNCT) + b"|" * len(_BOUNDARY_PUNCT))
 _POLITE_PREFIX_RE = re.compile(
-    r"\s*(?:(?:please|pls|kindly|hey|hi|ok|okay|now|then|so|and)[\s,!.]+)*"
+    r"\s*(?:(?:please|pls|kindly|hey|hi|ok|okay|now|then|so|and|just|simply|quickly)[\s,!.]+)*"
     r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|i\s+(?:want|need|would\s+like)\s+(?:you\s+)?to\s+"
     r"|help\s+me\s+(?:to\s+)?|let'?s\s+|i'?d\s+like\s+(?:you\s+)?to\s+)?"
+    # "Tell me why ..." asks the question "why ...": the question word is the lead.
+    r"(?:(?:tell\s+me|i\s+wonder|do\s+you\s+know)\s+(?=(?:why|how|what|whats|which|who|when|where|whether)\b))?"
 )
 _FIRST_WORDS_RE = re.compile(r"[a-z][a-z'-]*")
+# A label of one to three words ending in a colon: "Plan: ...", "Plan B: ...", "Open question: ...".
+_LABEL_RE = re.compile(r"[a-z][a-z'-]*(?:[ \t]+[a-z0-9][a-z0-9'-]*){0,2}[ \t]*:[ \t]+")
+# What may follow a label for the label to be only a name for the request ("Plan: open the door").
+_REQUEST_LEADS = ACTION_LEAD | STRONG_LEAD | MEDIUM_LEAD | LOOKUP_LEAD | {"why", "should"}
+_LABEL_VERBS = STRONG_LEAD | MEDIUM_LEAD
+# Nouns that end a label ("Design question:", "Quick note:"): the label is a name whatever its first word.
+_LABEL_NOUNS = frozenset(
+    "question questions note notes task idea goal tip brief request problem exercise challenge puzzle".split()
+)
+# Supplied content: after a colon that ends an instruction of at most this many words.
+_HEAD_MAX_WORDS = 20
 _FEWSHOT_ANSWER_RE = re.compile(
     r"^[ \t]*(?:answer|a|output|label)[ \t]*:[ \t]*(?:\S[^\n]*|\n[ \t]*\S[^\n]{0,80})$",
     re.MULTILINE | re.IGNORECASE,
@@ -34,6 +51,7 @@ _FEWSHOT_ANSWER_RE = re.compile(
 _OPTION_A_RE = re.compile(r"\n[ \t]*[(\[]?[Aa][.):\]][ \t]")
 _OPTION_LINE_RE = re.compile(r"[ \t]*[(\[]?[A-Ja-j][.):\]][ \t][^\n]*")
 _ANSWER_CUE_RE = re.compile(r"\n[ \t]*(?:answer|a|solution)[ \t]*:[ \t]*$", re.IGNORECASE)
+_SENTENCE_END_RE = re.compile(r"[.!?]\s|\n")
 
 
 class Text(NamedTuple):
@@ -54,6 +72,8 @@ class Text(NamedTuple):
     n_words: int  # words, boundaries not counted
     first: str  # the first word after polite framing ("please", "can you", "help me to"), "" if none
     second: str  # the word after it
+    after_first: str  # the character after the first word and its spaces ("" at the end)
+    lead: Sequence[str]  # the first five words after polite framing (first and second among them)
 
 
 def read_text(text: str) -> Text:
@@ -91,12 +111,30 @@ def read_text(text: str) -> Text:
                 n_chars = len(window)
 
     lowered = window.lower()
+    start = _polite_end(lowered, 0)
+    label_end = _label_end(lowered, start)
+    if label_end:
+        # "Plan: open the door": the label names the message, the request is what follows it. Its words
+        # are not read ("plan" would count as a planning word); its characters still count as length.
+        lowered = lowered[label_end:]
+        if len(window) == len(lowered) + label_end:  # lower() kept every index (it nearly always does)
+            window = window[label_end:]
+        start = _polite_end(lowered, 0)
     ascii_text = lowered.encode("ascii", "ignore")
     spaced = b" " + ascii_text.translate(_BYTE_TABLE, b"'").replace(b"|", b" | ") + b" "
     normalised = spaced.decode("ascii")
     words = normalised.split()
+    wset = frozenset(words)
     n_boundaries = normalised.count(" | ")
-    lead = _lead_words(lowered)
+    n_words = len(words) - n_boundaries
+    lead: list[str] = []
+    after_first = ""
+    for m in _FIRST_WORDS_RE.finditer(lowered, start, start + 120):
+        if not lead:
+            after_first = lowered[m.end():m.end() + 8].lstrip()[:1]
+        lead.append(m.group().replace("'", ""))
+        if len(lead) == 5:
+            break
     return Text(
         window,
         n_chars,
@@ -106,12 +144,14 @@ def read_text(text: str) -> Text:
         ascii_text,
         spaced,
         normalised,
-        frozenset(words),
+        wset,
         frozenset(pairwise(words)),
         n_boundaries,
-        len(words) - n_boundaries,
+        n_words,
         lead[0] if lead else "",
         lead[1] if len(lead) > 1 else "",
+        after_first,
+        tuple(lead),
     )
 
 
@@ -135,8 +175,75 @@ def _split_options(window: str) -> tuple[str, list[str]]:
     return window[: m.start()], options
 
 
-def _lead_words(lowered: str) -> list[str]:
-    """The first words of the request, after polite framing ("please", "can you", "help me to")."""
-    m = _POLITE_PREFIX_RE.match(lowered)
-    start = m.end() if m else 0
-    return [w.replace("'", "") for w in _FIRST_WORDS_RE.findall(lowered, start, start + 80)[:2]]
+def _polite_end(lowered: str, pos: int) -> int:
+    """Where the request proper starts after polite framing ("please", "can you", "help me to", "tell me")."""
+    m = _POLITE_PREFIX_RE.match(lowered, pos)
+    return m.end() if m else pos
+
+
+def _label_end(lowered: str, start: int) -> int:
+    """The end of a leading label ("Plan:", "Plan B:", "Open question:"), or 0 if there is none.
+
+    A label is one to three words and a colon, followed by a request of its own: an action, a question, a
+    task verb. A label that is itself a task verb ("Compare: is Go faster?") keeps its meaning unless a
+    simple action follows ("Prove you're awake: say 'pineapple'")."""
+    if ":" not in lowered[start:start + 40]:
+        return 0
+    m = _LABEL_RE.match(lowered, start)
+    if not m:
+        return 0
+    after = _polite_end(lowered, m.end())
+    nxt = _FIRST_WORDS_RE.match(lowered, after)
+    if not nxt:
+        return 0
+    word = nxt.group().replace("'", "")
+    label_words = _FIRST_WORDS_RE.findall(lowered, start, m.end())
+    if label_words[0] in _LABEL_VERBS and label_words[-1] not in _LABEL_NOUNS:
+        return m.end() if word in ACTION_LEAD else 0
+    return m.end() if word in _REQUEST_LEADS else 0
+
+
+def split_head(lowered: str) -> tuple[int, list[str] | None]:
+    """(where supplied content starts, the instruction's words) when a colon ends an instruction of at most
+    ``_HEAD_MAX_WORDS`` words and something follows it ("Sort these names: Zoe, Adam, ..."); (0, None)
+    otherwise."""
+    pos = lowered.find(":", 0, 300)
+    if pos < 0 or pos + 2 >= len(lowered) or not lowered[pos + 1].isspace():
+        return 0, None
+    words = _FIRST_WORDS_RE.findall(lowered, 0, pos)
+    if not words or len(words) > _HEAD_MAX_WORDS:
+        return 0, None
+    return pos + 1, [w.replace("'", "") for w in words]
+
+
+def enumeration(lowered: str) -> tuple[int, int]:
+    """(items, characters) of the longest run of short comma-separated items ("Zoe, Adam, Priya, ...";
+    "2 cups of flour, 1 cup of sugar, ..."), or (0, 0) if no run has three items. An item is at most four
+    words and holds no sentence end."""
+    if lowered.count(",") < 2:
+        return 0, 0
+    best = best_chars = 0
+    run = run_chars = 0
+    for segment in lowered.split(","):
+        size = len(segment.split())
+        if 0 < size <= 4 and not _SENTENCE_END_RE.search(segment.rstrip()):
+            run += 1
+            run_chars += len(segment) + 1
+        else:
+            # The item before the first comma shares its segment with the text before it.
+            run, run_chars = (1, 0) if segment else (0, 0)
+        if run > best:
+            best, best_chars = run, run_chars
+    return (best, best_chars) if best >= 3 else (0, 0)
+
+
+def closing_sentence(lowered: str) -> tuple[str, int, int]:
+    """(the first word of the last sentence, its word count, where it starts) when the request has more
+    than one sentence; ("", 0, 0) otherwise."""
+    trimmed = lowered.rstrip(" \t\n.!?\"')")
+    ends = [m.end() for m in _SENTENCE_END_RE.finditer(trimmed, max(0, len(trimmed) - 300))]
+    if not ends:
+        return "", 0, 0
+    start = _polite_end(trimmed, ends[-1])
+    words = _FIRST_WORDS_RE.findall(trimmed, start)
+    return (words[0].replace("'", ""), len(words), ends[-1]) if words else ("", 0, 0)

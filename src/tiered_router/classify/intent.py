@@ -1,0 +1,313 @@
+"""What the request asks: intent phrases anywhere, how it opens, and whether it is a mechanical edit of
+content it supplies. Read once into an ``Ask`` (``read_ask``); ``add_intent`` and ``closed_form`` turn it
+into logit terms, and the length and structure signals read it too (supplied content is context, not
+complexity).
+
+Why the opening matters more than phrases further on: the first verb or question word says what is asked
+("Why did Rome fall?", "Prove that ...", "Sort these names: ..."); a phrase further on may belong to the
+content ("... and the colour of the curtains"). Why a short question can be hard: "Why did Rome fall?"
+and "Is P equal to NP? Argue." ask for an argued explanation in four words, so a causal, mechanism or
+judgement question and a reasoning imperative weigh like a planning verb, whatever the length. Why a long
+request can be easy: a list of names to sort or a paragraph to put in the past tense is material to
+transform, and its commas are items, not constraints.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from .lexicon import (
+    ACTION_LEAD,
+    CAUSAL_AFTER_WHAT,
+    COMPARATIVES,
+    DATA_NOUNS,
+    DELIVERABLES,
+    GENERIC_LEAD,
+    HEAVY_NOUN,
+    HOW_LOOKUP,
+    HOW_TO_SUBJECTS,
+    HOW_VERBS,
+    LENGTH_UNITS,
+    LONG_LENGTH,
+    LONGFORM_PAIRS,
+    LONGFORM_WORDS,
+    LOOKUP_LEAD,
+    MEDIUM_LEAD,
+    NORMATIVE,
+    PLAN_PAIRS,
+    PLAN_VERBS,
+    PLAN_WORDS,
+    PROVE_PAIRS,
+    PROVE_WORDS,
+    PUT_TOGETHER_OBJECTS,
+    REASON_VERBS,
+    STRONG_ANY,
+    STRONG_LEAD,
+    WALK_AS_NOUN,
+    WALK_THROUGH,
+    WHY_PAIRS,
+    WRITE_VERBS,
+)
+from .text import Text, closing_sentence, enumeration, split_head
+
+__all__ = ["SUPPLIED_WEIGHT", "Ask", "add_intent", "closed_form", "read_ask"]
+
+_LENGTH_REQUIREMENT_RE = re.compile(r"(\d[\d,]*)[\s-]*(words?|pages?|paragraphs?|sections?|slides?)\b")
+# A final question that asks for a value ("what is the total", "which of these"), not for advice, a
+# hypothetical or a cause ("what should", "what would", "what if", "what caused").
+_VALUE_CLAUSE_RE = re.compile(
+    r"(?:^|[,;:]\s*|\b(?:then|and|so)\s+)(?:how\s+(?:many|much|long|old|far|fast|tall|big|large|often|high|deep|wide|"
+    r"heavy)\b|(?:what|which|who|"
+    r"when|where)\b(?!'?s?\s+(?:should|would|could|might|if|happens?|do|does|can|caus\w*|led|leads|makes?|went)\b))"
+)
+_SENTENCE_BREAK_RE = re.compile(r"[.!?]\s|\n")
+_LAST_SENTENCE_RE = re.compile(r"(?:^|[.!?]\s+|\n\s*)([^.!?\n]*[.?!]?)$")
+
+_YES_NO = frozenset({"is", "are", "was", "were", "does", "do", "did", "can", "could", "would", "will"})
+_CHOICE_LEADS = _YES_NO | {"should"}
+_HOW_NOT_LOOKUP_RE = re.compile(r"\bhow\s+(?!many|much|long|old|far|tall|big|large|often|fast|high|deep|wide|heavy)")
+_HOW_AUX = frozenset({"does", "do", "did"})
+_MODALS = frozenset({"would", "should", "could", "might"})
+# Asking for advice or a hypothetical anywhere: "where would you start", "what should we cut", "how might I".
+_ADVICE_RE = re.compile(r"\b(?:how|what|where|which|when|who)\s+(?:would|should|could|might)\s+(?:you|i|we|one)\b")
+# A plan asked for as what something is turned into: "turn this goal into a quarterly plan".
+_INTO_DELIVERABLE_RE = re.compile(
+    r"\b(?:into|as)\s+(?:a|an)\s+(?:[a-z-]+\s+){0,2}(?:plan|strategy|roadmap|proposal|itinerary|budget|curriculum"
+    r"|policy|schedule|argument|essay)\b"
+)
+# Verbs that operate on an expression or values written right after them ("Evaluate -2(x - 3) for x = 2",
+# "compare 0.5 and 0.45"): arithmetic, not an evaluation or a comparison of ideas.
+_OPERATE_VERBS = frozenset({"evaluate", "compare", "compute", "calculate", "simplify", "expand", "multiply",
+                            "divide", "round", "convert"})
+_DETERMINERS = frozenset({"the", "this", "these", "those", "that", "a", "an", "my", "our", "your", "two",
+                          "both", "each", "every", "all", "following", "given", "me", "us"})
+# The head of a mechanical edit holds none of these: "Fix this deadlock and explain it: ..." is not one.
+_NOT_MECHANICAL = HEAVY_NOUN | STRONG_ANY | REASON_VERBS | DELIVERABLES | MEDIUM_LEAD
+# Supplied content that is code or an equation is a problem to work on, not material to reformat.
+_CODE_OR_MATH = ("```", "{", "==", "=>", "->", "def ", "();", " = ", "\n    ")
+# Asking for an argued position: "make a case for ...", "take a side".
+_MAKE_A_CASE_RE = re.compile(r"\b(?:make|build|put|present)\s+(?:me\s+|us\s+)?(?:a|the|your)\s+case\b")
+_TAKE_A_SIDE_RE = re.compile(r"\b(?:take|pick|choose)\s+(?:a\s+|one\s+)?sides?\b")
+# A sentence of its own opening with a reasoning verb: the request's verb, like a leading one.
+_REASON_CLAUSES = frozenset(("|", v) for v in REASON_VERBS)
+_OPEN_LEAD_WEIGHT = 1.4  # a question or reasoning imperative that asks for an argued answer
+SUPPLIED_WEIGHT = 0.25  # how much supplied content counts towards length, relative to the instruction
+
+
+class Ask(NamedTuple):
+    """What the request asks. Counts of intent phrases by family (``n_judge``: a judgement question); how it
+    opens (``lead``: "strong", "open", "task", "action", "lookup" or "", and the reason it is named by);
+    whether an argued answer is asked for (``open_intent``); a mechanical edit of supplied content
+    (``edit``) or a scene followed by a simple action (``scene``), with the characters of that supplied
+    content or scene (``supplied``); how short the instruction is (``shortness``: 1 up to 6 words, 0 from
+    about 28), which scales the action and lookup discounts."""
+
+    n_plan: int
+    n_why: int
+    n_prove: int
+    n_long: int
+    n_judge: int
+    lead: str
+    lead_reason: str
+    open_intent: bool
+    edit: bool
+    scene: bool
+    supplied: int
+    shortness: float
+    head: frozenset[str]  # the instruction's words (all the words unless supplied content was split off)
+
+
+def read_ask(t: Text) -> Ask:
+    """The ``Ask`` of a request."""
+    wset, pairs, lowered, first, second = t.wset, t.pairs, t.lowered, t.first, t.second
+    lead = t.lead
+    third = lead[2] if len(lead) > 2 else ""
+
+    # ---- intent phrases anywhere in the request ----
+    n_plan = len(pairs & PLAN_PAIRS) + len(wset & PLAN_WORDS)
+    if ("put", "together") in pairs and not pairs.isdisjoint(PUT_TOGETHER_OBJECTS):
+        n_plan += 1
+    if not pairs.isdisjoint(WALK_THROUGH) and pairs.isdisjoint(WALK_AS_NOUN):
+        n_plan += 1
+    if "or" in wset and not wset.isdisjoint(COMPARATIVES) and ("which" in wset or first in _CHOICE_LEADS):
+        n_plan += 1  # a choice between options: "which is cheaper, X or Y?", "is it better to X or Y?"
+    n_why = len(pairs & WHY_PAIRS) + ("why" in wset)
+    if "how" in wset and not wset.isdisjoint(HOW_VERBS) and _HOW_NOT_LOOKUP_RE.search(lowered):
+        n_why += 1  # "how the immune system works", not "how much does she earn if she works"
+    if not wset.isdisjoint(_MODALS) and _ADVICE_RE.search(lowered):
+        n_plan += 1
+    n_prove = len(pairs & PROVE_PAIRS) + len(wset & PROVE_WORDS)
+    argued = ("case" in wset and bool(_MAKE_A_CASE_RE.search(lowered))) or (
+        ("side" in wset or "sides" in wset) and bool(_TAKE_A_SIDE_RE.search(lowered)))
+    n_prove += argued
+    n_long = 0
+    if not wset.isdisjoint(WRITE_VERBS):  # asked for ("write an essay"), not mentioned ("the article says")
+        n_long = len(pairs & LONGFORM_PAIRS) + len(wset & LONGFORM_WORDS)
+        if not wset.isdisjoint(LENGTH_UNITS) or "-word" in lowered or "-page" in lowered:
+            for number, unit in _LENGTH_REQUIREMENT_RE.findall(lowered):
+                # "a 50-word summary" is short; "an 800-word op-ed" or "5 pages" is a long deliverable.
+                n_long += 2 if int(number.replace(",", "")[:7]) >= LONG_LENGTH.get(unit.rstrip("s"), 10**9) else 1
+
+    # ---- questions that ask for a cause, a mechanism or a judgement, however short ----
+    n_judge = 0
+    open_lead = ""
+    if first == "why" or (first == "what" and second in CAUSAL_AFTER_WHAT and third != "up"):
+        open_lead = "explain-why"
+    elif first == "how" and (second == "come" or ((second in _HOW_AUX or second == "can") and third
+                                                   and third not in HOW_TO_SUBJECTS)):
+        open_lead = "explain-why"  # "how do vaccines teach ...", not "how do you say ..."
+        n_why += 1
+    elif first == "how" and second in _MODALS:
+        open_lead = "plan-request"  # "how could a town attract ...", "how would you build ..."
+        n_plan += 1
+    elif second in ("me", "us") and third == "through":
+        open_lead = "plan-request"  # "take me through", "walk us through"
+        n_plan += 1
+    elif "?" in lowered and (first == "should" or (first in _YES_NO and not wset.isdisjoint(NORMATIVE))):
+        open_lead = "judgement"  # "Should cities ban cars?", "Is it ethical to eat meat?"
+        n_judge = 1
+    any_phrase = bool(n_plan or n_why or n_prove or n_long or n_judge)
+
+    # ---- how the request opens ----
+    obj = [w for w in lead[1:5] if w not in _DETERMINERS][:2]
+    kind, reason = "", ""
+    if open_lead:
+        kind, reason = "open", open_lead
+    elif first in STRONG_LEAD or first in MEDIUM_LEAD:
+        if _on_data(lead) or (first in _OPERATE_VERBS and t.after_first and not t.after_first.isalpha()):
+            kind, reason = "action", "action-verb"  # "compare these two numbers", "analyse the word 'x'"
+        elif first in STRONG_LEAD:
+            kind, reason = "strong", ("plan-request" if first in PLAN_VERBS else "analysis-request")
+        elif not DELIVERABLES.isdisjoint(obj):
+            kind, reason = "open", "plan-request"  # "create a plan", "draft a strategy"
+        else:
+            kind, reason = "task", "task-verb"
+    elif (first, second) in PROVE_PAIRS:
+        kind, reason = "open", "analysis-request"  # "show that ...", "show there are ..."
+    elif (first in GENERIC_LEAD or first in ACTION_LEAD) and (
+            not DELIVERABLES.isdisjoint(obj)
+            or (not DELIVERABLES.isdisjoint(wset) and bool(_INTO_DELIVERABLE_RE.search(lowered)))):
+        kind, reason = "open", "plan-request"  # "make a migration plan", "turn this goal into a plan"
+    elif any_phrase:
+        pass  # "put together", "what's the best way", "pick between": not a simple action or lookup
+    elif first in GENERIC_LEAD and not wset.isdisjoint(HEAVY_NOUN):
+        pass  # "give me the risks"
+    elif first in ACTION_LEAD and HEAVY_NOUN.isdisjoint(obj):  # "fix this deadlock" is not a simple action
+        kind, reason = "action", "action-verb"
+    elif first in LOOKUP_LEAD and (first != "how" or second in HOW_LOOKUP):
+        kind, reason = "lookup", "lookup"
+    if kind in ("", "lookup", "task") and (argued or not pairs.isdisjoint(_REASON_CLAUSES)):
+        kind, reason = "open", "analysis-request"  # "Is P equal to NP? Argue."; "... ? Make a case."
+    open_intent = any_phrase or kind in ("strong", "open")
+
+    # ---- content supplied to work on ----
+    edit = scene = False
+    supplied = 0
+    n_head = t.n_words
+    head = wset
+    if kind == "action" and not open_intent and first in ACTION_LEAD:
+        head_end, head_words = split_head(lowered)
+        n_items, list_chars = enumeration(lowered)
+        if head_words is not None:
+            head, n_head = frozenset(head_words), len(head_words)
+        if ((head_words is not None or n_items >= 4) and head.isdisjoint(_NOT_MECHANICAL)
+                and not _code_or_math(lowered)):
+            edit = True
+            supplied = max(len(lowered) - head_end if head_words is not None else 0, list_chars)
+        else:
+            head, n_head = wset, t.n_words
+    elif not kind and not open_intent and first not in GENERIC_LEAD and "?" not in lowered:
+        closing, n_closing, closing_at = closing_sentence(lowered)
+        if closing in ACTION_LEAD and n_closing <= 8:
+            # "The corridor is dark, water drips ... Take the torch.": a scene, then a simple action.
+            kind, reason, scene = "action", "action-verb", True
+            n_head = n_closing
+            supplied = len(lowered) - closing_at
+    shortness = max(0.0, 1.0 - max(0, n_head - 6) / 22.0)  # 1 for short requests, 0 from ~28 words
+    return Ask(n_plan, n_why, n_prove, n_long, n_judge, kind, reason, open_intent, edit, scene, supplied,
+               shortness, head)
+
+
+def add_intent(ask: Ask, logit: float, reasons: list[str]) -> float:
+    """The intent terms: phrases anywhere (``plan-request``, ``explain-why``, ``justify``, ``long-form``,
+    ``judgement``), then the opening (a planning/analysis verb or an open question up; a task verb a little
+    up; a simple action, a mechanical edit or a short lookup down)."""
+    if ask.n_plan:
+        logit += 1.1 + 0.3 * min(ask.n_plan - 1, 2)
+        reasons.append("plan-request")
+    if ask.n_why:
+        logit += 0.9 + 0.2 * min(ask.n_why - 1, 2)
+        reasons.append("explain-why")
+    if ask.n_prove:
+        logit += 0.9 + 0.2 * min(ask.n_prove - 1, 2)
+        reasons.append("justify")
+    if ask.n_long:
+        logit += 1.0 + 0.3 * min(ask.n_long - 1, 2)
+        reasons.append("long-form")
+    if ask.n_judge:
+        logit += 0.9
+    kind = ask.lead
+    if kind == "strong":
+        logit += 2.3
+    elif kind == "open":
+        logit += _OPEN_LEAD_WEIGHT
+    elif kind == "task":
+        logit += 0.8
+    elif kind == "action":
+        logit -= 1.1 * ask.shortness + 0.2
+    elif kind == "lookup":
+        logit -= 0.9 * ask.shortness + 0.1
+    if ask.lead_reason:
+        reasons.append(ask.lead_reason)
+    if ask.edit:
+        reasons.append("mechanical-edit")
+    elif ask.scene:
+        reasons.append("scene-then-action")
+    return logit
+
+
+def closed_form(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
+    """Options to pick from, or a final "how many / what is" question, and no open intent (``closed-form``).
+    The answer is a value the quality gate can check (format, arithmetic), so starting low is cheap; being
+    closed-form says nothing about difficulty."""
+    if not ask.open_intent and (t.options or _final_lookup_question(t.window, _imperative(t.first))):
+        reasons.append("closed-form")
+        return logit - 1.0
+    return logit
+
+
+def _on_data(lead: Sequence[str]) -> bool:
+    """Whether a reasoning or task verb is applied to a small piece of given data: a word, a number, a
+    name ("compare these two numbers", "analyse the word 'unhappiness'"), not "the number of ways"."""
+    for i in range(1, min(4, len(lead))):
+        w = lead[i]
+        if w in DATA_NOUNS:
+            return i + 1 >= len(lead) or lead[i + 1] != "of"
+        if w not in _DETERMINERS:
+            return False
+    return False
+
+
+def _code_or_math(lowered: str) -> bool:
+    return any(token in lowered for token in _CODE_OR_MATH)
+
+
+def _imperative(first: str) -> bool:
+    return first in ACTION_LEAD or first in MEDIUM_LEAD or first in STRONG_LEAD or first in GENERIC_LEAD
+
+
+def _final_lookup_question(window: str, imperative: bool) -> bool:
+    """Whether the request ends by asking for a value: a last sentence with a "how many / how much / what /
+    which / who / when / where" clause ("If he has 24 feet to dig, how long will it take?"). A one-sentence
+    instruction that ends in a full stop asks no question: its "what" is a relative clause ("Write a function
+    to remove the brackets and what is between them.")."""
+    t = window.rstrip()
+    if t.endswith(")") and "(" in t[-200:]:
+        t = t[: t.rindex("(")].rstrip()  # "How many ...? (Remember there are 31 days in March.)"
+    if not t or t[-1] not in "?." or (imperative and t[-1] == "." and not _SENTENCE_BREAK_RE.search(t[:-1])):
+        return False
+    m = _LAST_SENTENCE_RE.search(t[-400:])
+    sentence = (m.group(1) if m else t[-400:]).lower()
+    return bool(_VALUE_CLAUSE_RE.search(sentence))

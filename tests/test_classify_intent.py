@@ -1,0 +1,106 @@
+"""What the request asks (classify/intent.py, issue #12): questions that ask for reasons are tier 2 however
+short, mechanical edits of supplied content tier 1 however long, labels and trivial uses of planning verbs,
+and intent phrases read only in their own sense. The dev-set figures are in test_classify.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from tiered_router.classify import classify, classify_tier
+from tiered_router.tiers import Tier
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Why did Rome fall?",  # a cause, in four words
+        "Is P equal to NP? Argue.",  # a yes/no question, then a reasoning imperative
+        "What caused the Great Depression?",
+        "How do tides work?",  # a mechanism, not "how do you say ..."
+        "Is it fair to tax inheritances?",  # a judgement
+        "Should schools drop homework?",
+        "Show there is no largest prime.",
+        "Tell me why the sky is blue.",  # "tell me" frames the question
+        "How could a village keep its only shop open?",  # advice or a hypothetical
+        "Our sign-ups halved last month. What would you check first?",
+        "Take me through how a bill becomes law.",
+        "Was the Treaty of Versailles too harsh? Make a case.",
+    ],
+)
+def test_short_questions_asking_for_reasons_are_tier_2(prompt: str) -> None:
+    assert classify_tier(prompt) == Tier.LOCAL_HEAVY, classify(prompt)
+
+
+def test_mechanical_edits_of_supplied_content_are_tier_1_however_long() -> None:
+    names = ["Zoe", "Adam", "Priya", "Marcus", "Lena", "Oscar", "Beatrice", "Hiro", "Yusuf", "Clara"]
+    for n in (4, 10, 40):
+        d = classify("Sort these names alphabetically: " + ", ".join((names * 4)[:n]) + ".")
+        assert d.tier == Tier.LOCAL_FAST and "mechanical-edit" in d.reasons, (n, d)
+        assert "constraints" not in d.reasons  # the commas are items, not constraints
+    paragraph = ("Put this in the past tense and change nothing else: Every morning the baker opens the shop, "
+                 "lights the ovens, sets out the loaves, greets the first customers and sweeps the step.")
+    assert classify(paragraph).tier == Tier.LOCAL_FAST
+    # The same shape with reasoning in the instruction, or code as the content, is not a mechanical edit.
+    for hard in ("Fix this deadlock and explain it: thread 1 locks A then B, thread 2 locks B then A.",
+                 "Convert this function to an iterative one and prove they agree: def f(n): return f(n - 1) + 1"):
+        d = classify(hard)
+        assert d.tier == Tier.LOCAL_HEAVY and "mechanical-edit" not in d.reasons, (hard, d)
+
+
+def test_a_scene_before_a_simple_action_is_context() -> None:
+    d = classify("The hall is cold and dark, rain beats on the windows, a clock ticks somewhere above, and "
+                 "the fire has gone out. Light the candle.")
+    assert d.tier == Tier.LOCAL_FAST and "scene-then-action" in d.reasons
+
+
+def test_planning_words_used_trivially_and_action_verbs_asking_for_reasoning() -> None:
+    # A label ("Plan:", "Strategy:") names the message; the request is the action after it.
+    for prompt in ("Plan: open the door.", "Strategy: just keep walking north.", "Prove you're awake: say 'hi'."):
+        d = classify(prompt)
+        assert d.tier == Tier.LOCAL_FAST and "plan-request" not in d.reasons, (prompt, d)
+    # A reasoning verb applied to a small piece of data is an operation on it.
+    for prompt in ("Compare these two numbers: 48213 and 48231.", "Evaluate 12 × 4 − 6.",
+                   "Analyse the word 'unhappiness' into prefix, root and suffix."):
+        assert classify_tier(prompt) == Tier.LOCAL_FAST, prompt
+    # ... but "the number of ways" is not a piece of data, and a label over a real task keeps the task.
+    ways = classify("Determine the number of ways to tile a 2 by n board with dominoes.")
+    assert "task-verb" in ways.reasons and "action-verb" not in ways.reasons
+    assert classify_tier("Task: design a schema for multi-tenant invoices.") == Tier.LOCAL_HEAVY
+    # A label ending in a noun is a label whatever its first word; "walk" after "the long" is a noun.
+    assert "plan-request" not in classify("Design note: open the settings page.").reasons
+    walk = classify("After the long walk through the valley you reach a gate. Open the gate.")
+    assert walk.tier == Tier.LOCAL_FAST and "scene-then-action" in walk.reasons
+    # "return the books" in a to-do list is not code.
+    todo = classify("Make a to-do list from this: call the bank, buy stamps, return the library books, pay rent.")
+    assert todo.tier == Tier.LOCAL_FAST and "mechanical-edit" in todo.reasons
+    # Generic and action verbs that ask for a plan, a proof or a decision.
+    for prompt in ("Make a migration plan for moving the orders table to PostgreSQL.",
+                   "Write a proof that every bounded monotone sequence converges.",
+                   "Give me a strategy to beat a stronger chess player.",
+                   "Pick between a job at a startup and one at a bank for someone with a new mortgage.",
+                   "Turn these meeting notes into a project plan for the next quarter."):
+        assert classify_tier(prompt) == Tier.LOCAL_HEAVY, prompt
+
+
+def test_intent_phrases_count_only_in_their_sense() -> None:
+    """Phrases that are intent in one sense and something else in another (found in benchmark word problems
+    and coding tasks): they must not fire in the other sense."""
+    cases = {
+        "How much does Karen earn in two days if she works 8 hours a day at $10 an hour?": "explain-why",
+        "Mico and Marco are 20 together. What will be their total age in 5 years?": "explain-why",
+        "There are 10 eggs in one basket and 20 in another. How many eggs are in both baskets put together?":
+            "plan-request",
+        "He saves by buying 18 flowers at the better price. How much does he pay?": "plan-request",
+        "According to the article, how many species were found in the survey?": "long-form",
+        "Shiela must submit a 15-page research paper and has finished 1/3 of it. How many pages are left?":
+            "long-form",
+        "Write a function to create a new tuple from the given string and list.": "multi-step",
+        "Write a function to remove the parenthesis and what is inbetween them from a string.": "closed-form",
+    }
+    for prompt, reason in cases.items():
+        assert reason not in classify(prompt).reasons, (prompt, classify(prompt).reasons)
+    # ... and still fire in their own sense.
+    assert "explain-why" in classify("Explain how the immune system works.").reasons
+    assert "explain-why" in classify("What would happen if the Moon disappeared?").reasons
+    assert "plan-request" in classify("Put together a budget for a family of four.").reasons
+    assert "long-form" in classify("Write a 1500-word article on tidal power.").reasons
