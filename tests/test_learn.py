@@ -203,8 +203,11 @@ def test_text_similarity_and_signatures_by_hand() -> None:
     # {paris, is, the, capital} vs {paris, is, a, city}: 2 shared of 6.
     assert text_similarity("Paris is the capital", "Paris is a city") == pytest.approx(2 / 6)
     assert agree("Paris is the capital", "Paris is a city").similarity == pytest.approx(2 / 6)
-    assert code_signatures("def f(a, *rest, k=1, **kw): pass") == frozenset({"f(a,*rest,k,**kw)"})
-    assert code_signatures("```js\nfunction add(a, b) { return a + b }\n```") == frozenset({"add(a,b)"})
+    assert code_signatures("def f(a, b=2, *rest, k=1, **kw): pass") == frozenset({"f(2,*,k,**)"})
+    assert code_signatures("```js\nfunction add(a, b) { return a + b }\n```") == frozenset({"add(2)"})
+    # The parameters' names are not the interface: side and side_length agree.
+    assert agree("```python\ndef area(side):\n    return side ** 2\n```",
+                 "```python\ndef area(side_length):\n    return side_length * side_length\n```", "code").agrees
 
 
 # ---- APGR with weights, and its bootstrap interval ----------------------------------------------------------

@@ -5,8 +5,10 @@ What can be compared is extracted and compared exactly; otherwise the texts are 
 * ``choice``: the multiple-choice letter each answer commits to (``quality.extract_choice``);
 * ``number``: the final number of each (``quality.extract_number``), equal within 1e-6 relative;
 * ``json``: both parse as JSON (a fence or the outermost braces are found) and the values are equal;
-* ``code-signature``: the name and parameters of each code block's functions (Python's ``ast`` when it
-  parses, else ``def``/``function`` lines), compared as sets; bodies may differ;
+* ``code-signature``: the interface of each code block's functions: name, number of positional parameters,
+  ``*``/``**`` and keyword-only names (Python's ``ast`` when it parses, else ``def``/``function`` lines),
+  compared as sets. Bodies and positional parameters' names may differ (``side`` and ``side_length`` are the
+  same interface to a caller);
 * ``text``: normalised word similarity (lower-cased words, Jaccard of the word sets), agreeing at 0.5
   or above.
 
@@ -109,8 +111,8 @@ def _json(text: str, explicit: bool) -> Any | None:
 
 
 def code_signatures(text: str, explicit: bool = True) -> frozenset[str]:
-    """``name(param, ...)`` of each function the answer defines, from its code blocks (the whole answer when
-    code was asked for and there is no fence)."""
+    """``name(positional count[,*][,keyword-only names][,**])`` of each function the answer defines, from its
+    code blocks (the whole answer when code was asked for and there is no fence)."""
     blocks = [m.group(2) for m in _FENCE_RE.finditer(text)]
     if not blocks:
         if not explicit:
@@ -121,27 +123,22 @@ def code_signatures(text: str, explicit: bool = True) -> frozenset[str]:
         try:
             tree = ast.parse(code)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            out.update(f"{name}({_params(params)})" for name, params in _DEF_LINE_RE.findall(code))
+            out.update(f"{name}({_arity(params)})" for name, params in _DEF_LINE_RE.findall(code))
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 args = node.args
-                names = [p.arg for p in (*args.posonlyargs, *args.args)]
-                names += [f"*{args.vararg.arg}"] if args.vararg else []
-                names += [p.arg for p in args.kwonlyargs]
-                names += [f"**{args.kwarg.arg}"] if args.kwarg else []
-                out.add(f"{node.name}({','.join(names)})")
+                parts = [str(len(args.posonlyargs) + len(args.args))]
+                parts += ["*"] if args.vararg else []
+                parts += [p.arg for p in args.kwonlyargs]
+                parts += ["**"] if args.kwarg else []
+                out.add(f"{node.name}({','.join(parts)})")
     return frozenset(out)
 
 
-def _params(raw: str) -> str:
-    """Parameter names of a non-Python signature line: types and defaults dropped."""
-    names = []
-    for part in raw.split(","):
-        part = part.split("=", 1)[0].split(":", 1)[0].strip()
-        if part:
-            names.append(part.split()[-1])
-    return ",".join(names)
+def _arity(raw: str) -> str:
+    """The number of parameters of a non-Python signature line."""
+    return str(sum(1 for part in raw.split(",") if part.strip()))
 
 
 def text_similarity(a: str, b: str) -> float:
