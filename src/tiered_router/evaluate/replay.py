@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .datasets import DATASETS, Dataset, load
+from .gatestats import GateStats, gate_stats
 from .generic import exclude as exclude_rows
 from .metrics import Outcome, Point, apgr, cascade_outcome, cpt, mix, oracle_scores, pgr, sweep, tie_split
 from .online import OnlineResult, online
@@ -75,33 +76,6 @@ class RouterResult:
     curve: list[Point] = field(default_factory=list)
     note: str = ""
     apgr_ci: tuple[float, float] | None = None  # bootstrap interval of the APGR (Report.ci_level)
-
-
-@dataclass
-class GateStats:
-    """What the gate does to tier-1 answers when every prompt starts at tier 1 and a rejection goes straight
-    to the strong model."""
-
-    available: bool
-    n: int = 0
-    rejected: int = 0
-    escalation_rate: float = 0.0
-    accuracy: float = 0.0
-    pgr: float = math.nan
-    rejected_wrong: int = 0  # rejected tier-1 answers that were wrong
-    rejected_gap: int = 0  # ... wrong and the strong model right (the escalations that pay)
-    rejected_harmful: int = 0  # right at tier 1, wrong at the strong model
-    weak_wrong: int = 0
-    gap: int = 0  # prompts the strong model fixes: tier 1 wrong, strong right
-    reasons: dict[str, dict[str, int]] = field(default_factory=dict)  # tier -> reason -> count
-
-    @property
-    def precision(self) -> float:
-        return self.rejected_wrong / self.rejected if self.rejected else math.nan
-
-    @property
-    def gap_recall(self) -> float:
-        return self.rejected_gap / self.gap if self.gap else math.nan
 
 
 @dataclass
@@ -325,7 +299,7 @@ def evaluate(
         _attach_intervals(rows, curve_scores, [c[0] for c in correct], [c[top] for c in correct], n_boot, seed,
                           level, num_results)
 
-    gate = _gate_stats(gate_available, n, rej1, correct, top, reasons)
+    gate = gate_stats(gate_available, n, rej1, correct, top, reasons)
     report = Report(
         ds.name, ds.title, n, ds.models, ds.cost_unit, ds.answer_format, ds.notes, weak_acc, strong_acc,
         heavy_threshold, cloud_threshold, rows, gate, product_curve, n_boot=n_boot, ci_level=level,
@@ -364,28 +338,6 @@ def _cheapest_correct(correct: Sequence[float], cost: Sequence[float]) -> int:
     if not right:
         return min(range(len(cost)), key=lambda i: (cost[i], i))
     return min(right, key=lambda i: (cost[i], i))
-
-
-def _gate_stats(
-    available: bool, n: int, rej1: list[bool], correct: list[list[float]], top: int, reasons: dict[str, Counter[str]]
-) -> GateStats:
-    if not available:
-        return GateStats(False, n)
-    weak = [c[0] for c in correct]
-    strong = [c[top] for c in correct]
-    rejected = sum(rej1)
-    acc = sum(s if r else w for r, w, s in zip(rej1, weak, strong, strict=True)) / n
-    weak_acc = sum(weak) / n
-    strong_acc = sum(strong) / n
-    return GateStats(
-        True, n, rejected, rejected / n, acc, pgr(acc, weak_acc, strong_acc),
-        rejected_wrong=sum(1 for r, w in zip(rej1, weak, strict=True) if r and w == 0),
-        rejected_gap=sum(1 for r, w, s in zip(rej1, weak, strong, strict=True) if r and w == 0 and s > 0),
-        rejected_harmful=sum(1 for r, w, s in zip(rej1, weak, strong, strict=True) if r and w > 0 and s == 0),
-        weak_wrong=sum(1 for w in weak if w == 0),
-        gap=sum(1 for w, s in zip(weak, strong, strict=True) if w == 0 and s > 0),
-        reasons={t: dict(c.most_common()) for t, c in reasons.items()},
-    )
 
 
 def run(
