@@ -1,10 +1,14 @@
 """Replay the router on the four recorded routing benchmarks and publish the results.
 
-    .venv/bin/python bench/routing_eval.py [--data-dir DIR] [--no-publish]
+    .venv/bin/python bench/routing_eval.py [--data-dir DIR] [--no-publish] [--seed N] [--n-boot N]
 
 Writes the ARC-Challenge cost-quality plot to docs/img/routing-arc.png, the table into BENCHMARKS.md
 (between the routing-eval markers), and every plot plus the full figures as JSON to artifacts/. Needs
-matplotlib. The same run, one dataset at a time: ``tiered-router bench-routing DATASET``.
+matplotlib. Every APGR has a bootstrap interval; each data set is also scored with the learner trained
+online on 10, 25 and 50 % of its outcomes, and the second opinion at a sweep of band widths (three-tier
+sets with answers). MMLU is scored a second time without its ``moral_scenarios`` subject (a row's
+``meta``, excluded as ``--exclude subject=moral_scenarios`` would). The same run, one dataset at a time:
+``tiered-router bench-routing DATASET --online 10,25,50 --verify sweep``.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from pathlib import Path
 from rich.console import Console
 
 from tiered_router.evaluate import DATASETS, run
+from tiered_router.evaluate.online import DEFAULT_PERCENTS
 from tiered_router.evaluate.plot import plot_report
 from tiered_router.evaluate.report import markdown, rich_tables, update_section
+from tiered_router.evaluate.verify import DEFAULT_BANDS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -28,10 +34,15 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="benchmark data [env TIER_EVAL_DIR; default ../shared/eval]")
     parser.add_argument("--no-publish", action="store_true",
                         help="write only to artifacts/, not docs/ or BENCHMARKS.md")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the online order and the bootstrap")
+    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    reports = run(DATASETS, args.data_dir)
+    reports = run(DATASETS, args.data_dir, n_boot=args.n_boot, seed=args.seed, online_percents=DEFAULT_PERCENTS,
+                  verify_bands=DEFAULT_BANDS)
+    reports += run(("mmlu",), args.data_dir, exclude=[("subject", "moral_scenarios")], n_boot=args.n_boot,
+                   seed=args.seed, online_percents=DEFAULT_PERCENTS)
     elapsed = time.perf_counter() - t0
     artifacts = REPO / "artifacts"
     artifacts.mkdir(exist_ok=True)

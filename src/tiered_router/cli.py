@@ -451,25 +451,66 @@ def eval_(path: Path, as_json: bool) -> None:
 
 
 @main.command(name="bench-routing")
-@click.argument("dataset", type=click.Choice(["arc", "mbpp", "gsm8k", "mmlu", "all"]))
+@click.argument("dataset", metavar="DATASET")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the cost-quality curve (PNG; with 'all', one file per dataset: NAME-<dataset>.png).")
-@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (every APGR with its interval).")
 @click.option("--data-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Benchmark data [env TIER_EVAL_DIR; default <repo>/../shared/eval].")
 @click.option("--markdown", "md_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the table into this Markdown file, between the routing-eval markers.")
-def bench_routing(dataset: str, plot_path: Path | None, as_json: bool, data_dir: Path | None,
-                  md_path: Path | None) -> None:
-    """Replay the cascade on recorded benchmark answers: accuracy, cost, APGR and CPT, no model called."""
+@click.option("--online", "online_pct", multiple=True, metavar="K",
+              help="Train the learner on the first K% of the outcomes (seeded order), score on the rest; "
+                   "repeat or list (10,25,50).")
+@click.option("--verify", "verify_bands", metavar="BAND",
+              help="Score the second opinion at these band widths around the heavy threshold (0.2, a list "
+                   "0.1,0.2,0.5, or 'sweep').")
+@click.option("--exclude", "exclude", multiple=True, metavar="KEY=VALUE",
+              help="Leave out the rows whose meta KEY is VALUE (repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the online order and the bootstrap.")
+@click.option("--n-boot", type=click.IntRange(0, 100_000), default=1000, show_default=True,
+              help="Bootstrap resamples for the confidence intervals (0: none).")
+def bench_routing(dataset: str, plot_path: Path | None, as_json: bool, data_dir: Path | None, md_path: Path | None,
+                  online_pct: tuple[str, ...], verify_bands: str | None, exclude: tuple[str, ...], seed: int,
+                  n_boot: int) -> None:
+    """Replay the cascade on recorded answers: accuracy, cost, APGR (with confidence intervals) and CPT, no
+    model called. DATASET is arc, mbpp, gsm8k, mmlu, all, or a JSON Lines file of recorded outcomes in the
+    generic format (docs/routing-eval.md)."""
     from .evaluate import DATASETS, run
     from .evaluate.report import markdown, rich_tables, update_section
+    from .evaluate.verify import DEFAULT_BANDS
 
-    names = DATASETS if dataset == "all" else (dataset,)
+    if dataset == "all":
+        names: tuple[str, ...] = DATASETS
+    elif dataset in DATASETS or Path(dataset).is_file():
+        names = (dataset,)
+    else:
+        _fail(f"unknown dataset {dataset!r}: use {', '.join(DATASETS)}, all, or a .jsonl file", 2)
     try:
-        reports = run(names, data_dir)
+        percents = [float(x) for spec in online_pct for x in spec.split(",") if x.strip()]
+        bands: list[float] = []
+        if verify_bands:
+            bands = list(DEFAULT_BANDS) if verify_bands.strip() == "sweep" else [
+                float(x) for x in verify_bands.split(",") if x.strip()]
+    except ValueError as exc:
+        _fail(f"--online takes percentages and --verify band widths: {exc}", 2)
+    if any(not 0 < p < 100 for p in percents):
+        _fail("--online takes percentages between 0 and 100", 2)
+    if any(not 0 <= b <= 1 for b in bands):
+        _fail("--verify takes band widths between 0 and 1", 2)
+    pairs = []
+    for spec in exclude:
+        key, sep, value = spec.partition("=")
+        if not sep or not key:
+            _fail(f"--exclude takes KEY=VALUE, got {spec!r}", 2)
+        pairs.append((key, value))
+    try:
+        reports = run(names, data_dir, exclude=pairs, n_boot=n_boot, seed=seed, online_percents=percents,
+                      verify_bands=bands)
     except FileNotFoundError as exc:
         _fail(f"benchmark data not found: {exc} (set TIER_EVAL_DIR or --data-dir)", 2)
+    except ValueError as exc:
+        _fail(str(exc), 2)
     if plot_path is not None:
         from .evaluate.plot import plot_report
 

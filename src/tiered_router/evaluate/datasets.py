@@ -21,9 +21,11 @@ import ast
 import csv
 import json
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+from .generic import Answer, Dataset, Item, dataset_from_rows, load_jsonl
 
 __all__ = ["DATASETS", "Answer", "Dataset", "Item", "default_data_dir", "load", "load_all"]
 
@@ -31,40 +33,6 @@ DATASETS = ("arc", "mbpp", "gsm8k", "mmlu")
 
 _RB_MODELS = ("mistralai/mistral-7b-chat", "meta/llama-2-70b-chat", "gpt-4-1106-preview")
 _RL_MODELS = ("mistralai/Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview")
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One model's recorded answer: right (1) or wrong (0), what it cost, and its text (None if not recorded)."""
-
-    correct: float
-    cost: float
-    text: str | None
-
-
-@dataclass(frozen=True)
-class Item:
-    prompt: str
-    answers: tuple[Answer, ...]  # one per model, tier order
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A routing benchmark: ``models[i]`` serves tier ``i + 1``; the last model also serves every tier above."""
-
-    name: str
-    title: str
-    models: tuple[str, ...]
-    answer_format: str | None
-    cost_unit: str
-    items: tuple[Item, ...]
-    source: str
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def has_responses(self) -> bool:
-        """Whether the answer texts were recorded (the quality gate can only be replayed if so)."""
-        return bool(self.items) and all(a.text is not None for it in self.items for a in it.answers[:-1])
 
 
 def default_data_dir() -> Path:
@@ -77,7 +45,10 @@ def default_data_dir() -> Path:
 
 
 def load(name: str, data_dir: Path | str | None = None) -> Dataset:
-    """Load one dataset by name (``arc``, ``mbpp``, ``gsm8k``, ``mmlu``)."""
+    """Load one dataset by name (``arc``, ``mbpp``, ``gsm8k``, ``mmlu``), or a JSON Lines file of generic rows
+    (``generic``) by its path."""
+    if name not in DATASETS and (name.endswith(".jsonl") or Path(name).is_file()):
+        return load_jsonl(name)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     if name == "arc":
         return _routerbench(root / "routerbench" / "arc_challenge_test.csv", "arc", "ARC-Challenge", "choice")
@@ -87,7 +58,7 @@ def load(name: str, data_dir: Path | str | None = None) -> Dataset:
         return _gsm8k(root / "routellm")
     if name == "mmlu":
         return _mmlu(root / "routellm" / "mmlu")
-    raise ValueError(f"unknown dataset {name!r} (use one of {', '.join(DATASETS)})")
+    raise ValueError(f"unknown dataset {name!r} (use one of {', '.join(DATASETS)}, or a .jsonl file)")
 
 
 def load_all(names: tuple[str, ...] = DATASETS, data_dir: Path | str | None = None) -> list[Dataset]:
@@ -95,6 +66,21 @@ def load_all(names: tuple[str, ...] = DATASETS, data_dir: Path | str | None = No
 
 
 # --------------------------------------------------------------------------------------------------
+# Each benchmark's files become generic rows (``generic``), which are read like any other recorded outcomes.
+
+
+def _row(prompt: str, answers: Sequence[tuple[str | None, float, float]], answer_format: str,
+         meta: dict[str, str] | None = None) -> dict[str, Any]:
+    """A generic row: ``answers`` are (text, correct, cost) per tier."""
+    row: dict[str, Any] = {
+        "prompt": prompt,
+        "answer_format": answer_format,
+        "tiers": {str(i + 1): {"answer": text, "correct": correct, "cost_usd": cost}
+                  for i, (text, correct, cost) in enumerate(answers)},
+    }
+    if meta:
+        row["meta"] = meta
+    return row
 
 
 def _rows(path: Path) -> Iterator[dict[str, str]]:
@@ -117,22 +103,19 @@ def _first_of_list(value: str) -> str:
 
 
 def _routerbench(path: Path, name: str, title: str, answer_format: str) -> Dataset:
-    items: list[Item] = []
+    rows: list[dict[str, Any]] = []
     dropped = 0
     for row in _rows(path):
         scores = [row.get(m, "") for m in _RB_MODELS]
         if any(s.strip() == "" for s in scores):
             dropped += 1
             continue
-        answers = tuple(
-            Answer(float(s), float(row.get(f"{m}|total_cost") or 0.0),
-                   _first_of_list(row.get(f"{m}|model_response", "")))
-            for m, s in zip(_RB_MODELS, scores, strict=True)
-        )
-        items.append(Item(_first_of_list(row["prompt"]), answers))
+        answers = [(_first_of_list(row.get(f"{m}|model_response", "")), float(s),
+                    float(row.get(f"{m}|total_cost") or 0.0)) for m, s in zip(_RB_MODELS, scores, strict=True)]
+        rows.append(_row(_first_of_list(row["prompt"]), answers, answer_format))
     notes = (f"{dropped} rows without a score for one of the three models dropped",) if dropped else ()
-    return Dataset(name, title, _RB_MODELS, answer_format, "$", tuple(items),
-                   f"RouterBench via RouterDC ({path.name})", notes)
+    return dataset_from_rows(rows, name, title, models=_RB_MODELS, cost_unit="$",
+                             source=f"RouterBench via RouterDC ({path.name})", notes=notes)
 
 
 def _contaminated(path: Path) -> set[str]:
@@ -149,41 +132,40 @@ def _truth(value: str) -> float:
     return 1.0 if value.strip().lower() in ("true", "1", "1.0") else 0.0
 
 
+def _routellm_row(row: dict[str, str], answer_format: str, meta: dict[str, str] | None = None) -> dict[str, Any]:
+    """RouteLLM's convention: a strong call costs 1, a weak call 0 (the mean cost is the share of strong calls)."""
+    weak, strong = _RL_MODELS
+    return _row(row["prompt"], [(row.get(f"{weak}_response"), _truth(row[weak]), 0.0),
+                                (row.get(f"{strong}_response"), _truth(row[strong]), 1.0)], answer_format, meta)
+
+
 def _gsm8k(root: Path) -> Dataset:
     bad = _contaminated(root / "gsm8k_contaminated_prompts.jsonl")
-    weak, strong = _RL_MODELS
-    items = []
+    rows = []
     total = 0
     for row in _rows(root / "gsm8k_responses.csv"):
         total += 1
-        if row["prompt"] in bad:
-            continue
-        items.append(Item(row["prompt"], (
-            Answer(_truth(row[weak]), 0.0, row.get(f"{weak}_response")),
-            Answer(_truth(row[strong]), 1.0, row.get(f"{strong}_response")),
-        )))
-    notes = (f"{total - len(items)}/{total} contaminated prompts dropped",)
-    return Dataset("gsm8k", "GSM8K", _RL_MODELS, "number", "strong calls", tuple(items),
-                   "RouteLLM gsm8k_responses.csv", notes)
+        if row["prompt"] not in bad:
+            rows.append(_routellm_row(row, "number"))
+    notes = (f"{total - len(rows)}/{total} contaminated prompts dropped",)
+    return dataset_from_rows(rows, "gsm8k", "GSM8K", models=_RL_MODELS, cost_unit="strong calls",
+                             source="RouteLLM gsm8k_responses.csv", notes=notes)
 
 
 def _mmlu(root: Path) -> Dataset:
+    """The subject (from the file name) goes into the rows' ``meta``, so a subject can be excluded."""
     bad = _contaminated(root / "contaminated_prompts.jsonl")
-    weak, strong = _RL_MODELS
-    items = []
+    rows = []
     total = 0
     files = sorted(root.glob("mmlu_*.csv"))
     if not files:
         raise FileNotFoundError(f"no mmlu_*.csv in {root}")
     for path in files:
+        subject = path.stem.removeprefix("mmlu_")
         for row in _rows(path):
             total += 1
-            if row["prompt"] in bad:
-                continue
-            items.append(Item(row["prompt"], (
-                Answer(_truth(row[weak]), 0.0, row.get(f"{weak}_response")),
-                Answer(_truth(row[strong]), 1.0, row.get(f"{strong}_response")),
-            )))
-    notes = (f"{total - len(items)}/{total} contaminated prompts dropped", "no responses recorded: gate not replayable")
-    return Dataset("mmlu", "MMLU", _RL_MODELS, "choice", "strong calls", tuple(items),
-                   f"RouteLLM mmlu_*.csv ({len(files)} subjects)", notes)
+            if row["prompt"] not in bad:
+                rows.append(_routellm_row(row, "choice", {"subject": subject}))
+    notes = (f"{total - len(rows)}/{total} contaminated prompts dropped", "no responses recorded: gate not replayable")
+    return dataset_from_rows(rows, "mmlu", "MMLU", models=_RL_MODELS, cost_unit="strong calls",
+                             source=f"RouteLLM mmlu_*.csv ({len(files)} subjects)", notes=notes)

@@ -41,17 +41,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .datasets import DATASETS, Dataset, load
+from .gatestats import GateStats, gate_stats
+from .generic import exclude as exclude_rows
 from .metrics import Outcome, Point, apgr, cascade_outcome, cpt, mix, oracle_scores, pgr, sweep, tie_split
+from .online import OnlineResult, online
+from .verify import VerifyPoint, verify
 
 if TYPE_CHECKING:
     from tiered_router.classify import Classifier, Thresholds
 
 __all__ = ["GateStats", "Report", "RouterResult", "evaluate", "run"]
 
-# (prompt, answer text, answer_format) -> (escalate?, reason)
-GateFn = Callable[[str, str, "str | None"], tuple[bool, str]]
-# prompt -> (score, starting tier 1..3)
-ClassifyFn = Callable[[str], tuple[float, int]]
+# A prompt as the router is given it: a string, or OpenAI-style messages.
+Task = str | list[dict[str, Any]]
+# (task, answer text, answer_format) -> (escalate?, reason)
+GateFn = Callable[[Any, str, "str | None"], tuple[bool, str]]
+# task -> (score, starting tier 1..3)
+ClassifyFn = Callable[[Any], tuple[float, int]]
 
 DEFAULT_GATE_TIERS = (1, 2)  # tiered_router.config.Settings.gate_tiers default
 
@@ -69,33 +75,7 @@ class RouterResult:
     cpt80: float | None = None
     curve: list[Point] = field(default_factory=list)
     note: str = ""
-
-
-@dataclass
-class GateStats:
-    """What the gate does to tier-1 answers when every prompt starts at tier 1 and a rejection goes straight
-    to the strong model."""
-
-    available: bool
-    n: int = 0
-    rejected: int = 0
-    escalation_rate: float = 0.0
-    accuracy: float = 0.0
-    pgr: float = math.nan
-    rejected_wrong: int = 0  # rejected tier-1 answers that were wrong
-    rejected_gap: int = 0  # ... wrong and the strong model right (the escalations that pay)
-    rejected_harmful: int = 0  # right at tier 1, wrong at the strong model
-    weak_wrong: int = 0
-    gap: int = 0  # prompts the strong model fixes: tier 1 wrong, strong right
-    reasons: dict[str, dict[str, int]] = field(default_factory=dict)  # tier -> reason -> count
-
-    @property
-    def precision(self) -> float:
-        return self.rejected_wrong / self.rejected if self.rejected else math.nan
-
-    @property
-    def gap_recall(self) -> float:
-        return self.rejected_gap / self.gap if self.gap else math.nan
+    apgr_ci: tuple[float, float] | None = None  # bootstrap interval of the APGR (Report.ci_level)
 
 
 @dataclass
@@ -115,6 +95,10 @@ class Report:
     gate: GateStats
     product_curve: list[Point]
     seconds: float = 0.0
+    n_boot: int = 0
+    ci_level: float = 0.95
+    online: list[OnlineResult] = field(default_factory=list)
+    verify: list[VerifyPoint] = field(default_factory=list)
 
     def row(self, key: str) -> RouterResult:
         return next(r for r in self.rows if r.key == key)
@@ -161,7 +145,7 @@ def default_classify(thresholds: Thresholds | None = None) -> ClassifyFn:
     return classifier_fn(HeuristicClassifier(thresholds))
 
 
-def default_gate(prompt: str, text: str, answer_format: str | None) -> tuple[bool, str]:
+def default_gate(prompt: Task, text: str, answer_format: str | None) -> tuple[bool, str]:
     from tiered_router.quality import assess_response
 
     v = assess_response(prompt, text, answer_format=answer_format)
@@ -181,12 +165,21 @@ def evaluate(
     gate_tiers: Sequence[int] = DEFAULT_GATE_TIERS,
     num_results: int = 10,
     cache: dict[str, tuple[float, int]] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    online_percents: Sequence[float] = (),
+    verify_bands: Sequence[float] = (),
+    level: float = 0.95,
 ) -> Report:
     """Replay ``ds`` and compute every row of the table.
 
     ``classify_fn`` defaults to the real classifier at its default thresholds, ``gate_fn`` to the real gate.
     ``cache`` (prompt -> (score, tier)) is filled and reused, so duplicate prompts are classified once.
-    The thresholds are only recorded in the report.
+    The thresholds are recorded in the report; the heavy one also centres the ``verify_bands``.
+    Every APGR gets a ``level`` bootstrap interval from ``n_boot`` resamples of the prompts (0: none), all
+    routers on the same resamples (``seed``). ``online_percents`` adds the learner trained online on each
+    percentage of the outcomes (``online``); ``verify_bands`` the second opinion at each band width
+    (``verify``, three tiers with answers only).
     """
     t0 = time.perf_counter()
     classify_fn = classify_fn or default_classify()
@@ -204,9 +197,9 @@ def evaluate(
     scores: list[float] = []
     start: list[int] = []
     for it in items:
-        hit = cache.get(it.prompt)
+        hit = cache.get(it.key)
         if hit is None:
-            hit = cache[it.prompt] = classify_fn(it.prompt)
+            hit = cache[it.key] = classify_fn(it.task)
         scores.append(hit[0])
         start.append(min(int(hit[1]), m) - 1)
     gated = [((i + 1) in gate_tiers) and i < top for i in range(m)]
@@ -217,7 +210,7 @@ def evaluate(
         for i in range(top):
             text = it.answers[i].text
             if gated[i] and text is not None:
-                low, why = gate_fn(it.prompt, text, ds.answer_format)
+                low, why = gate_fn(it.task, text, ds.format_of(it))
                 row[i] = low
                 if low:
                     reasons[str(i + 1)][why] += 1
@@ -294,11 +287,44 @@ def evaluate(
     product_curve = sweep(scores, [f[0] for f in from_tier], [f[heavy] for f in from_tier],
                           num_results=max(20, num_results))
 
-    gate = _gate_stats(gate_available, n, rej1, correct, top, reasons)
-    return Report(
+    # ---- bootstrap intervals of every APGR: each curve above is a score on the weak/strong pair ----
+    if n_boot > 0:
+        curve_scores: dict[str, Sequence[float]] = {
+            "random": const, "length": lengths,
+            "oracle": oracle_scores([c[0] for c in correct], [c[top] for c in correct]), "classifier": scores,
+        }
+        if gate_available:
+            curve_scores["gate"] = gate_scores
+            curve_scores["cascade"] = combined_scores
+        _attach_intervals(rows, curve_scores, [c[0] for c in correct], [c[top] for c in correct], n_boot, seed,
+                          level, num_results)
+
+    gate = gate_stats(gate_available, n, rej1, correct, top, reasons)
+    report = Report(
         ds.name, ds.title, n, ds.models, ds.cost_unit, ds.answer_format, ds.notes, weak_acc, strong_acc,
-        heavy_threshold, cloud_threshold, rows, gate, product_curve, time.perf_counter() - t0,
+        heavy_threshold, cloud_threshold, rows, gate, product_curve, n_boot=n_boot, ci_level=level,
     )
+    if online_percents:
+        report.online = online(ds, online_percents, seed, rej1 if gate_available else None, max(n_boot, 1), level)
+    if verify_bands and m >= 3 and gate_available:
+        th = 0.5 if math.isnan(heavy_threshold) else heavy_threshold
+        report.verify = verify(ds, scores, start, rejected, th, verify_bands, gated, max(n_boot, 1), seed, level)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _attach_intervals(rows: list[RouterResult], curve_scores: dict[str, Sequence[float]], weak: Sequence[float],
+                      strong: Sequence[float], n_boot: int, seed: int, level: float, num_results: int) -> None:
+    from tiered_router.learn import PairOutcomes, bootstrap
+
+    keys = [r.key for r in rows if r.key in curve_scores]
+    intervals, _ = bootstrap([curve_scores[k] for k in keys], PairOutcomes.of(weak, strong), n_boot, seed, level,
+                             num_results)
+    by_key = dict(zip(keys, intervals, strict=True))
+    for r in rows:
+        iv = by_key.get(r.key)
+        if iv is not None:
+            r.apgr_ci = (iv.low, iv.high)
 
 
 def _tier_labels(ds: Dataset) -> list[str]:
@@ -314,28 +340,6 @@ def _cheapest_correct(correct: Sequence[float], cost: Sequence[float]) -> int:
     return min(right, key=lambda i: (cost[i], i))
 
 
-def _gate_stats(
-    available: bool, n: int, rej1: list[bool], correct: list[list[float]], top: int, reasons: dict[str, Counter[str]]
-) -> GateStats:
-    if not available:
-        return GateStats(False, n)
-    weak = [c[0] for c in correct]
-    strong = [c[top] for c in correct]
-    rejected = sum(rej1)
-    acc = sum(s if r else w for r, w, s in zip(rej1, weak, strong, strict=True)) / n
-    weak_acc = sum(weak) / n
-    strong_acc = sum(strong) / n
-    return GateStats(
-        True, n, rejected, rejected / n, acc, pgr(acc, weak_acc, strong_acc),
-        rejected_wrong=sum(1 for r, w in zip(rej1, weak, strict=True) if r and w == 0),
-        rejected_gap=sum(1 for r, w, s in zip(rej1, weak, strong, strict=True) if r and w == 0 and s > 0),
-        rejected_harmful=sum(1 for r, w, s in zip(rej1, weak, strong, strict=True) if r and w > 0 and s == 0),
-        weak_wrong=sum(1 for w in weak if w == 0),
-        gap=sum(1 for w, s in zip(weak, strong, strict=True) if w == 0 and s > 0),
-        reasons={t: dict(c.most_common()) for t, c in reasons.items()},
-    )
-
-
 def run(
     names: Sequence[str] = DATASETS,
     data_dir: Path | str | None = None,
@@ -343,9 +347,15 @@ def run(
     cloud: float | None = None,
     num_results: int = 10,
     classifier: Classifier | None = None,
+    exclude: Sequence[tuple[str, str]] = (),
+    n_boot: int = 1000,
+    seed: int = 0,
+    online_percents: Sequence[float] = (),
+    verify_bands: Sequence[float] = (),
 ) -> list[Report]:
-    """Load and replay each named dataset with the real gate and ``classifier`` (the heuristic one by
-    default; ``heavy``/``cloud`` are its thresholds, defaulting to its own)."""
+    """Load and replay each named dataset (or generic JSON Lines file) with the real gate and ``classifier``
+    (the heuristic one by default; ``heavy``/``cloud`` are its thresholds, defaulting to its own).
+    ``exclude`` drops the rows whose ``meta[key] == value``; the other options are :func:`evaluate`'s."""
     from tiered_router.classify import HeuristicClassifier, Thresholds
 
     base = Thresholds()
@@ -355,8 +365,9 @@ def run(
     reports = []
     for name in names:
         t0 = time.perf_counter()
-        ds = load(name, data_dir)
-        rep = evaluate(ds, classify_fn, default_gate, th.heavy, th.cloud, num_results=num_results, cache=cache)
+        ds = exclude_rows(load(name, data_dir), exclude)
+        rep = evaluate(ds, classify_fn, default_gate, th.heavy, th.cloud, num_results=num_results, cache=cache,
+                       n_boot=n_boot, seed=seed, online_percents=online_percents, verify_bands=verify_bands)
         rep.seconds = time.perf_counter() - t0
         reports.append(rep)
     return reports

@@ -8,8 +8,12 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .replay import Report, RouterResult
+
+if TYPE_CHECKING:
+    from tiered_router.learn import Interval
 
 __all__ = ["MARK_END", "MARK_START", "markdown", "rich_tables", "update_section"]
 
@@ -43,6 +47,22 @@ def _cost(rep: Report, cost: float) -> str:
     return f"{cost:.3f}"
 
 
+def _ci(ci: tuple[float, float] | None) -> str:
+    if ci is None or any(math.isnan(x) for x in ci):
+        return "—"
+    return f"{ci[0]:.3f}–{ci[1]:.3f}"
+
+
+def _with_ci(value: float | None, ci: tuple[float, float] | None) -> str:
+    if value is None or math.isnan(value):
+        return "—"
+    return f"{value:.3f} ({_ci(ci)})" if ci is not None else f"{value:.3f}"
+
+
+def _iv(iv: Interval) -> str:
+    return _with_ci(iv.value, (iv.low, iv.high))
+
+
 def _calls(rep: Report, row: RouterResult) -> str:
     return " / ".join(f"{100 * c:.0f}" for c in row.point.calls)
 
@@ -59,16 +79,17 @@ def markdown(reports: Sequence[Report]) -> str:
                "weak = tier-1 model, strong = top model; random and prompt-length rows are run at the same share "
                "sent up as the classifier.")
     out.append("")
-    out.append("| dataset | router | accuracy | cost | calls % t1 / t2 / t3 | % strong | PGR | APGR | CPT(50%) "
-               "| CPT(80%) |")
-    out.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
+    level = f"{100 * reports[0].ci_level:.0f}%"
+    out.append(f"| dataset | router | accuracy | cost | calls % t1 / t2 / t3 | % strong | PGR | APGR | APGR {level} CI "
+               "| CPT(50%) | CPT(80%) |")
+    out.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     for rep in reports:
         for row in rep.rows:
             p = row.point
             out.append(
                 f"| {rep.title} | {row.label} | {_pct(p.accuracy)} | {_cost(rep, p.cost)} | {_calls(rep, row)} | "
-                f"{p.strong_pct:.1f}% | {_num(row.pgr, 2)} | {_num(row.apgr)} | {_cpt(row.cpt50)} | "
-                f"{_cpt(row.cpt80)} |"
+                f"{p.strong_pct:.1f}% | {_num(row.pgr, 2)} | {_num(row.apgr)} | {_ci(row.apgr_ci)} | "
+                f"{_cpt(row.cpt50)} | {_cpt(row.cpt80)} |"
             )
     out.append("")
     out.append("Cost: ARC-Challenge and MBPP in recorded dollars per 1,000 prompts (a cascade pays for every tier "
@@ -77,6 +98,9 @@ def markdown(reports: Sequence[Report]) -> str:
     out.append("")
     out.append("#### APGR by router (RouteLLM protocol; random = 0.500 by construction)")
     out.append("")
+    out.append(f"In brackets: the {level} bootstrap interval ({reports[0].n_boot} resamples of the prompts, every "
+               "router on the same resamples).")
+    out.append("")
     heads = ["classifier", "gate", "classifier + gate", "prompt length", "random", "oracle"]
     out.append("| dataset | n | weak acc | strong acc | " + " | ".join(heads) + " |")
     out.append("|---|---:|---:|---:|" + "---:|" * len(heads))
@@ -84,7 +108,7 @@ def markdown(reports: Sequence[Report]) -> str:
         cells = []
         for key in _SUMMARY_KEYS:
             found = next((r for r in rep.rows if r.key == key), None)
-            cells.append(_num(found.apgr) if found is not None else "n/a")
+            cells.append(_with_ci(found.apgr, found.apgr_ci) if found is not None else "n/a")
         out.append(f"| {rep.title} | {rep.n} | {_pct(rep.weak_acc)} | {_pct(rep.strong_acc)} | " + " | ".join(cells)
                    + " |")
     out.append("")
@@ -106,11 +130,61 @@ def markdown(reports: Sequence[Report]) -> str:
             f"| {rep.title} | {g.rejected} ({_pct(g.escalation_rate)}) | {_num(g.pgr, 3)} | "
             f"{g.rejected_wrong}/{g.rejected} | {g.rejected_gap}/{g.gap} | {g.rejected_harmful} | {reasons} |"
         )
+    out.extend(online_markdown(reports))
+    out.extend(verify_markdown(reports))
     notes = [f"{rep.title}: {note}" for rep in reports for note in rep.notes]
     if notes:
         out.append("")
         out.append("Data notes: " + "; ".join(notes) + ".")
     return "\n".join(out) + "\n"
+
+
+def online_markdown(reports: Sequence[Report]) -> list[str]:
+    """The online learner's table (reports replayed with ``online_percents``), or nothing."""
+    with_online = [rep for rep in reports if rep.online]
+    if not with_online:
+        return []
+    out = ["", "#### The learner, trained online (`--online K`)", "",
+           "Outcomes in a seeded random order; the learner trains on the first K % and every router is scored "
+           "on the rest (APGR with its bootstrap interval). Blend = what the router uses: the heuristic's score "
+           "and the learned one, the learned weight n / (n + 200). Promote = `learn.compare` (blend against the "
+           "heuristic, with the gate when answers were recorded).", ""]
+    keys = ("heuristic", "length", "learned", "blend", "heuristic+gate", "learned+gate", "blend+gate")
+    heads = ("heuristic", "prompt length", "learned", "blend", "heuristic + gate", "learned + gate", "blend + gate")
+    out.append("| dataset | K | train / scored | weight | " + " | ".join(heads) + " | promote |")
+    out.append("|---|---:|---:|---:|" + "---:|" * len(heads) + "---|")
+    for rep in with_online:
+        for res in rep.online:
+            cells = []
+            for key in keys:
+                found = next((r for r in res.rows if r.key == key), None)
+                cells.append(_iv(found.apgr) if found is not None else "n/a")
+            verdict = "—"
+            if res.promotion is not None:
+                verdict = ("yes: " if res.promotion.promote else "no: ") + res.promotion.reason
+            out.append(f"| {rep.title} | {res.percent:g}% | {res.n_train} / {res.n_test} | {res.blend_weight:.2f} | "
+                       + " | ".join(cells) + f" | {verdict} |")
+    return out
+
+
+def verify_markdown(reports: Sequence[Report]) -> list[str]:
+    """The second opinion's band sweep (reports replayed with ``verify_bands``), or nothing."""
+    with_verify = [rep for rep in reports if rep.verify]
+    if not with_verify:
+        return []
+    out = ["", "#### The second opinion (`--verify BAND`)", "",
+           "Prompts whose classifier score is within the band of the heavy threshold are answered by tier 1 "
+           "and tier 2; if they disagree the cloud answers. Cloud calls and PGR at the default thresholds; APGR "
+           "on the pair tier 1 / cloud with its bootstrap interval.", "",
+           "| dataset | band | verified | disagreed | cloud calls | accuracy | cost | PGR | APGR | methods |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for rep in with_verify:
+        for v in rep.verify:
+            methods = ", ".join(f"{k} {n}" for k, n in v.methods.items())
+            out.append(f"| {rep.title} | ±{v.band:.2f} | {_pct(v.verified)} | {_pct(v.disagreed)} | "
+                       f"{_pct(v.cloud_share)} | {_pct(v.point.accuracy)} | {_cost(rep, v.point.cost)} | "
+                       f"{_num(v.pgr, 2)} | {_iv(v.apgr)} | {methods} |")
+    return out
 
 
 def update_section(path: Path | str, body: str) -> None:
@@ -149,12 +223,12 @@ def rich_tables(reports: Sequence[Report]) -> list[object]:
         table = Table(title=f"{rep.title}: {rep.n} prompts, weak {_pct(rep.weak_acc)}, strong {_pct(rep.strong_acc)}"
                       f" ({rep.seconds:.1f} s)")
         for name in ("router", "accuracy", f"cost {unit}", "calls % t1/t2/t3", "% strong", "PGR", "APGR",
-                     "CPT50", "CPT80"):
+                     "APGR CI", "CPT50", "CPT80"):
             table.add_column(name, justify="left" if name in ("router", "calls % t1/t2/t3") else "right")
         for row in rep.rows:
             p = row.point
             table.add_row(row.label, _pct(p.accuracy), _cost(rep, p.cost), _calls(rep, row), f"{p.strong_pct:.1f}",
-                          _num(row.pgr, 2), _num(row.apgr), _cpt(row.cpt50), _cpt(row.cpt80))
+                          _num(row.pgr, 2), _num(row.apgr), _ci(row.apgr_ci), _cpt(row.cpt50), _cpt(row.cpt80))
         g = rep.gate
         if g.available:
             reasons = ", ".join(f"{k} {v}" for k, v in g.reasons.get("1", {}).items()) or "none"
@@ -163,4 +237,39 @@ def rich_tables(reports: Sequence[Report]) -> list[object]:
         else:
             table.caption = "gate: no responses recorded, not replayable"
         tables.append(table)
+        if rep.online:
+            tables.append(_online_table(rep))
+        if rep.verify:
+            tables.append(_verify_table(rep))
     return tables
+
+
+def _online_table(rep: Report) -> object:
+    from rich.table import Table
+
+    table = Table(title=f"{rep.title}: the learner trained online (APGR on the held-out outcomes)")
+    table.add_column("K", justify="right")
+    table.add_column("train/scored", justify="right")
+    table.add_column("weight", justify="right")
+    keys = [r.key for r in rep.online[0].rows]
+    for key in keys:
+        table.add_column(key, justify="right")
+    table.add_column("promote")
+    for res in rep.online:
+        verdict = "—" if res.promotion is None else ("yes" if res.promotion.promote else "no") + \
+            f" ({res.promotion.gain:+.3f})"
+        table.add_row(f"{res.percent:g}%", f"{res.n_train}/{res.n_test}", f"{res.blend_weight:.2f}",
+                      *(_iv(r.apgr) for r in res.rows), verdict)
+    return table
+
+
+def _verify_table(rep: Report) -> object:
+    from rich.table import Table
+
+    table = Table(title=f"{rep.title}: the second opinion by band width")
+    for name in ("band", "verified", "disagreed", "cloud calls", "accuracy", "cost", "PGR", "APGR (CI)"):
+        table.add_column(name, justify="right")
+    for v in rep.verify:
+        table.add_row(f"±{v.band:.2f}", _pct(v.verified), _pct(v.disagreed), _pct(v.cloud_share),
+                      _pct(v.point.accuracy), _cost(rep, v.point.cost), _num(v.pgr, 2), _iv(v.apgr))
+    return table
