@@ -173,6 +173,12 @@ class Settings(BaseSettings):
     # answer whose confidence is below this (0..1) is rejected as "low-confidence". Off when unset.
     confidence: float | None = Field(None, gt=0, lt=1)
 
+    # Learning (learn/from_log.py): a server refits the learned classifier on the routing log every
+    # TIER_LEARN_EVERY seconds (off when unset) and promotes it only on a replayed gain; every server checks for
+    # a newly promoted model every TIER_LEARN_REFRESH_S seconds (replicas on one database share it).
+    learn_every: float | None = Field(None, gt=0)
+    learn_refresh_s: float = Field(60.0, gt=0)
+
     # Cloud calls get this max_tokens when the client gave none, so their cost has a bound.
     cloud_max_tokens: int = Field(1024, ge=1)
 

@@ -4,7 +4,7 @@
 ``logs``: stats, log, feedback; ``evaluation``: eval, bench-routing; ``learning``: learn.
 """
 
-from . import evaluation, logs, run  # noqa: F401  (importing a module registers its commands)
+from . import evaluation, learning, logs, run  # noqa: F401  (importing a module registers its commands)
 from .app import main
 
 __all__ = ["main"]

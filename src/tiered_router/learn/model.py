@@ -185,7 +185,8 @@ def fit(examples: Sequence[Example], labels: Sequence[float] | npt.NDArray[np.fl
         "loss": float(best.fun),
         "mean_label": float(y.mean()),
     }
-    version = f"{trained_at.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
+    # Milliseconds: two fits of the same data are still two models (each with its own replay and state).
+    version = f"{trained_at.strftime('%Y%m%dT%H%M%S')}{trained_at.microsecond // 1000:03d}Z-{digest}"
     return LearnedModel(weights, dense, bias, config, version, int(n), metadata)
 
 

@@ -29,6 +29,7 @@ from ..options import RouteOptions, new_request_id
 from ..tiers import Tier
 from .breakers import Breakers
 from .engine import Buffered, Call, Engine, EngineSettings, Live
+from .learning import LiveModel
 from .recorder import Outcome, Recorder, SinkRecorder
 from .results import AttemptOutcome, RoutedResponse
 from .spend import Spend
@@ -72,7 +73,6 @@ class TieredModelRouter:
             tier: backend_for_tier(self.settings, tier, self.pool) for tier in Tier
         }
         self.cloud_enabled = cloud_available(self.settings, self.backends.get(Tier.CLOUD_API))
-        self.classifier: Classifier = classifier or HeuristicClassifier.from_settings(self.settings)
         self.breakers = Breakers(self.settings.cooldown_failures, self.settings.cooldown_s,
                                  self.settings.auth_cooldown_s)
         self.spend = Spend(self.settings, budget)
@@ -80,6 +80,10 @@ class TieredModelRouter:
                              clock)
         # Cheap to build (no I/O until the first record); it writes on its own thread.
         self.log_store: RoutingLogStore | None = open_log_store(self.settings)
+        heuristic = HeuristicClassifier.from_settings(self.settings)
+        # The default classifier learns: blended with the live model of the routing log, when there is one.
+        self.live_model = LiveModel(self.log_store, heuristic) if classifier is None and self.log_store else None
+        self.classifier: Classifier = classifier or (self.live_model.load() if self.live_model else heuristic)
         self.recorder: Recorder = recorder or SinkRecorder(self._default_sinks(sinks),
                                                            store_content=self.settings.log_content)
         self.tool_tiers = ToolCallTiers()
@@ -267,6 +271,15 @@ class TieredModelRouter:
         self.recorder.flush()  # the request's own record may still be queued
         return await asyncio.to_thread(self.log_store.add_judgement,
                                        Judgement(request_id, "feedback", value, comment or None))
+
+    def refresh_model(self) -> bool:
+        """Use the live learned model of the routing log if it changed (another process promoted or rolled one
+        back). True when the classifier was swapped. Blocking (a database read): servers run it on a thread."""
+        fresh = self.live_model.refresh(self.classifier) if self.live_model else None
+        if fresh is None:
+            return False
+        self.classifier = fresh
+        return True
 
     def feedback_sync(self, request_id: str, score: float | str, comment: str | None = None) -> bool:
         """Blocking ``feedback``."""

@@ -33,6 +33,7 @@ from ..routing.recorder import FanOut, Recorder, SinkRecorder
 from . import anthropic_front, ollama_front, openai_front
 from .errors import HTTPProblem
 from .exchange import Endpoint, error_reply, front_error
+from .learning import keep_learning
 from .openapi import openapi_document
 from .records import BatchingRecorder
 from .router_api import (
@@ -212,7 +213,10 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
         # 17 to 11 ms (docs/performance.md).
         gc.collect()
         gc.freeze()
+        learning = asyncio.create_task(keep_learning(router)) if router.live_model is not None else None
         yield
+        if learning is not None:
+            learning.cancel()
         records.flush()  # a clean shutdown loses no record
         await router.pool.aclose()  # this server loop's upstream connections
         if owns_router:

@@ -31,12 +31,15 @@ This package is split like ``budget/``. Other code imports from the package; its
   works in; ``sqlite.py`` and ``postgres.py`` implement it;
 - ``schema.py``: the column mapping, the migrations and the SQL both databases share;
 - ``rows.py``: routing record ↔ rows; ``errors.py``: ``LogStoreError``;
-- ``judgements.py``: what is learned about a request later (feedback, shadow answers), ``router_judgements``.
+- ``judgements.py``: what is learned about a request later (feedback, shadow answers), ``router_judgements``;
+- ``models.py``: the learned classifiers (``router_models``) and which one is live;
+- ``direct.py``: the connection those two side tables write through.
 """
 
 from .errors import LogStoreError
 from .judgements import Judgement, parse_score
 from .log_store import MAX_READ_LIMIT, RoutingLogStore, open_log_store
+from .models import ModelStore, StoredModel
 from .rows import record_rows
 from .schema import ATTEMPT_COLUMNS, LATEST_VERSION, MIGRATIONS, REQUEST_COLUMNS, SCHEMA_TABLE, iter_columns
 from .writer import LogWriter
@@ -51,7 +54,9 @@ __all__ = [
     "Judgement",
     "LogStoreError",
     "LogWriter",
+    "ModelStore",
     "RoutingLogStore",
+    "StoredModel",
     "iter_columns",
     "open_log_store",
     "parse_score",

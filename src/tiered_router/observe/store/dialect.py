@@ -69,6 +69,10 @@ class Dialect:
     def prune(self, conn: Any, cutoff_key: str | None, max_rows: int | None) -> int:
         raise NotImplementedError
 
+    def transaction(self, conn: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Execute ``statements`` (``?`` placeholders) in one transaction: all of them or none."""
+        raise NotImplementedError
+
     def missing_table(self, exc: BaseException) -> bool:
         return False
 

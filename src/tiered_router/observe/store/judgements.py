@@ -15,15 +15,13 @@ harmless. Reads give them back in the record's shape, as ``router.feedback`` and
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ...budget.money import micro_to_usd, usd_to_micro
-from .dialect import Dialect
-from .errors import LogStoreError
+from .direct import DirectConnection
 
 KINDS = ("feedback", "shadow")
 MAX_COMMENT_CHARS = 2000
@@ -75,14 +73,10 @@ def parse_score(value: object) -> float:
 
 
 class JudgementLog:
-    """Writes and reads ``router_judgements`` on a connection of its own (judgements are rare and small: one
-    statement each, committed at once, never queued behind the writer's batches)."""
+    """Writes and reads ``router_judgements`` (one statement each, on a ``DirectConnection``)."""
 
-    def __init__(self, dialect: Dialect, description: str) -> None:
-        self._dialect = dialect
-        self._description = description
-        self._lock = threading.Lock()
-        self._conn: Any = None
+    def __init__(self, connection: DirectConnection) -> None:
+        self._db = connection
 
     def put(self, log_id: str, judgement: Judgement) -> None:
         if judgement.kind not in KINDS:
@@ -91,42 +85,17 @@ class JudgementLog:
         j = judgement
         row = (log_id, j.kind, j.request_id, round((j.time or time.time()) * 1_000_000), j.score, comment, j.tier,
                j.model, j.method, usd_to_micro(j.cost_usd))
-        self._run(_UPSERT, row)
+        self._db.run(_UPSERT, row)
 
     def for_logs(self, log_ids: Sequence[str]) -> dict[str, list[Judgement]]:
         """The judgements of these requests (by log_id)."""
         found: dict[str, list[Judgement]] = {}
         for start in range(0, len(log_ids), 500):
             chunk = list(log_ids[start:start + 500])
-            rows = self._run(f"{_SELECT} WHERE log_id IN ({', '.join('?' * len(chunk))})", chunk)
+            rows = self._db.run(f"{_SELECT} WHERE log_id IN ({', '.join('?' * len(chunk))})", chunk)
             for row in rows:
                 found.setdefault(row[0], []).append(_judgement(row))
         return found
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._dialect.close(self._conn)
-                self._conn = None
-
-    def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            try:
-                if self._conn is None:
-                    conn = self._dialect.connect(create=True)
-                    try:
-                        self._dialect.migrate(conn)  # an older log gains the judgements table here
-                    except BaseException:
-                        self._dialect.close(conn)
-                        raise
-                    self._conn = conn
-                return self._dialect.execute(self._conn, sql, params)
-            except Exception as exc:
-                if self._conn is not None:
-                    self._dialect.close(self._conn)
-                    self._conn = None
-                raise LogStoreError(f"routing log {self._description} unavailable: "
-                                    f"{self._dialect.error_text(exc)}") from None
 
 
 def _judgement(row: Sequence[Any]) -> Judgement:

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from ...budget.money import redact_text, redact_url
 from .dialect import open_dialect
+from .direct import DirectConnection
 from .errors import LogStoreError
 from .judgements import Judgement, JudgementLog
+from .models import ModelStore
 from .rows import row_attempt, row_record
 from .schema import SCHEMA_TABLE, SELECT_ATTEMPT, SELECT_REQUEST
 from .writer import LogWriter
@@ -59,7 +61,9 @@ class RoutingLogStore(LogWriter):
         # Set before the writer registers itself for closing at exit: close() reads them.
         self._read_lock = threading.Lock()
         self._reader: Any = None
-        self.judgements = JudgementLog(dialect, db_description)
+        self._side = DirectConnection(dialect, db_description)  # judgements and models: rare, small writes
+        self.judgements = JudgementLog(self._side)
+        self.models = ModelStore(self._side)
         super().__init__(
             dialect, db_description=db_description, retention_days=retention_days, max_rows=max_rows,
             batch_size=batch_size, flush_interval_s=flush_interval_s, max_pending=max_pending,
@@ -79,7 +83,7 @@ class RoutingLogStore(LogWriter):
     def close(self, timeout: float | None = 30.0) -> None:
         """Flush, stop the writer thread and close the connections. A later record starts it again."""
         super().close(timeout)
-        self.judgements.close()
+        self._side.close()
         with self._read_lock:
             if self._reader is not None:
                 self._dialect.close(self._reader)

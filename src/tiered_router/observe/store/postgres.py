@@ -67,6 +67,11 @@ class PostgresDialect(Dialect):
             if attempts:
                 cur.executemany(self._sql(INSERT_ATTEMPT), paced(attempts))
 
+    def transaction(self, conn: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        with conn.transaction(), conn.cursor() as cur:
+            for sql, params in statements:
+                cur.execute(self._sql(sql), tuple(params))
+
     def execute(self, conn: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with conn.cursor() as cur:
             cur.execute(self._sql(sql), tuple(params))

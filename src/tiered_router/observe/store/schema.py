@@ -109,6 +109,24 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
 )""",
         ],
     ),
+    (
+        3,
+        [
+            # Learned classifiers (models.py, learn/): every model `tiered-router learn` fitted, with its state
+            # (live, candidate, retired, rolled-back) and the replay that promoted or refused it. At most one
+            # is live; replicas sharing the database share it.
+            """CREATE TABLE IF NOT EXISTS router_models (
+  version TEXT NOT NULL PRIMARY KEY,
+  created_us {bigint} NOT NULL,
+  state TEXT NOT NULL,
+  n_train {int} NOT NULL,
+  replay TEXT NOT NULL,
+  previous TEXT,
+  model TEXT NOT NULL
+)""",
+            "CREATE INDEX IF NOT EXISTS router_models_state ON router_models (state, created_us)",
+        ],
+    ),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -76,6 +76,17 @@ class SqliteDialect(Dialect):
                 conn.execute("ROLLBACK")
             raise
 
+    def transaction(self, conn: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                conn.execute(sql, tuple(params))
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+
     def execute(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return conn.execute(sql, tuple(params)).fetchall()
 

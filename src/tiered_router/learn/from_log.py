@@ -1,0 +1,179 @@
+"""Learning from the router's own routing log: ``tiered-router learn`` and ``TIER_LEARN_EVERY``.
+
+**What a logged request teaches.** The learned score is the probability that a request needs more than
+tier 1. A request says so, most trusted first:
+
+1. ``feedback`` on a tier-1 answer: the label is ``1 − score`` (a bad answer needed more);
+2. a ``shadow`` answer of tier 2 to a tier-1 answer (``TIER_SHADOW_RATE``): disagreement is 1, agreement 0;
+3. the gate: tier 1's answer was rejected and a higher tier's accepted: 1.
+
+Other requests (answered by tier 1 with no judgement, or started above tier 1) teach nothing and are left
+out. Features need the prompt, and the log holds prompts only when the user opted in
+(``TIER_LOG_CONTENT=true``): without them there is nothing to learn from, and ``learn`` says so.
+
+**Promotion.** The labelled requests are split by a hash of their id: 70 % to fit the candidate, 30 % held
+out. Both the live classifier (the heuristic, or the heuristic blended with the live model) and the candidate
+blended the way the router would use it score the held-out requests, and ``promotion.compare`` replays them:
+the candidate goes live only when its APGR gain has a bootstrap interval above zero. Otherwise it is stored as
+a candidate with the reason, and the live model stays. Every fitted model is kept (``router_models``), so
+``--status`` can show them and ``--rollback`` can restore the one before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tiered_router.chat import Message, read_leniently
+from tiered_router.classify import Classifier, HeuristicClassifier
+from tiered_router.observe.store import RoutingLogStore
+from tiered_router.options import RouteOptions
+
+from .apgr import PairOutcomes
+from .blend import BlendedClassifier
+from .model import LearnedModel, fit
+from .promotion import Comparison, compare
+
+__all__ = [
+    "HOLDOUT_SHARE",
+    "MIN_TO_FIT",
+    "Labelled",
+    "LearnRun",
+    "label_of",
+    "labelled_requests",
+    "learn",
+    "live_classifier",
+]
+
+HOLDOUT_SHARE = 0.3
+MIN_TO_FIT = 20  # labelled requests to fit on, at the least; fewer and nothing is fitted
+READ_LIMIT = 10_000  # the newest requests read from the log per run
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    request_id: str
+    messages: tuple[Message, ...]
+    label: float  # 1: needed more than tier 1; 0: tier 1 was enough
+    source: str  # feedback | shadow | gate
+
+
+@dataclass
+class LearnRun:
+    """What one learning run found and did."""
+
+    labelled: int = 0
+    sources: dict[str, int] = field(default_factory=dict)
+    without_prompt: int = 0  # labelled, but the log holds no prompt for them
+    train: int = 0
+    holdout: int = 0
+    version: str | None = None  # of the fitted candidate, when one was fitted
+    promoted: bool = False
+    reason: str = ""
+    comparison: Comparison | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["comparison"] = asdict(self.comparison) if self.comparison else None
+        return out
+
+
+def label_of(record: Mapping[str, Any]) -> tuple[float, str] | None:
+    """(label, source) for one routing record read back from the log, or None when it teaches nothing."""
+    if record.get("router.status") != "ok":
+        return None
+    final = record.get("router.final_tier")
+    feedback, shadow = record.get("router.feedback"), record.get("router.shadow")
+    if final == 1 and feedback is not None:
+        return 1.0 - float(feedback["score"]), "feedback"
+    if final == 1 and shadow is not None and shadow.get("tier") == 2:
+        return (0.0 if shadow["agree"] else 1.0), "shadow"
+    attempts = record.get("router.attempts") or ()
+    tier1_rejected = any(a.get("tier") == 1 and a.get("router.outcome") == "rejected" for a in attempts)
+    if tier1_rejected and final in (2, 3):
+        return 1.0, "gate"
+    return None
+
+
+def labelled_requests(records: Iterable[Mapping[str, Any]]) -> tuple[list[Labelled], int]:
+    """The records that teach something, with their prompts; and how many taught something but had no prompt
+    stored (TIER_LOG_CONTENT off when they were logged)."""
+    out, without_prompt = [], 0
+    for record in records:
+        found = label_of(record)
+        if found is None:
+            continue
+        prompt = record.get("router.prompt")
+        if not prompt:
+            without_prompt += 1
+            continue
+        messages = tuple(read_leniently([{"role": m.get("role", "user"), "content": m.get("content") or ""}
+                                         for m in prompt]))
+        out.append(Labelled(str(record["request_id"]), messages, found[0], found[1]))
+    return out, without_prompt
+
+
+def in_holdout(request_id: str) -> bool:
+    """A fixed 30 % of requests, by a hash of the id: the same request is held out on every run."""
+    digest = hashlib.sha256(request_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < HOLDOUT_SHARE
+
+
+def live_classifier(store: RoutingLogStore, heuristic: HeuristicClassifier) -> Classifier:
+    """The classifier routers use now: the heuristic blended with the live model, or the heuristic alone."""
+    stored = store.models.live()
+    if stored is None or stored.model is None:
+        return heuristic
+    return BlendedClassifier(heuristic, LearnedModel.from_json(stored.model))
+
+
+def learn(store: RoutingLogStore, heuristic: HeuristicClassifier | None = None, *, n_boot: int = 1000,
+          seed: int = 0) -> LearnRun:
+    """Fit a candidate on the log's outcomes, replay the held-out ones, store it: live if it is better, else a
+    candidate with the reason. Raises LogStoreError when the log cannot be read or written."""
+    heuristic = heuristic or HeuristicClassifier()
+    store.flush()
+    labelled, without_prompt = labelled_requests(store.recent(READ_LIMIT))
+    run = LearnRun(labelled=len(labelled), without_prompt=without_prompt,
+                   sources=dict(Counter(item.source for item in labelled)))
+    train = [item for item in labelled if not in_holdout(item.request_id)]
+    held = [item for item in labelled if in_holdout(item.request_id)]
+    run.train, run.holdout = len(train), len(held)
+    if len(train) < MIN_TO_FIT:
+        run.reason = _too_few(len(train), without_prompt)
+        return run
+    candidate = fit([list(item.messages) for item in train], [item.label for item in train], heuristic=heuristic)
+    run.version = candidate.version
+    live = live_classifier(store, heuristic)
+    run.comparison = compare(_scores(live, held), _scores(BlendedClassifier(heuristic, candidate), held),
+                             _outcomes(held), n_boot=n_boot, seed=seed)
+    run.promoted, run.reason = run.comparison.promote, run.comparison.reason
+    replay = {**asdict(run.comparison), "train": run.train, "holdout": run.holdout, "sources": run.sources}
+    store.models.add(candidate.version, candidate.to_json(), candidate.n_train, _finite(replay), live=run.promoted)
+    return run
+
+
+def _scores(classifier: Classifier, items: Sequence[Labelled]) -> list[float]:
+    options = RouteOptions()
+    return [classifier.decide(item.messages, options).score for item in items]
+
+
+def _outcomes(items: Sequence[Labelled]) -> PairOutcomes:
+    # Label 1 (needed more): tier 1 wrong, tier 2 right; label 0: both right; a graded feedback in between.
+    return PairOutcomes.of([1.0 - item.label for item in items], [1.0] * len(items))
+
+
+def _too_few(train: int, without_prompt: int) -> str:
+    reason = f"only {train} labelled requests to fit on (at least {MIN_TO_FIT} are needed)"
+    if without_prompt:
+        reason += (f"; {without_prompt} more were labelled but logged without their prompt: learning needs "
+                   "TIER_LOG_CONTENT=true")
+    return reason
+
+
+def _finite(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON has no NaN: an undefined figure is stored as null."""
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in values.items()}

@@ -1,0 +1,180 @@
+"""The router learning from its own outcomes, end to end: requests through the server (official openai client)
+against the simulator, feedback on the answers, ``tiered-router learn`` fitting a model on the routing log,
+promoting it only on a replayed gain, ``--status`` showing it, the router picking it up, ``--rollback``; and
+the pieces alone (labels from records, the model store on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import httpx
+import openai
+import pytest
+from click.testing import CliRunner
+
+from budget_support import pg_schema_url
+from tiered_router.cli import main
+from tiered_router.learn.from_log import MIN_TO_FIT, label_of, labelled_requests
+from tiered_router.observe.store import RoutingLogStore
+
+TOWNS = ["Balmora", "Vivec", "Ald'ruhn", "Sadrith Mora", "Caldera", "Pelagiad", "Suran", "Gnisis", "Ebonheart",
+         "Khuul", "Maar Gan", "Molag Mar"]
+ITEMS = ["iron dagger", "bread", "netch leather", "silver spear", "scrib jelly", "steel axe", "saltrice",
+         "glass armor", "moon sugar", "chitin bow"]
+# Requests about these need the bigger model (the user says so); the heuristic cannot tell them apart.
+HARD = ["daedric", "enchanted", "dwemer"]
+PLAIN = ["worn", "common", "small"]  # as long as the hard words: length says nothing
+
+
+def prompts(n: int, seed: int = 7) -> list[tuple[str, bool]]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        hard = i % 2 == 0
+        item = f"{rng.choice(HARD if hard else PLAIN)} {rng.choice(ITEMS)}"
+        out.append((f"Look up the price of {item} in {rng.choice(TOWNS)}", hard))
+    return out
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def ask_and_judge(server, items: list[tuple[str, bool]], score) -> None:
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+    for text, hard in items:
+        raw = client.chat.completions.with_raw_response.create(
+            model="auto", messages=[{"role": "user", "content": text}])
+        assert raw.parse().router["tier"] == 1  # the heuristic keeps all of them on tier 1
+        r = httpx.post(server.url + "/v1/router/feedback",
+                       json={"request_id": raw.headers["x-request-id"], "score": score(hard)})
+        assert r.status_code == 200, r.text
+
+
+def test_feedback_teaches_the_router_and_only_a_better_model_goes_live(serve, tmp_path, monkeypatch) -> None:
+    db = str(tmp_path / "learn.db")
+    server = serve(db=db, log_content=True)
+    monkeypatch.setenv("TIER_DB", db)
+    code, out = cli("learn", "--status")
+    assert code == 0 and "no learned model yet" in out
+
+    ask_and_judge(server, prompts(160), lambda hard: "bad" if hard else "good")
+    code, out = cli("learn", "--json")
+    assert code == 0, out
+    run = json.loads(out)
+    assert run["sources"] == {"feedback": 160} and run["train"] + run["holdout"] == 160
+    comparison = run["comparison"]
+    assert run["promoted"], run["reason"]
+    assert comparison["apgr_candidate"] > comparison["apgr_live"] and comparison["ci_low"] > 0
+
+    code, out = cli("learn", "--status", "--json")
+    [live] = [m for m in json.loads(out) if m["state"] == "live"]
+    assert live["version"] == run["version"] and live["replay"]["gain"] == pytest.approx(comparison["gain"])
+    code, table = cli("learn", "--status")
+    assert f"live: {run['version']}" in table and "live" in table
+
+    # The server picks the model up: a hard request now scores above an easy one, and says why.
+    assert server.app.state.router.refresh_model()
+    pair = ("Look up the price of daedric bread in Balmora", "Look up the price of worn bread in Balmora")
+    classify = [httpx.post(server.url + "/v1/router/classify", json={"prompt": p}).json() for p in pair]
+    assert any(r.startswith("learned:") for r in classify[0]["reasons"])
+    assert classify[0]["score"] > classify[1]["score"]
+
+    # Learning again on the same outcomes fits a model no better than the live one: it stays a candidate.
+    code, out = cli("learn", "--json")
+    again = json.loads(out)
+    assert not again["promoted"] and again["version"] != run["version"]
+    assert "gain" in again["reason"]
+    code, out = cli("learn", "--status", "--json")
+    states = {m["version"]: m["state"] for m in json.loads(out)}
+    assert states == {run["version"]: "live", again["version"]: "candidate"}
+
+    code, out = cli("learn", "--rollback")
+    assert code == 0 and "the heuristic alone" in out
+    assert server.app.state.router.refresh_model()
+    assert not any(r.startswith("learned:") for r in httpx.post(
+        server.url + "/v1/router/classify", json={"prompt": "Look up the price of daedric bread"}).json()["reasons"])
+
+
+def test_noise_is_not_promoted(serve, tmp_path, monkeypatch) -> None:
+    db = str(tmp_path / "noise.db")
+    server = serve(db=db, log_content=True)
+    rng = random.Random(3)
+    ask_and_judge(server, prompts(100, seed=11), lambda hard: rng.choice(["good", "bad"]))
+    monkeypatch.setenv("TIER_DB", db)
+    code, out = cli("learn", "--json")
+    run = json.loads(out)
+    assert code == 0 and run["version"] and not run["promoted"]
+    code, out = cli("learn", "--status", "--json")
+    assert [m["state"] for m in json.loads(out)] == ["candidate"]
+
+
+def test_learning_needs_the_prompts(serve, tmp_path, monkeypatch) -> None:
+    db = str(tmp_path / "private.db")
+    server = serve(db=db)  # TIER_LOG_CONTENT off: no prompt is stored
+    ask_and_judge(server, prompts(MIN_TO_FIT + 20), lambda hard: "bad")
+    monkeypatch.setenv("TIER_DB", db)
+    code, out = cli("learn")
+    assert code == 0 and "nothing fitted" in out and "TIER_LOG_CONTENT=true" in out
+
+
+def test_rollback_with_nothing_live_is_a_clear_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TIER_DB", str(tmp_path / "empty.db"))
+    code, out = cli("learn", "--rollback")
+    assert code == 1 and "no learned model is live" in out
+
+
+def record(final: int, status: str = "ok", **fields) -> dict:
+    return {"request_id": "r", "router.status": status, "router.final_tier": final, "router.attempts": [],
+            "router.prompt": [{"role": "user", "content": "hi"}], **fields}
+
+
+@pytest.mark.parametrize("rec, expected", [
+    (record(1, **{"router.feedback": {"score": 0.25}}), (0.75, "feedback")),
+    (record(1, **{"router.shadow": {"tier": 2, "agree": False}}), (1.0, "shadow")),
+    (record(1, **{"router.shadow": {"tier": 2, "agree": True}}), (0.0, "shadow")),
+    (record(2, **{"router.attempts": [{"tier": 1, "router.outcome": "rejected"},
+                                      {"tier": 2, "router.outcome": "accepted"}]}), (1.0, "gate")),
+    (record(1), None),  # accepted on tier 1, nobody said anything
+    (record(2, **{"router.feedback": {"score": 0.0}}), None),  # started above tier 1: says nothing of it
+    (record(1, status="error", **{"router.feedback": {"score": 0.0}}), None),
+])
+def test_what_a_record_teaches(rec, expected) -> None:
+    assert label_of(rec) == expected
+
+
+def test_labelled_requests_without_prompts_are_counted_not_used() -> None:
+    with_prompt = record(1, **{"router.feedback": {"score": 1.0}})
+    without = {**with_prompt, "router.prompt": None}
+    found, missing = labelled_requests([with_prompt, without, record(1)])
+    assert [f.label for f in found] == [0.0] and missing == 1
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request, tmp_path):
+    if request.param == "sqlite":
+        yield str(tmp_path / "models.db")
+    else:
+        with pg_schema_url("models_t") as url:
+            yield url
+
+
+def test_model_store_promotes_and_rolls_back_atomically(db) -> None:
+    store = RoutingLogStore(db)
+    try:
+        models = store.models
+        assert models.live() is None and models.live_version() is None
+        models.add("v1", '{"m": 1}', 50, {"gain": 0.1}, live=True)
+        models.add("v2", '{"m": 2}', 80, {"reason": "no gain"}, live=False)
+        models.add("v3", '{"m": 3}', 90, {"gain": 0.05}, live=True)
+        assert [(m.version, m.state) for m in models.recent()] == [
+            ("v3", "live"), ("v2", "candidate"), ("v1", "retired")]
+        assert models.live().model == '{"m": 3}' and models.live().previous == "v1"
+        assert models.rollback().version == "v1"
+        assert models.rollback() is None  # v1 replaced nothing: back to the heuristic alone
+        with pytest.raises(LookupError):
+            models.rollback()
+    finally:
+        store.close()
