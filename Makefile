@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-dev-$(SUM)
+RUNTIME := $(VENV)/.installed-$(SUM)
 
 .PHONY: demo test install dev lint bench services clean
 
@@ -15,15 +17,19 @@ test: dev services
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-install: $(VENV)/bin/python
-	@test -f $(VENV)/.installed-runtime || { $(BIN)/pip install -q -e . && touch $(VENV)/.installed-runtime; }
+# The stamps carry pyproject.toml's checksum: a new dependency reinstalls, for `make demo` as for `make test`.
+install: $(RUNTIME)
+
+$(RUNTIME): pyproject.toml $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	touch $@
 
 dev: $(STAMP)
 
 $(STAMP): pyproject.toml $(VENV)/bin/python
 	$(BIN)/pip install -q -e '.[dev]'
 	rm -f $(VENV)/.installed-*
-	touch $@ $(VENV)/.installed-runtime
+	touch $@ $(RUNTIME)
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed; set PYTHON=python3.11"'
