@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from budget_support import pg_schema_url
 from tiered_router.demo import demo_settings
 from tiered_router.routing import TieredModelRouter
 from tiered_router.server.app import create_app as create_server
@@ -86,3 +87,13 @@ def serve(simulator, tmp_path):
     for server, router in started:
         server.stop()
         router.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request, tmp_path):
+    """A routing-log (or ledger) database, once as a SQLite file and once as a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "log.db")
+    else:
+        with pg_schema_url("t") as url:
+            yield url

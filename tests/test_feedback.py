@@ -9,21 +9,11 @@ import openai
 import pytest
 from click.testing import CliRunner
 
-from budget_support import pg_schema_url
 from tiered_router.cli import main
 from tiered_router.errors import InvalidRequest, LogDisabled
 from tiered_router.observe.store import Judgement, RoutingLogStore
 
 ASK = [{"role": "user", "content": "Walk to the next room"}]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        yield str(tmp_path / "feedback.db")
-    else:
-        with pg_schema_url("feedback_t") as url:
-            yield url
 
 
 def decision(server, request_id: str) -> dict:

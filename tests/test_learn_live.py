@@ -13,7 +13,6 @@ import openai
 import pytest
 from click.testing import CliRunner
 
-from budget_support import pg_schema_url
 from tiered_router.cli import main
 from tiered_router.learn.from_log import MIN_TO_FIT, label_of, labelled_requests
 from tiered_router.observe.store import RoutingLogStore
@@ -150,15 +149,6 @@ def test_labelled_requests_without_prompts_are_counted_not_used() -> None:
     without = {**with_prompt, "router.prompt": None}
     found, missing = labelled_requests([with_prompt, without, record(1)])
     assert [f.label for f in found] == [0.0] and missing == 1
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        yield str(tmp_path / "models.db")
-    else:
-        with pg_schema_url("models_t") as url:
-            yield url
 
 
 def test_model_store_promotes_and_rolls_back_atomically(db) -> None:

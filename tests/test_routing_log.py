@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from budget_support import pg_schema_url
 from tiered_router.budget import BudgetTracker
 from tiered_router.demo import demo_settings
 from tiered_router.errors import RouterError, StreamBroken
@@ -26,15 +25,6 @@ from tiered_router.routing import TieredModelRouter
 
 DAY = 86400.0
 NOW = 1_750_000_000.0  # a fixed "now" for records and the injected clock
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        yield str(tmp_path / "log.db")
-    else:
-        with pg_schema_url("rlog_t") as url:
-            yield url
 
 
 @pytest.fixture

@@ -8,28 +8,17 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from waiting import polled
 
-from budget_support import pg_schema_url
 from tiered_router.demo import demo_settings
 from tiered_router.observe.store import RoutingLogStore
 from tiered_router.routing import TieredModelRouter
 
 PROMISE_S = 1.0  # a record handed to the store is in the database this soon (docs/reliability.md)
 
-T = TypeVar("T")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "log.db")
-    else:
-        with pg_schema_url("rlog_f") as url:
-            yield url
 
 
 @pytest.fixture

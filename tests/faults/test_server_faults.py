@@ -15,13 +15,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 from waiting import polled
 
-from budget_support import pg_schema_url
 from tiered_router.demo import demo_settings
 from tiered_router.observe.store import RoutingLogStore
 from tiered_router.routing import TieredModelRouter
@@ -35,16 +34,6 @@ PROMISE_S = 1.0  # a record is in the database this soon after its answer (docs/
 MARGIN_S = 0.5  # for a loaded machine: the child may wait for a core
 USER = [{"role": "user", "content": "Walk to the next room"}]
 
-T = TypeVar("T")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield str(tmp_path / "log.db")
-    else:
-        with pg_schema_url("rlog_s") as url:
-            yield url
 
 
 def free_port() -> int:

@@ -45,8 +45,9 @@ from .classifier import (
     classify,
     classify_tier,
     decide_with,
+    decision_at,
     forced_decision,
 )
 
 __all__ = ["Classifier", "Decision", "HeuristicClassifier", "Thresholds", "classify", "classify_tier",
-           "decide_with", "forced_decision"]
+           "decide_with", "decision_at", "forced_decision"]

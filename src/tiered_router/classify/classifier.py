@@ -81,7 +81,9 @@ def decide_with(classifier: Classifier, task: str | Sequence[Message | Mapping[s
     return forced_decision(options.tier, options.allow_cloud, scored.score, scored.reasons)
 
 
-def _decide(score: float, reasons: list[str], th: Thresholds, allow_cloud: bool) -> Decision:
+def decision_at(score: float, reasons: list[str], th: Thresholds, allow_cloud: bool) -> Decision:
+    """The decision for ``score`` cut at ``th`` (any classifier's score in [0, 1]); without the cloud, a cloud
+    score stays on tier 2 and says so (``cloud-not-allowed``)."""
     if score >= th.cloud:
         tier = Tier.CLOUD_API
     elif score >= th.heavy:
@@ -153,7 +155,7 @@ class HeuristicClassifier:
         text, system_chars, users, assistants = _conversation(messages)
         agentic = _agentic(messages, options, len(text)) if messages else _PLAIN
         score, reasons = _score(text, system_chars, users, assistants, agentic)
-        return _decide(score, reasons, self.thresholds, options.allow_cloud)
+        return decision_at(score, reasons, self.thresholds, options.allow_cloud)
 
 
 def classify_tier(

@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from tiered_router.chat import Message
-from tiered_router.classify import Decision, HeuristicClassifier, Thresholds
+from tiered_router.classify import Decision, HeuristicClassifier, Thresholds, decision_at
 from tiered_router.options import RouteOptions
-from tiered_router.tiers import Tier
 
 from .features import featurize
 from .model import LearnedModel
@@ -66,16 +65,6 @@ class BlendedClassifier:
             return base
         learned = model.score_row(featurize(messages, base, model.config))
         score = (1.0 - w) * base.score + w * learned
-        th = self.heuristic.thresholds
         reasons = [r for r in base.reasons if r != "cloud-not-allowed"]
         reasons += [f"learned:{learned:.2f}", f"blend:{w:.2f}"]
-        if score >= th.cloud:
-            tier = Tier.CLOUD_API
-        elif score >= th.heavy:
-            tier = Tier.LOCAL_HEAVY
-        else:
-            tier = Tier.LOCAL_FAST
-        if tier is Tier.CLOUD_API and not options.allow_cloud:
-            tier = Tier.LOCAL_HEAVY
-            reasons.append("cloud-not-allowed")
-        return Decision(tier=tier, score=score, reasons=tuple(reasons))
+        return decision_at(score, reasons, self.heuristic.thresholds, options.allow_cloud)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,6 +18,20 @@ from .dialect import Dialect, paced
 from .schema import INSERT_ATTEMPT, INSERT_REQUEST, MIGRATIONS, SCHEMA_TABLE
 
 log = logging.getLogger("tiered_router.log_store")
+
+
+@contextlib.contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken at once (``BEGIN IMMEDIATE``: a writer waits here, not halfway through):
+    committed at the end, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
 
 
 class SqliteDialect(Dialect):
@@ -49,43 +63,25 @@ class SqliteDialect(Dialect):
         return conn
 
     def migrate(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             apply_migrations(
                 conn.execute,
                 lambda: conn.execute(f"SELECT COALESCE(MAX(version), 0) FROM {SCHEMA_TABLE}").fetchone()[0],
                 MIGRATIONS, table=SCHEMA_TABLE, postgres=False, what="routing log", description=self.description,
                 log=log, render=self.render,
             )
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
 
     def write(self, conn: sqlite3.Connection, requests: list[tuple[Any, ...]],
               attempts: list[tuple[Any, ...]]) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             conn.executemany(INSERT_REQUEST, paced(requests))
             if attempts:
                 conn.executemany(INSERT_ATTEMPT, paced(attempts))
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
 
     def transaction(self, conn: sqlite3.Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             for sql, params in statements:
                 conn.execute(sql, tuple(params))
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
 
     def execute(self, conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return conn.execute(sql, tuple(params)).fetchall()
@@ -95,14 +91,8 @@ class SqliteDialect(Dialect):
             cur = conn.execute(sql, tuple(params))
             return cur.fetchall() if sql.startswith("SELECT") else cur.rowcount
 
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             removed = self._prune_statements(cutoff_key, max_rows, run)
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            raise
         return removed
 
     def missing_table(self, exc: BaseException) -> bool:
