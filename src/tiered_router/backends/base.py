@@ -102,10 +102,8 @@ class Backend(ABC):
         """Whether a key is configured (a cloud tier without one is disabled)."""
         return True
 
-    @property
-    def supports_logprobs(self) -> bool:
-        """Whether answers can come with each token's log-probability (the gate's confidence check)."""
-        return False
+    # Whether answers can come with each token's log-probability (the gate's confidence check).
+    supports_logprobs: bool = False
 
     @abstractmethod
     async def chat(self, req: ChatRequest) -> ChatResult: ...
@@ -174,8 +172,10 @@ class HttpBackend(Backend):
     @abstractmethod
     def _chat_url(self) -> str: ...
 
-    @abstractmethod
-    def _headers(self) -> dict[str, str]: ...
+    def _headers(self) -> dict[str, str]:
+        """The upstream's auth headers: a bearer token when a key is set (Ollama behind a proxy, OpenAI and
+        the compatible servers); a protocol with its own scheme overrides this."""
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
     @abstractmethod
     def _body(self, req: ChatRequest, stream: bool) -> dict[str, Any]: ...

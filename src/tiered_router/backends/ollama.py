@@ -29,12 +29,7 @@ class OllamaBackend(HttpBackend):
     def _health_url(self) -> str:
         return f"{self.base_url}/api/tags"
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-
-    @property
-    def supports_logprobs(self) -> bool:
-        return True
+    supports_logprobs = True
 
     def check(self, req: ChatRequest) -> None:
         check_ollama(req)

@@ -35,12 +35,7 @@ class OpenAICompatBackend(HttpBackend):
     def _health_url(self) -> str:
         return f"{self.base_url}/models"
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-
-    @property
-    def supports_logprobs(self) -> bool:
-        return True
+    supports_logprobs = True
 
     def check(self, req: ChatRequest) -> None:
         # OpenAI itself has no top_k; the local OpenAI-compatible servers (vLLM, llama.cpp) take it.
