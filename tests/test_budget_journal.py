@@ -113,3 +113,21 @@ def test_an_amount_no_window_could_hold_never_reaches_the_database(location) -> 
         unlimited.close()
     finally:
         tracker.close()
+
+
+def test_tiered_router_budget_shows_journalled_spend(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from tiered_router.cli import main
+
+    db = tmp_path / "ledger.db"
+    monkeypatch.setenv("TIER_DB", str(db))
+    tracker = BudgetTracker(db=str(db), daily_limit_usd=1.0, monthly_limit_usd=5.0)
+    reservation = tracker.reserve(*MODEL, 0.01)
+    monkeypatch.setattr(tracker._ledgers.primary, "settle", broken)
+    cost = tracker.settle(reservation, 1000, 200)
+    tracker.close()
+    # The ledger cannot take the settlement yet (its replay fails too): the summary still reads.
+    monkeypatch.setattr(BudgetTracker, "replay_journal", lambda self: 0)
+    out = CliRunner().invoke(main, ["budget"]).output
+    assert "journalled while the ledger was unreachable" in out and f"${cost:.6f}" in out

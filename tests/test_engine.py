@@ -173,6 +173,23 @@ async def test_a_paid_call_sent_then_lost_is_charged_the_worst_case(error) -> No
     assert call.attempts[0].usage.output_tokens == 100 and call.attempts[0].usage.estimated
 
 
+async def test_a_provider_that_counts_more_than_was_reserved_is_charged_in_full_with_a_warning(caplog) -> None:
+    # A provider that reports 10,000 output tokens for a call capped at 50: the bound makes this unreachable
+    # for an honest provider, but if one ever does, the spend is what it reported, and someone is told.
+    def overcounting(req: ChatRequest) -> ChatResult:
+        return ChatResult(GOOD, "stop", Usage(5, 10_000), "paid")
+
+    tracker = ledger()
+    engine = make_engine({Tier.CLOUD_API: overcounting}, tracker=tracker)
+    call = call_for([Tier.CLOUD_API], forced=Tier.CLOUD_API, max_tokens=50)
+    with caplog.at_level("WARNING", logger="tiered_router"):
+        choice = await engine.run(call, streaming=False)
+    assert isinstance(choice, Buffered)
+    spent = tracker.get_summary()["daily"]["spent_usd"]
+    assert spent == pytest.approx(10_005 * 1000 / 1e6)  # what the provider reported, not the reservation
+    assert any("rid" in r.getMessage() and "more than" in r.getMessage() for r in caplog.records)
+
+
 async def test_the_last_tier_streams_live_and_settles_at_the_end() -> None:
     tracker = ledger()
     engine = make_engine({Tier.CLOUD_API: answer(GOOD)}, tracker=tracker)

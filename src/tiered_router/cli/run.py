@@ -167,6 +167,12 @@ def budget(as_json: bool) -> None:
         table.add_row(f"{key} {w['window']}", f"{w['spent_usd']:.6f}", f"{w['reserved_usd']:.6f}", limit,
                       remaining, str(w["calls"]))
     console.print(table)
+    journal = summary.get("journal") or {}
+    if journal.get("pending"):
+        where = journal["path"] or "in memory"
+        console.print(f"journalled while the ledger was unreachable, not yet in the windows above: "
+                      f"{journal['pending']} call(s), ${journal['pending_usd']:.6f} ({where}); "
+                      "written to the ledger before its next reservation", highlight=False, markup=False)
     by_model = summary["monthly"].get("by_model") or {}
     if by_model:
         models = Table(title="this month by model")
