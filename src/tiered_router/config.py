@@ -179,6 +179,10 @@ class Settings(BaseSettings):
     learn_every: float | None = Field(None, gt=0)
     learn_refresh_s: float = Field(60.0, gt=0)
 
+    # The second opinion: a request scored within this distance of the heavy threshold is answered by tier 1
+    # and tier 2 at once; if their answers disagree, the cloud answers. Off when unset or 0.
+    verify: float | None = Field(None, ge=0.0, le=1.0)
+
     # Cloud calls get this max_tokens when the client gave none, so their cost has a bound.
     cloud_max_tokens: int = Field(1024, ge=1)
 

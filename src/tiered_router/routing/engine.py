@@ -57,7 +57,7 @@ class Engine:
             if choice is None:
                 choice = fallback
             if choice is None:
-                raise AllTiersFailed(_failure_summary(call.attempts), call.attempts, call.request_id)
+                raise AllTiersFailed(failure_summary(call.attempts), call.attempts, call.request_id)
             return choice
         finally:
             for spare in spares:  # a better answer came: stop reading these, and settle what they used
@@ -180,7 +180,7 @@ class Engine:
         return Buffered(attempt, result, None)
 
 
-def _failure_summary(attempts: list[Attempt]) -> str:
+def failure_summary(attempts: list[Attempt]) -> str:
     parts = [f"tier {int(a.tier)} {a.provider}/{a.model}: {a.outcome} {a.error_kind or ''} {a.error or ''}".strip()
              for a in attempts]
     return "every tier failed: " + ("; ".join(parts) if parts else "no tier could be tried")

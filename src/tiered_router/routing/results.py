@@ -14,7 +14,8 @@ class AttemptOutcome(StrEnum):
     """How one try on one tier ended. A ``StrEnum``: it compares equal to, and is stored as, its value."""
 
     ACCEPTED = "accepted"  # its answer was returned (gated and passed, or not gated)
-    REJECTED = "rejected"  # the gate turned its answer down
+    REJECTED = "rejected"  # the gate turned its answer down, or the second opinion disagreed with it (TIER_VERIFY)
+    VERIFIED = "verified"  # a second opinion (TIER_VERIFY) that agreed: passed the gate, not the answer returned
     ERROR = "error"  # the backend failed (the error kind says how)
     SKIPPED = "skipped"  # not called: cooling down, context too small, or no budget
     STREAMING = "streaming"  # a live stream that has not ended yet

@@ -34,6 +34,7 @@ from .recorder import Outcome, Recorder, SinkRecorder
 from .results import AttemptOutcome, RoutedResponse
 from .spend import Spend
 from .tool_memory import ToolCallTiers
+from .verify import Verifier
 
 T = TypeVar("T")
 
@@ -87,6 +88,7 @@ class TieredModelRouter:
         self.recorder: Recorder = recorder or SinkRecorder(self._default_sinks(sinks),
                                                            store_content=self.settings.log_content)
         self.tool_tiers = ToolCallTiers()
+        self.verifier = Verifier(self.engine, self.settings.verify)
         self._sync: _LoopThread | None = None
 
     def _default_sinks(self, sinks: Iterable[RecordSink] | None) -> list[RecordSink]:
@@ -151,8 +153,10 @@ class TieredModelRouter:
         return RoutedStream(self, call, await self._run(call, streaming=True))
 
     async def _run(self, call: Call, streaming: bool) -> Buffered | Live:
-        """Run the engine; a request that fails still leaves its record."""
+        """Run the engine (or the second opinion on it); a request that fails still leaves its record."""
         try:
+            if self.verifier.applies(call, self.thresholds.heavy, streaming):
+                return await self.verifier.run(call)
             return await self.engine.run(call, streaming)
         except RouterError as exc:
             exc.request_id = call.request_id  # type: ignore[attr-defined]  # the error's answer carries it
@@ -203,7 +207,7 @@ class TieredModelRouter:
     def _response(self, call: Call, tier: Tier, result: ChatResult, quality: str | None) -> RoutedResponse:
         final = next(a for a in reversed(call.attempts) if a.tier == tier and a.outcome != AttemptOutcome.SKIPPED)
         latency_ms = (self._clock() - call.started) * 1000
-        escalated = tier != call.chain[0]
+        escalated = tier > call.chain[0]  # a second opinion may answer from below the starting tier
         return RoutedResponse(
             text=result.text, tier=tier, model=final.model, provider=final.provider,
             escalated=escalated, attempts=call.attempts, usage=final.usage,
@@ -345,7 +349,7 @@ class RoutedStream:
 
     @property
     def escalated(self) -> bool:
-        return self.tier != self._call.chain[0]
+        return self.tier > self._call.chain[0]
 
     @property
     def degraded_reason(self) -> str | None:

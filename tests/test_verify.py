@@ -1,0 +1,172 @@
+"""The second opinion (``TIER_VERIFY``): the real router over loopback HTTP against the simulator.
+
+How the simulator's answers compare (``learn.agree``): a greeting gets the same line from every model, so
+tier 1 and tier 2 agree on "Hello" (text, similarity 1.0); ``[[sim:bad-json@hermes3:70b]]`` makes only tier
+2 answer with broken JSON, which the gate lets through on a request that did not ask for JSON and which
+disagrees with the greeting. A plan ("Compare the two swords") ends "(Simulated answer from MODEL.)", so the
+two models' plans disagree by number (8 against 70). With the default heavy threshold 0.5 and a band of 0.3,
+"Hello" (score 0.22) and "Compare the two swords" (0.59, tier 2) are in the band and "Walk to the next room"
+(0.14) is not.
+"""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from tiered_router.tiers import Tier
+
+FAST, HEAVY, CLOUD = "llama3.1:8b", "hermes3:70b", "claude-haiku-4-5"
+BAND = 0.3
+DIFFERENT = f"Hello [[sim:bad-json@{HEAVY}]]"
+
+
+def calls(simulator) -> dict[str, int]:
+    counts = simulator.sim.requests
+    return {"fast": counts[("ollama", FAST)], "heavy": counts[("ollama", HEAVY)],
+            "cloud": counts[("anthropic", CLOUD)]}
+
+
+def since(simulator, before: dict[str, int]) -> dict[str, int]:
+    return {k: v - before[k] for k, v in calls(simulator).items()}
+
+
+def outcomes(response) -> list[tuple[int, str, str | None]]:
+    return [(int(a.tier), str(a.outcome), a.quality) for a in response.attempts]
+
+
+async def test_agreeing_answers_in_the_band_return_tier_1s(make_router, simulator, records) -> None:
+    router = make_router(verify=BAND)
+    before = calls(simulator)
+    r = await router.complete("Hello")
+    assert (r.tier, r.model, r.escalated, r.escalation_reason) == (Tier.LOCAL_FAST, FAST, False, None)
+    assert outcomes(r) == [(1, "accepted", "ok"), (2, "verified", "ok")]
+    assert r.text.startswith("Hello!")
+    assert since(simulator, before) == {"fast": 1, "heavy": 1, "cloud": 0}
+    record = records[-1]
+    assert [(a["tier"], a["router.outcome"]) for a in record["router.attempts"]] == [(1, "accepted"), (2, "verified")]
+    assert record["router.final_tier"] == 1 and record["router.escalation_reason"] is None
+    both = sum(a.usage.output_tokens for a in r.attempts)
+    assert record["gen_ai.usage.output_tokens"] == both > r.usage.output_tokens  # both answers count
+
+
+async def test_disagreeing_answers_go_to_the_cloud_and_are_paid_for(make_router, simulator, records) -> None:
+    router = make_router(verify=BAND)
+    before = calls(simulator)
+    r = await router.complete(DIFFERENT)
+    assert (r.tier, r.model, r.escalated, r.escalation_reason) == (Tier.CLOUD_API, CLOUD, True, "verify-disagree")
+    assert outcomes(r) == [(1, "rejected", "verify-disagree"), (2, "rejected", "verify-disagree"),
+                           (3, "accepted", None)]
+    assert since(simulator, before) == {"fast": 1, "heavy": 1, "cloud": 1}
+    assert r.cost_usd == pytest.approx(r.attempts[2].cost_usd) and r.cost_usd > 0
+    assert router.budget.get_summary()["daily"]["spent_usd"] == pytest.approx(r.cost_usd)
+    assert records[-1]["router.escalation_reason"] == "verify-disagree"
+
+
+async def test_disagreement_without_the_cloud_returns_tier_2s_answer(make_router, simulator) -> None:
+    router = make_router(verify=BAND)
+    before = calls(simulator)
+    r = await router.complete(DIFFERENT, {"allow_cloud": False})
+    assert (r.tier, r.escalated, r.escalation_reason, r.degraded) == (Tier.LOCAL_HEAVY, True, "verify-disagree", False)
+    assert outcomes(r) == [(1, "rejected", "verify-disagree"), (2, "accepted", "ok")]
+    assert r.text.startswith("{answer:")
+    assert since(simulator, before)["cloud"] == 0
+
+
+async def test_disagreement_with_the_budget_spent_returns_tier_2s_answer_degraded(make_router, simulator) -> None:
+    router = make_router(verify=BAND, cloud_daily_budget_usd=0)
+    before = calls(simulator)
+    r = await router.complete(DIFFERENT)
+    assert (r.tier, r.escalation_reason) == (Tier.LOCAL_HEAVY, "verify-disagree")
+    assert r.degraded and r.degraded_reason.startswith("budget_exceeded")
+    assert [(int(a.tier), str(a.outcome), a.error_kind) for a in r.attempts][-1] == (3, "skipped", "budget_exceeded")
+    assert since(simulator, before)["cloud"] == 0
+
+
+async def test_a_tier_2_request_in_the_band_is_verified_too(make_router, simulator) -> None:
+    router = make_router(verify=BAND)
+    r = await router.complete("Compare the two swords", {"allow_cloud": False})
+    assert r.classified_tier == Tier.LOCAL_HEAVY and 0.5 < r.score <= 0.5 + BAND
+    # The plans disagree (by number); tier 2 was where this request started, so it is no escalation.
+    assert (r.tier, r.escalated) == (Tier.LOCAL_HEAVY, False)
+    assert outcomes(r) == [(1, "rejected", "verify-disagree"), (2, "accepted", "ok")]
+
+
+async def test_out_of_the_band_is_a_single_call(make_router, simulator, records) -> None:
+    router = make_router(verify=BAND)
+    before = calls(simulator)
+    r = await router.complete("Walk to the next room")
+    assert abs(r.score - 0.5) > BAND
+    assert r.tier == Tier.LOCAL_FAST and outcomes(r) == [(1, "accepted", "ok")]
+    assert since(simulator, before) == {"fast": 1, "heavy": 0, "cloud": 0}
+    assert len(records[-1]["router.attempts"]) == 1
+
+
+async def test_off_by_default(make_router, simulator) -> None:
+    router = make_router()
+    before = calls(simulator)
+    r = await router.complete(DIFFERENT)
+    assert r.tier == Tier.LOCAL_FAST and len(r.attempts) == 1
+    assert since(simulator, before) == {"fast": 1, "heavy": 0, "cloud": 0}
+
+
+async def test_a_rejected_tier_1_answer_leaves_tier_2s(make_router, simulator) -> None:
+    router = make_router(verify=BAND)
+    before = calls(simulator)
+    r = await router.complete(f"Hello [[sim:refuse@{FAST}]]")
+    assert (r.tier, r.escalation_reason) == (Tier.LOCAL_HEAVY, "tier1-quality:refusal")
+    assert outcomes(r) == [(1, "rejected", "refusal"), (2, "accepted", "ok")]
+    assert since(simulator, before) == {"fast": 1, "heavy": 1, "cloud": 0}
+
+
+async def test_a_rejected_or_failed_tier_2_answer_leaves_tier_1s(make_router, simulator) -> None:
+    router = make_router(verify=BAND)
+    r = await router.complete(f"Hello [[sim:refuse@{HEAVY}]]")
+    assert (r.tier, r.escalated) == (Tier.LOCAL_FAST, False)
+    assert outcomes(r) == [(1, "accepted", "ok"), (2, "rejected", "refusal")]
+    failed = await router.complete(f"Hello [[sim:http500@{HEAVY}]]")
+    assert failed.tier == Tier.LOCAL_FAST
+    assert [(int(a.tier), str(a.outcome), a.error_kind) for a in failed.attempts] == [
+        (1, "accepted", None), (2, "error", "server_error")]
+
+
+async def test_both_rejected_goes_to_the_cloud(make_router, simulator) -> None:
+    router = make_router(verify=BAND)
+    r = await router.complete(f"Hello [[sim:refuse@{FAST}]] [[sim:empty@{HEAVY}]]")
+    assert (r.tier, r.escalation_reason) == (Tier.CLOUD_API, "tier1-quality:refusal")
+    assert outcomes(r) == [(1, "rejected", "refusal"), (2, "rejected", "empty"), (3, "accepted", None)]
+
+
+async def test_both_rejected_without_the_cloud_falls_back_to_an_answer_with_text(make_router) -> None:
+    router = make_router(verify=BAND)
+    r = await router.complete(f"Hello [[sim:refuse@{FAST}]] [[sim:empty@{HEAVY}]]", {"allow_cloud": False})
+    assert r.tier == Tier.LOCAL_FAST and r.text.startswith("I'm sorry")  # the refusal, not the empty answer
+    assert [str(a.outcome) for a in r.attempts] == ["rejected", "rejected"]
+
+
+async def test_not_for_streams_forced_tiers_or_tools(make_router, simulator) -> None:
+    router = make_router(verify=BAND)
+    before = calls(simulator)
+    stream = await router.stream("Hello")
+    text = "".join([chunk.text async for chunk in stream])
+    assert text.startswith("Hello!") and len(stream.attempts) == 1
+    forced = await router.complete("Hello", {"tier": "tier-1"})
+    assert len(forced.attempts) == 1
+    tool = {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}
+    with_tools = await router.complete("Hello", tools=[tool])
+    assert len(with_tools.attempts) == 1
+    assert since(simulator, before)["heavy"] == 0
+
+
+def test_through_the_server_with_the_openai_client(serve, simulator) -> None:
+    server = serve(verify=BAND)
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+    same = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": "Hello"}])
+    assert (same.headers["x-router-tier"], same.headers["x-router-attempts"]) == ("1", "2")
+    assert same.headers["x-router-escalated"] == "false"
+    assert same.parse().choices[0].message.content.startswith("Hello!")
+    other = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": DIFFERENT}])
+    assert (other.headers["x-router-tier"], other.headers["x-router-attempts"]) == ("3", "3")
+    assert other.headers["x-router-model"] == CLOUD and float(other.headers["x-router-cost-usd"]) > 0
