@@ -179,6 +179,12 @@ class Settings(BaseSettings):
     learn_every: float | None = Field(None, gt=0)
     learn_refresh_s: float = Field(60.0, gt=0)
 
+    # Shadow samples: this share (0..1) of the answers accepted from tier 1 or 2 is also sent, in the background
+    # after the answer went out, to the next tier up, and whether the two agree is stored with the request in
+    # the routing log (router.shadow). Tier 3 is asked only with shadow_cloud, and is then paid from the budget.
+    shadow_rate: float = Field(0.0, ge=0.0, le=1.0)
+    shadow_cloud: bool = False
+
     # The second opinion: a request scored within this distance of the heavy threshold is answered by tier 1
     # and tier 2 at once; if their answers disagree, the cloud answers. Off when unset or 0.
     verify: float | None = Field(None, ge=0.0, le=1.0)

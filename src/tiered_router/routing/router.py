@@ -32,6 +32,7 @@ from .engine import Buffered, Call, Engine, EngineSettings, Live
 from .learning import LiveModel
 from .recorder import Outcome, Recorder, SinkRecorder
 from .results import AttemptOutcome, RoutedResponse
+from .shadow import Shadows
 from .spend import Spend
 from .tool_memory import ToolCallTiers
 from .verify import Verifier
@@ -89,6 +90,8 @@ class TieredModelRouter:
                                                            store_content=self.settings.log_content)
         self.tool_tiers = ToolCallTiers()
         self.verifier = Verifier(self.engine, self.settings.verify)
+        self.shadows = Shadows(self.engine, self.log_store, self.settings.shadow_rate, cloud=self.settings.shadow_cloud,
+                               cloud_enabled=self.cloud_enabled)
         self._sync: _LoopThread | None = None
 
     def _default_sinks(self, sinks: Iterable[RecordSink] | None) -> list[RecordSink]:
@@ -139,6 +142,7 @@ class TieredModelRouter:
         response = self._response(call, choice.attempt.tier, choice.result,
                                   choice.verdict.reason if choice.verdict else None)
         self._record(call, response, None)
+        self.shadows.submit(call, choice.result, response.tier, self.recorder.flush)  # in the background
         return response
 
     async def stream(self, messages_or_text: Task, context: Context = None,
@@ -290,6 +294,7 @@ class TieredModelRouter:
         return self._run_sync(self.feedback(request_id, score, comment))
 
     async def aclose(self) -> None:
+        await self.shadows.drain()  # their judgements go into the log closed below
         self.recorder.flush()
         await self.pool.aclose()
         if self.log_store is not None:
@@ -420,6 +425,7 @@ class RoutedStream:
     def _finish(self, result: ChatResult, quality: str | None) -> None:
         self.response = self._router._response(self._call, self.tier, result, quality)
         self._router._record(self._call, self.response, None)
+        self._router.shadows.submit(self._call, result, self.tier, self._router.recorder.flush)
 
 
 class _LoopThread:

@@ -217,6 +217,7 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
         yield
         if learning is not None:
             learning.cancel()
+        await router.shadows.drain()  # shadow samples still running: their judgements, then the records
         records.flush()  # a clean shutdown loses no record
         await router.pool.aclose()  # this server loop's upstream connections
         if owns_router:
