@@ -20,6 +20,7 @@ from tiered_router.chat import ChatRequest, ChatResult, Message, ToolCall, Usage
 from tiered_router.config import load_settings
 from tiered_router.errors import ConfigError
 from tiered_router.learn import Agreement
+from tiered_router.learn.from_log import label_of
 from tiered_router.options import RouteOptions
 from tiered_router.routing.compare import compare
 from tiered_router.tiers import Tier
@@ -73,6 +74,16 @@ async def test_a_different_tier_2_answer_is_a_disagreement(make_router) -> None:
     shadow = shadow_of(router, r.request_id)
     assert (shadow["agree"], shadow["tier"], shadow["method"]) == (False, 2, "text")
     assert router.shadows.stats.disagreed == 1
+
+
+async def test_the_learner_reads_the_judgements_as_labels(make_router) -> None:
+    """learn/from_log.py: a tier-2 shadow of a tier-1 answer labels the request (disagreement 1, agreement 0)."""
+    router = make_router(shadow_rate=1.0)
+    same, other = await router.complete("Hello"), await router.complete(DIFFERENT)
+    await router.shadows.drain()
+    shadow_of(router, same.request_id)  # flushes
+    assert label_of(router.log_store.get(same.request_id)) == (0.0, "shadow")
+    assert label_of(router.log_store.get(other.request_id)) == (1.0, "shadow")
 
 
 async def test_rate_0_sends_nothing(make_router, simulator) -> None:
