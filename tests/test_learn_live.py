@@ -41,29 +41,46 @@ def cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def ask_and_judge(server, items: list[tuple[str, bool]], score) -> None:
+def ask_and_judge(server, items: list[tuple[str, bool]], score=None) -> list[str]:
+    """Each prompt through the server with the openai client; feedback on each answer when ``score`` is given."""
     client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+    ids = []
     for text, hard in items:
         raw = client.chat.completions.with_raw_response.create(
             model="auto", messages=[{"role": "user", "content": text}])
         assert raw.parse().router["tier"] == 1  # the heuristic keeps all of them on tier 1
-        r = httpx.post(server.url + "/v1/router/feedback",
-                       json={"request_id": raw.headers["x-request-id"], "score": score(hard)})
-        assert r.status_code == 200, r.text
+        ids.append(raw.headers["x-request-id"])
+        if score is not None:
+            r = httpx.post(server.url + "/v1/router/feedback", json={"request_id": ids[-1], "score": score(hard)})
+            assert r.status_code == 200, r.text
+    return ids
 
 
-def test_feedback_teaches_the_router_and_only_a_better_model_goes_live(serve, tmp_path, monkeypatch) -> None:
+def greetings(n: int) -> list[tuple[str, bool]]:
+    # Every simulated model answers a greeting with the same line: a tier-2 shadow agrees with tier 1.
+    return [(f"Hello there, {TOWNS[i % len(TOWNS)]} traveller!", False) for i in range(n)]
+
+
+def test_feedback_and_shadows_teach_the_router_and_only_a_better_model_goes_live(serve, tmp_path,
+                                                                                monkeypatch) -> None:
     db = str(tmp_path / "learn.db")
-    server = serve(db=db, log_content=True)
+    server = serve(db=db, log_content=True, shadow_rate=1.0)
     monkeypatch.setenv("TIER_DB", db)
     code, out = cli("learn", "--status")
     assert code == 0 and "no learned model yet" in out
 
-    ask_and_judge(server, prompts(160), lambda hard: "bad" if hard else "good")
+    # Feedback on 120 answers: those about daedric, enchanted or dwemer goods needed more than tier 1.
+    ask_and_judge(server, prompts(120), lambda hard: "bad" if hard else "good")
+    # No feedback on 80 more: tier 2's shadow answers say it. It disagrees with tier 1 on the hard lookups
+    # (the simulated models answer differently) and agrees on greetings.
+    ask_and_judge(server, [p for p in prompts(80, seed=9) if p[1]] + greetings(40))
+    server.stop()  # waits for the shadow samples still running
+    assert server.router.shadows.stats.unlogged == 0
+
     code, out = cli("learn", "--json")
     assert code == 0, out
     run = json.loads(out)
-    assert run["sources"] == {"feedback": 160} and run["train"] + run["holdout"] == 160
+    assert run["sources"]["feedback"] == 120 and run["sources"]["shadow"] >= 60, run["sources"]
     comparison = run["comparison"]
     assert run["promoted"], run["reason"]
     assert comparison["apgr_candidate"] > comparison["apgr_live"] and comparison["ci_low"] > 0
@@ -72,10 +89,10 @@ def test_feedback_teaches_the_router_and_only_a_better_model_goes_live(serve, tm
     [live] = [m for m in json.loads(out) if m["state"] == "live"]
     assert live["version"] == run["version"] and live["replay"]["gain"] == pytest.approx(comparison["gain"])
     code, table = cli("learn", "--status")
-    assert f"live: {run['version']}" in table and "live" in table
+    assert f"live: {run['version']}" in table
 
-    # The server picks the model up: a hard request now scores above an easy one, and says why.
-    assert server.app.state.router.refresh_model()
+    # A server started on this log routes with the model: a hard request scores above an easy one, and says why.
+    server = serve(db=db, log_content=True)
     pair = ("Look up the price of daedric bread in Balmora", "Look up the price of worn bread in Balmora")
     classify = [httpx.post(server.url + "/v1/router/classify", json={"prompt": p}).json() for p in pair]
     assert any(r.startswith("learned:") for r in classify[0]["reasons"])
@@ -92,9 +109,9 @@ def test_feedback_teaches_the_router_and_only_a_better_model_goes_live(serve, tm
 
     code, out = cli("learn", "--rollback")
     assert code == 0 and "the heuristic alone" in out
-    assert server.app.state.router.refresh_model()
+    assert server.app.state.router.refresh_model()  # what the server's learning loop does every minute
     assert not any(r.startswith("learned:") for r in httpx.post(
-        server.url + "/v1/router/classify", json={"prompt": "Look up the price of daedric bread"}).json()["reasons"])
+        server.url + "/v1/router/classify", json={"prompt": pair[0]}).json()["reasons"])
 
 
 def test_noise_is_not_promoted(serve, tmp_path, monkeypatch) -> None:
