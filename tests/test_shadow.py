@@ -16,6 +16,7 @@ import random
 import openai
 import pytest
 
+from sim_support import CLOUD, FAST, HEAVY, calls, since
 from tiered_router.chat import ChatRequest, ChatResult, Message, ToolCall, Usage
 from tiered_router.config import load_settings
 from tiered_router.errors import ConfigError
@@ -25,22 +26,12 @@ from tiered_router.options import RouteOptions
 from tiered_router.routing.compare import compare
 from tiered_router.tiers import Tier
 
-FAST, HEAVY, CLOUD = "llama3.1:8b", "hermes3:70b", "claude-haiku-4-5"
 DIFFERENT = f"Hello [[sim:bad-json@{HEAVY}]]"
 PLAN = "Plan the optimal path to become Hortator"  # classified tier 2
 WEATHER = {"type": "function", "function": {
     "name": "get_weather", "description": "The weather in a city.",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
 
-
-def calls(simulator) -> dict[str, int]:
-    counts = simulator.sim.requests
-    return {"fast": counts[("ollama", FAST)], "heavy": counts[("ollama", HEAVY)],
-            "cloud": counts[("anthropic", CLOUD)]}
-
-
-def since(simulator, before: dict[str, int]) -> dict[str, int]:
-    return {k: v - before[k] for k, v in calls(simulator).items()}
 
 
 def shadow_of(router, request_id: str) -> dict | None:

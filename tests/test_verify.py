@@ -14,21 +14,12 @@ from __future__ import annotations
 import openai
 import pytest
 
+from sim_support import CLOUD, FAST, HEAVY, calls, since
 from tiered_router.tiers import Tier
 
-FAST, HEAVY, CLOUD = "llama3.1:8b", "hermes3:70b", "claude-haiku-4-5"
 BAND = 0.3
 DIFFERENT = f"Hello [[sim:bad-json@{HEAVY}]]"
 
-
-def calls(simulator) -> dict[str, int]:
-    counts = simulator.sim.requests
-    return {"fast": counts[("ollama", FAST)], "heavy": counts[("ollama", HEAVY)],
-            "cloud": counts[("anthropic", CLOUD)]}
-
-
-def since(simulator, before: dict[str, int]) -> dict[str, int]:
-    return {k: v - before[k] for k, v in calls(simulator).items()}
 
 
 def outcomes(response) -> list[tuple[int, str, str | None]]:

@@ -234,18 +234,12 @@ def add_intent(ask: Ask, logit: float, reasons: list[str]) -> float:
     """The intent terms: phrases anywhere (``plan-request``, ``explain-why``, ``justify``, ``long-form``,
     ``judgement``), then the opening (a planning/analysis verb or an open question up; a task verb a little
     up; a simple action, a mechanical edit or a short lookup down)."""
-    if ask.n_plan:
-        logit += 1.1 + 0.3 * min(ask.n_plan - 1, 2)
-        reasons.append("plan-request")
-    if ask.n_why:
-        logit += 0.9 + 0.2 * min(ask.n_why - 1, 2)
-        reasons.append("explain-why")
-    if ask.n_prove:
-        logit += 0.9 + 0.2 * min(ask.n_prove - 1, 2)
-        reasons.append("justify")
-    if ask.n_long:
-        logit += 1.0 + 0.3 * min(ask.n_long - 1, 2)
-        reasons.append("long-form")
+    # (phrases found, weight of the first, weight of each further one up to two more, reason)
+    for found, first, more, reason in ((ask.n_plan, 1.1, 0.3, "plan-request"), (ask.n_why, 0.9, 0.2, "explain-why"),
+                                       (ask.n_prove, 0.9, 0.2, "justify"), (ask.n_long, 1.0, 0.3, "long-form")):
+        if found:
+            logit += first + more * min(found - 1, 2)
+            reasons.append(reason)
     if ask.n_judge:
         logit += 0.9
     kind = ask.lead
