@@ -3,7 +3,8 @@
 from .engine import Buffered, Call, Choice, Engine, EngineSettings, Live
 from .recorder import Outcome, Recorder, SinkRecorder
 from .results import Attempt, AttemptOutcome, RecordStatus, RoutedResponse
-from .router import RoutedStream, TieredModelRouter
+from .routed_stream import RoutedStream
+from .router import TieredModelRouter
 
 __all__ = [
     "Attempt", "AttemptOutcome", "Buffered", "Call", "Choice", "Engine", "EngineSettings", "Live", "Outcome",

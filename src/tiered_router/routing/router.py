@@ -11,16 +11,16 @@ import asyncio
 import copy
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from ..backends import Backend, HttpPool, backend_for_tier
 from ..budget import BudgetTracker
-from ..chat import ChatRequest, ChatResult, Message, StreamChunk, ToolCall
+from ..chat import ChatRequest, ChatResult, Message
 from ..classify import Classifier, Decision, HeuristicClassifier, Thresholds, forced_decision
 from ..config import Settings, load_settings
-from ..errors import CloudUnavailable, InvalidRequest, LogDisabled, RouterError, StreamBroken
+from ..errors import CloudUnavailable, InvalidRequest, LogDisabled, RouterError
 from ..formats.openai import as_messages, request_from_params
 from ..observe.otel import otel_sink
 from ..observe.record import RecordSink, log_sink
@@ -32,6 +32,7 @@ from .engine import Buffered, Call, Engine, EngineSettings, Live
 from .learning import LiveModel
 from .recorder import Outcome, Recorder, SinkRecorder
 from .results import AttemptOutcome, RoutedResponse
+from .routed_stream import RoutedStream
 from .shadow import Shadows
 from .spend import Spend
 from .tool_memory import ToolCallTiers
@@ -39,7 +40,6 @@ from .verify import Verifier
 
 T = TypeVar("T")
 
-_REPLAY_CHUNK_CHARS = 32
 
 Context = RouteOptions | Mapping[str, Any] | None
 Task = str | Sequence[Mapping[str, Any] | Message] | ChatRequest
@@ -154,7 +154,15 @@ class TieredModelRouter:
         result for chunks; ``.response`` is set when it ends.
         """
         call = self._new_call(messages_or_text, context, params)
-        return RoutedStream(self, call, await self._run(call, streaming=True))
+        choice = await self._run(call, streaming=True)
+
+        def finished(result: ChatResult, tier: Tier, quality: str | None) -> RoutedResponse:
+            response = self._response(call, tier, result, quality)
+            self._record(call, response, None)
+            self.shadows.submit(call, result, tier, self.recorder.flush)
+            return response
+
+        return RoutedStream(call, choice, self._clock, finished, lambda error: self._record(call, None, error))
 
     async def _run(self, call: Call, streaming: bool) -> Buffered | Live:
         """Run the engine (or the second opinion on it); a request that fails still leaves its record."""
@@ -336,96 +344,6 @@ class TieredModelRouter:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
         self.spend.close()
-
-
-class RoutedStream:
-    """A chosen answer as a stream of chunks. ``tier``/``model`` are known before the first chunk."""
-
-    def __init__(self, router: TieredModelRouter, call: Call, choice: Buffered | Live) -> None:
-        self._router = router
-        self._call = call
-        self._choice = choice
-        self.request_id = call.request_id
-        self.tier: Tier = choice.attempt.tier
-        self.model = choice.attempt.model
-        self.provider = choice.attempt.provider
-        self.attempts = call.attempts
-        self.response: RoutedResponse | None = None
-
-    @property
-    def escalated(self) -> bool:
-        return self.tier > self._call.chain[0]
-
-    @property
-    def degraded_reason(self) -> str | None:
-        return self._call.degraded_reason
-
-    @property
-    def quality(self) -> str | None:
-        """The gate's verdict on this answer: known before the first byte for a buffered, gated answer."""
-        if self.response is not None:
-            return self.response.quality
-        if isinstance(self._choice, Buffered) and self._choice.verdict is not None:
-            return self._choice.verdict.reason
-        return None
-
-    @property
-    def overhead_ms(self) -> float:
-        """Time spent in the router so far, outside upstream calls."""
-        now = self._router._clock()
-        upstream = sum(a.latency_ms for a in self.attempts)
-        if isinstance(self._choice, Live) and self._choice.attempt.outcome == AttemptOutcome.STREAMING:
-            upstream += (now - self._choice.t0) * 1000
-        return max(0.0, (now - self._call.started) * 1000 - upstream)
-
-    def __aiter__(self) -> AsyncIterator[StreamChunk]:
-        if isinstance(self._choice, Buffered):
-            return self._replay(self._choice)
-        return self._live(self._choice)
-
-    async def _replay(self, choice: Buffered) -> AsyncIterator[StreamChunk]:
-        result = choice.result
-        if result.thinking:
-            yield StreamChunk(thinking=result.thinking, thinking_signature=result.thinking_signature)
-        text = result.text
-        for start in range(0, len(text), _REPLAY_CHUNK_CHARS):
-            yield StreamChunk(text=text[start:start + _REPLAY_CHUNK_CHARS])
-        self._finish(result, choice.verdict.reason if choice.verdict else None)
-        yield StreamChunk(finish_reason=result.finish_reason, usage=result.usage, tool_calls=result.tool_calls)
-
-    async def _live(self, live: Live) -> AsyncIterator[StreamChunk]:
-        parts: list[str] = []
-        thinking: list[str] = []
-        calls: list[ToolCall] = []
-        signature = None
-        finish = "stop"
-        ended = False
-        try:
-            async for chunk in live.chunks:
-                parts.append(chunk.text)
-                thinking.append(chunk.thinking)
-                calls += chunk.tool_calls
-                signature = chunk.thinking_signature or signature
-                finish = chunk.finish_reason or finish
-                if live.attempt.outcome == AttemptOutcome.ACCEPTED:  # the last chunk: settled, with its usage
-                    ended = True
-                    self._finish(ChatResult("".join(parts), finish, live.attempt.usage, live.attempt.model,
-                                            tuple(calls), "".join(thinking) or None, signature),
-                                 live.attempt.quality)  # a held stream is judged whole at its end
-                yield chunk
-        except StreamBroken as error:
-            ended = True
-            self._router._record(self._call, None, error)
-            raise
-        finally:
-            if not ended:  # the consumer went away: the engine settles what was produced
-                await live.chunks.aclose()
-                self._router._record(self._call, None, RouterError("client went away mid-stream"))
-
-    def _finish(self, result: ChatResult, quality: str | None) -> None:
-        self.response = self._router._response(self._call, self.tier, result, quality)
-        self._router._record(self._call, self.response, None)
-        self._router.shadows.submit(self._call, result, self.tier, self._router.recorder.flush)
 
 
 class _LoopThread:
