@@ -5,6 +5,8 @@ and intent phrases read only in their own sense. The dev-set figures are in test
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tiered_router.classify import classify, classify_tier
 from tiered_router.tiers import Tier
@@ -104,3 +106,13 @@ def test_intent_phrases_count_only_in_their_sense() -> None:
     assert "explain-why" in classify("What would happen if the Moon disappeared?").reasons
     assert "plan-request" in classify("Put together a budget for a family of four.").reasons
     assert "long-form" in classify("Write a 1500-word article on tidal power.").reasons
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab .!?\n\t\r\x0b\x0c\u2028\u00a0x")), max_size=60), st.integers(0, 70))
+def test_the_last_sentence_break_searched_backwards_is_the_forward_searchs_last(text, start) -> None:
+    from tiered_router.classify.text import _SENTENCE_END_RE, last_sentence_end
+
+    start = min(start, len(text))
+    ends = [m.end() for m in _SENTENCE_END_RE.finditer(text, start)]
+    assert last_sentence_end(text, start) == (ends[-1] if ends else -1)

@@ -52,6 +52,7 @@ _OPTION_A_RE = re.compile(r"\n[ \t]*[(\[]?[Aa][.):\]][ \t]")
 _OPTION_LINE_RE = re.compile(r"[ \t]*[(\[]?[A-Ja-j][.):\]][ \t][^\n]*")
 _ANSWER_CUE_RE = re.compile(r"\n[ \t]*(?:answer|a|solution)[ \t]*:[ \t]*$", re.IGNORECASE)
 _SENTENCE_END_RE = re.compile(r"[.!?]\s|\n")
+_REVERSED_SENTENCE_END_RE = re.compile(r"\s[.!?]|\n")  # the same, read from the end (last_sentence_end)
 
 
 class Text(NamedTuple):
@@ -241,9 +242,21 @@ def closing_sentence(lowered: str) -> tuple[str, int, int]:
     """(the first word of the last sentence, its word count, where it starts) when the request has more
     than one sentence; ("", 0, 0) otherwise."""
     trimmed = lowered.rstrip(" \t\n.!?\"')")
-    ends = [m.end() for m in _SENTENCE_END_RE.finditer(trimmed, max(0, len(trimmed) - 300))]
-    if not ends:
+    end = last_sentence_end(trimmed, max(0, len(trimmed) - 300))
+    if end < 0:
         return "", 0, 0
-    start = _polite_end(trimmed, ends[-1])
+    start = _polite_end(trimmed, end)
     words = _FIRST_WORDS_RE.findall(trimmed, start)
-    return (words[0].replace("'", ""), len(words), ends[-1]) if words else ("", 0, 0)
+    return (words[0].replace("'", ""), len(words), end) if words else ("", 0, 0)
+
+
+def last_sentence_end(text: str, start: int) -> int:
+    """Where the last sentence break in ``text[start:]`` ends (``_SENTENCE_END_RE``: ``.``, ``!`` or ``?`` and a
+    space, or a new line), or -1. Searched backwards, on the reversed window: the regex scanning forwards
+    through the whole window to keep its last match cost more than the rest of the classifier's reading."""
+    window = text[start:][::-1]
+    m = _REVERSED_SENTENCE_END_RE.search(window)
+    if m is None:
+        return -1
+    # Both forms end where the reversed match starts: the space after the stop, or the new line itself.
+    return start + len(window) - m.start()

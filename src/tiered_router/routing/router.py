@@ -41,6 +41,7 @@ from .verify import Verifier
 T = TypeVar("T")
 
 
+_TIERS = tuple(Tier)  # iterating the enum class itself goes through a generator each time
 Context = RouteOptions | Mapping[str, Any] | None
 Task = str | Sequence[Mapping[str, Any] | Message] | ChatRequest
 
@@ -214,7 +215,7 @@ class TieredModelRouter:
                 )
             return [forced]
         top = Tier.CLOUD_API if (self.cloud_enabled and allow_cloud) else Tier.LOCAL_HEAVY
-        return [t for t in Tier if decision.tier <= t <= top] or [top]
+        return [t for t in _TIERS if decision.tier <= t <= top] or [top]
 
     def _response(self, call: Call, tier: Tier, result: ChatResult, quality: str | None) -> RoutedResponse:
         final = next(a for a in reversed(call.attempts) if a.tier == tier and a.outcome != AttemptOutcome.SKIPPED)
