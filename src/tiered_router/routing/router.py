@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any, TypeVar
 
 from ..backends import Backend, HttpPool, backend_for_tier
@@ -140,11 +141,8 @@ class TieredModelRouter:
         call = self._new_call(messages_or_text, context, params)
         choice = await self._run(call, streaming=False)
         assert isinstance(choice, Buffered)
-        response = self._response(call, choice.attempt.tier, choice.result,
-                                  choice.verdict.reason if choice.verdict else None)
-        self._record(call, response, None)
-        self.shadows.submit(call, choice.result, response.tier, self.recorder.flush)  # in the background
-        return response
+        return self._answered(call, choice.result, choice.attempt.tier,
+                              choice.verdict.reason if choice.verdict else None)
 
     async def stream(self, messages_or_text: Task, context: Context = None,
                      **params: Any) -> RoutedStream:
@@ -156,14 +154,16 @@ class TieredModelRouter:
         """
         call = self._new_call(messages_or_text, context, params)
         choice = await self._run(call, streaming=True)
+        return RoutedStream(call, choice, self._clock, partial(self._answered, call),
+                            lambda error: self._record(call, None, error))
 
-        def finished(result: ChatResult, tier: Tier, quality: str | None) -> RoutedResponse:
-            response = self._response(call, tier, result, quality)
-            self._record(call, response, None)
-            self.shadows.submit(call, result, tier, self.recorder.flush)
-            return response
-
-        return RoutedStream(call, choice, self._clock, finished, lambda error: self._record(call, None, error))
+    def _answered(self, call: Call, result: ChatResult, tier: Tier, quality: str | None) -> RoutedResponse:
+        """The end of a request that got an answer, whole or streamed: its response, its record, and maybe a
+        shadow sample of it (in the background, after the client has it)."""
+        response = self._response(call, tier, result, quality)
+        self._record(call, response, None)
+        self.shadows.submit(call, result, tier, self.recorder.flush)
+        return response
 
     async def _run(self, call: Call, streaming: bool) -> Buffered | Live:
         """Run the engine (or the second opinion on it); a request that fails still leaves its record."""

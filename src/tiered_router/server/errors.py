@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from ..errors import AllTiersFailed, CloudBudgetExceeded, CloudUnavailable, ConfigError, RouterError
+from ..errors import AllTiersFailed, CloudBudgetExceeded, CloudUnavailable, ConfigError, LogDisabled, RouterError
 
 log = logging.getLogger("tiered_router.server")
 
@@ -59,6 +59,8 @@ def problem_from(exc: Exception) -> HTTPProblem:
         return HTTPProblem(502, str(exc), "upstream_error", "all_tiers_failed", {"attempts": attempts})
     if isinstance(exc, CloudUnavailable):
         return HTTPProblem(503, str(exc), "cloud_unavailable", "cloud_unavailable")
+    if isinstance(exc, LogDisabled):
+        return HTTPProblem(503, str(exc), "log_unavailable", "log_disabled")
     if isinstance(exc, (ConfigError, ValueError)) and isinstance(exc, RouterError):
         return HTTPProblem(400, str(exc), "invalid_request_error", getattr(exc, "code", None))
     if isinstance(exc, RouterError):

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ..classify import decide_with
+from ..errors import LogDisabled
 from ..observe.store import RoutingLogStore, parse_score
 from ..routing import TieredModelRouter
 from ..tiers import Tier
@@ -61,8 +62,7 @@ def _bad_param(name: str, why: str) -> HTTPProblem:
 
 def _log_store(router: TieredModelRouter) -> RoutingLogStore:
     if router.log_store is None:
-        raise HTTPProblem(503, "the routing log is disabled (TIER_LOG_ENABLED=0)", "log_unavailable",
-                          "log_disabled")
+        raise LogDisabled("the routing log is disabled (TIER_LOG_ENABLED=0)")  # a 503 (errors.problem_from)
     return router.log_store
 
 
@@ -132,22 +132,18 @@ async def decisions_endpoint(request: Request) -> Response:
 async def feedback_endpoint(request: Request) -> Response:
     """How good an answer was: ``POST /v1/router/feedback`` with ``{request_id, score, comment?}``; ``score`` is
     ``good``, ``bad`` or a number from 0 (bad) to 1 (good). Idempotent: sending it again replaces it."""
-    from ..errors import InvalidRequest
     from ..observe.store import LogStoreError
 
     req = parse(FeedbackRequest, await read_json(request, request.app.state.max_body_bytes))
     router: TieredModelRouter = request.app.state.router
-    _log_store(router)  # 503 when the routing log is off
-    request.app.state.records.flush()  # the request's own record may still be queued
     candidates = [req.request_id] + [req.request_id[len(p):] for p in _ANSWER_ID_PREFIXES
                                      if req.request_id.startswith(p) and len(req.request_id) > len(p)]
+    # router.feedback writes the queued records first, and raises LogDisabled (503) or InvalidRequest (400).
     try:
         for request_id in candidates:
             if await router.feedback(request_id, req.score, req.comment):
                 return JSONResponse({"request_id": request_id, "score": parse_score(req.score),
                                      "comment": req.comment or None, "recorded": True})
-    except InvalidRequest as exc:
-        raise HTTPProblem(400, str(exc), "invalid_request_error", "invalid_request") from None
     except LogStoreError as exc:
         raise HTTPProblem(503, str(exc), "log_unavailable", "log_unavailable") from None
     raise HTTPProblem(404, f"no request {req.request_id!r} in the routing log (feedback needs the request's id: "
