@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import minimize
 
 from tiered_router.chat import Message
 from tiered_router.classify import Decision, HeuristicClassifier, decide_with
@@ -170,6 +169,8 @@ def fit(examples: Sequence[Example], labels: Sequence[float] | npt.NDArray[np.fl
     theta0 = np.zeros(size + n_dense + 1)
     p0 = float(np.clip(y.mean(), 1e-3, 1 - 1e-3))
     theta0[-1] = math.log(p0 / (1.0 - p0))  # start at the base rate: fewer iterations
+    from scipy.optimize import minimize  # here, not at the top: importing it costs every start 0.2 s, fitting is rare
+
     best = minimize(objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
     weights = np.zeros(config.size)
     weights[active] = best.x[:size]
