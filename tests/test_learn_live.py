@@ -185,3 +185,15 @@ def test_model_store_promotes_and_rolls_back_atomically(db) -> None:
             models.rollback()
     finally:
         store.close()
+
+
+def test_too_few_held_out_outcomes_are_reported_as_json_without_nan(serve, tmp_path, monkeypatch) -> None:
+    db = str(tmp_path / "few.db")
+    server = serve(db=db, log_content=True)
+    ask_and_judge(server, prompts(40, seed=5), lambda hard: "bad" if hard else "good")
+    monkeypatch.setenv("TIER_DB", db)
+    code, out = cli("learn", "--json")
+    assert code == 0 and "NaN" not in out  # JSON has no NaN: an undefined APGR is null
+    run = json.loads(out)
+    assert not run["promoted"] and "held-out outcomes" in run["reason"]
+    assert run["comparison"]["apgr_live"] is None and run["comparison"]["n"] == run["holdout"] < 30

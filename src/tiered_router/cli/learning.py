@@ -44,7 +44,7 @@ def learn(status: bool, rollback: bool, as_json: bool) -> None:
         if not status:
             run = learn_from_log(store, HeuristicClassifier.from_settings(settings))
             if as_json:
-                click.echo(json.dumps(run.to_dict(), default=_json_number))
+                click.echo(json.dumps(run.to_dict(), allow_nan=False))
             else:
                 _print_run(run)
             return
@@ -54,7 +54,7 @@ def learn(status: bool, rollback: bool, as_json: bool) -> None:
     finally:
         store.close()
     if as_json:
-        click.echo(json.dumps([_model_dict(m) for m in models], default=_json_number))
+        click.echo(json.dumps([_model_dict(m) for m in models], allow_nan=False))
         return
     _print_status(models, store.db_description)
 
@@ -103,7 +103,3 @@ def _num(value: float | None, sign: bool = False) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     return f"{value:+.3f}" if sign else f"{value:.3f}"
-
-
-def _json_number(value: Any) -> Any:
-    return None if isinstance(value, float) and math.isnan(value) else str(value)

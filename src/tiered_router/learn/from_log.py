@@ -77,7 +77,7 @@ class LearnRun:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out["comparison"] = asdict(self.comparison) if self.comparison else None
+        out["comparison"] = self.comparison.as_dict() if self.comparison else None
         return out
 
 
@@ -151,8 +151,8 @@ def learn(store: RoutingLogStore, heuristic: HeuristicClassifier | None = None, 
     run.comparison = compare(_scores(live, held), _scores(BlendedClassifier(heuristic, candidate), held),
                              _outcomes(held), n_boot=n_boot, seed=seed)
     run.promoted, run.reason = run.comparison.promote, run.comparison.reason
-    replay = {**asdict(run.comparison), "train": run.train, "holdout": run.holdout, "sources": run.sources}
-    store.models.add(candidate.version, candidate.to_json(), candidate.n_train, _finite(replay), live=run.promoted)
+    replay = {**run.comparison.as_dict(), "train": run.train, "holdout": run.holdout, "sources": run.sources}
+    store.models.add(candidate.version, candidate.to_json(), candidate.n_train, replay, live=run.promoted)
     return run
 
 
@@ -172,8 +172,3 @@ def _too_few(train: int, without_prompt: int) -> str:
         reason += (f"; {without_prompt} more were labelled but logged without their prompt: learning needs "
                    "TIER_LOG_CONTENT=true")
     return reason
-
-
-def _finite(values: dict[str, Any]) -> dict[str, Any]:
-    """JSON has no NaN: an undefined figure is stored as null."""
-    return {k: (None if isinstance(v, float) and v != v else v) for k, v in values.items()}

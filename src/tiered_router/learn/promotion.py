@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,10 @@ class Comparison:
     reason: str
     n: int = 0
     level: float = 0.95
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields, an undefined figure (NaN: too few outcomes, or APGR undefined) as None: what JSON holds."""
+        return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(self).items()}
 
 
 def compare(live_scores: Sequence[float] | npt.NDArray[np.float64],
