@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+from sim_support import PNG
+
 UPSTREAMS = {"ollama": "ollama/llama3.1:8b", "anthropic": "anthropic/claude-haiku-4-5", "openai": None}
 TOOLS = [
     {"name": "get_weather", "description": "Weather in a city",

@@ -7,20 +7,10 @@ import json
 
 import pytest
 
+from sim_support import PNG, WEATHER
 from tiered_router.demo import demo_settings
 from tiered_router.routing import TieredModelRouter
 from tiered_router.tiers import Tier
-
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The current weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-                       "required": ["city"]},
-    },
-}
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 
 # Tier 1 on each wire protocol; tiers 2 and 3 as in the demo (Ollama, Anthropic).
 PROTOCOLS = {

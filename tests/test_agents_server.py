@@ -12,18 +12,10 @@ import ollama
 import openai
 import pytest
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The current weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-                       "required": ["city"]},
-    },
-}
+from sim_support import PNG, WEATHER
+
 WEATHER_ANTHROPIC = {"name": "get_weather", "description": "The current weather in a city.",
                      "input_schema": WEATHER["function"]["parameters"]}
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 ASK = "What is the weather in Balmora? Use get_weather."
 
 # Tier 1 on each upstream wire protocol: (model setting, the model name the simulator sees, its protocol).

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim_support import PNG
 from tiered_router.backends import AnthropicBackend, HttpPool, OllamaBackend, OpenAICompatBackend
 from tiered_router.chat import ChatRequest, ImagePart, Message, TextPart, Tool
 from tiered_router.errors import CloudBudgetExceeded
 from tiered_router.routing.spend import prompt_bound
 from tiered_router.tiers import Tier
 
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 CODE = "def f(x):\n    return {k: v for k, v in x.items() if v}  # ok\n"
 
 segments = st.one_of(

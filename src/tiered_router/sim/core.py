@@ -102,12 +102,6 @@ class Reply:
         return len(self.deltas)
 
 
-def top_logprobs(body: dict[str, Any]) -> int:
-    """How many alternatives per token a request asked for (``top_logprobs``, 0 when absent or bad)."""
-    top = body.get("top_logprobs")
-    return top if isinstance(top, int) and not isinstance(top, bool) and 0 <= top <= 20 else 0
-
-
 def find_behaviour(text: str, model: str) -> str | None:
     """The first marker in ``text`` that names a known behaviour and applies to ``model``."""
     return find_marker(text, model)[0]

@@ -17,7 +17,6 @@ from tiered_router.sim.core import (
     Chat,
     Reply,
     Simulator,
-    top_logprobs,
 )
 from tiered_router.sim.tools import (
     function_tools,
@@ -28,6 +27,7 @@ from tiered_router.sim.wire import (
     check_messages,
     json_response,
     last_user,
+    logprobs_asked,
     read_json,
     stop_list,
 )
@@ -132,7 +132,7 @@ class OllamaProtocol:
 
         await self.sim.wait_first_token()
         first_token = time.perf_counter_ns()
-        logprobs = reply.logprobs(top_logprobs(body)) if body.get("logprobs") is True else None
+        logprobs = logprobs_asked(reply, body)
         if stream:
             return self._stream(reply, model, started, first_token, logprobs)
         await self.sim.wait_rest(reply)

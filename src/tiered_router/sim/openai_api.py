@@ -16,7 +16,6 @@ from tiered_router.sim.core import (
     Chat,
     Reply,
     Simulator,
-    top_logprobs,
 )
 from tiered_router.sim.tools import (
     argument_pieces,
@@ -28,6 +27,7 @@ from tiered_router.sim.wire import (
     check_messages,
     json_response,
     last_user,
+    logprobs_asked,
     positive_int,
     read_json,
     stop_list,
@@ -132,7 +132,7 @@ class OpenAIProtocol:
         finish = "tool_calls" if reply.tool_calls else "length" if reply.finish == "length" else "stop"
         usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
                  "total_tokens": reply.prompt_tokens + reply.completion_tokens}
-        logprobs = reply.logprobs(top_logprobs(body)) if body.get("logprobs") is True else None
+        logprobs = logprobs_asked(reply, body)
         if body.get("stream") is True:
             options = body.get("stream_options")
             include_usage = isinstance(options, dict) and options.get("include_usage") is True

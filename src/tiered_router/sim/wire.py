@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tiered_router.chat import content_text
-from tiered_router.sim.core import SimulatedCut
+from tiered_router.sim.core import Reply, SimulatedCut
 
 
 def json_response(obj: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -68,3 +68,15 @@ def stop_list(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for s in value if isinstance(s, str) and s]
     return []
+
+
+def logprobs_asked(reply: Reply, body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """``reply``'s token log-probabilities when the request asked for them (``logprobs: true``, with
+    ``top_logprobs`` alternatives), else None. OpenAI's and Ollama's requests spell this the same way."""
+    return reply.logprobs(_top_logprobs(body)) if body.get("logprobs") is True else None
+
+
+def _top_logprobs(body: dict[str, Any]) -> int:
+    """How many alternatives per token a request asked for (``top_logprobs``, 0 when absent or bad)."""
+    top = body.get("top_logprobs")
+    return top if isinstance(top, int) and not isinstance(top, bool) and 0 <= top <= 20 else 0
