@@ -79,13 +79,14 @@ class Engine:
                                              error=skip, retry_after_s=self.breakers.retry_after(backend.name)))
                 call.note_escalation(f"tier{int(tier)}-skipped:{skip}")
                 continue
-            request = self._request_for(tier, backend, call.request)
+            judged = int(tier) in self.settings.gate_tiers and call.forced is None  # the gate gives a verdict
+            gated = judged and not is_last  # and the verdict may escalate
+            request = self._request_for(backend, call.request, judged)
             hold = await self._hold(call, tier, backend, request, fallback is not None or bool(spares))
             if hold is None:
                 if call.degraded_reason:
                     break
                 continue
-            gated = int(tier) in self.settings.gate_tiers and not is_last and call.forced is None
             answer: Live | Buffered | None
             if streaming and (not gated or (self.settings.hold_tokens == 0 and not call.request.wants_json)):
                 answer = await self.streamer.open_live(call, tier, backend, request, hold)
@@ -129,12 +130,11 @@ class Engine:
             return "context-too-small"
         return self.breakers.blocked(backend.name)
 
-    def _request_for(self, tier: Tier, backend: Backend, request: ChatRequest) -> ChatRequest:
+    def _request_for(self, backend: Backend, request: ChatRequest, judged: bool) -> ChatRequest:
         if self.spend.is_paid(backend) and request.max_tokens is None:
             # A bound on output is what makes the worst-case cost of a paid call finite.
             request = replace(request, max_tokens=self.settings.paid_max_tokens)
-        if (self.settings.confidence is not None and not request.logprobs and backend.supports_logprobs
-                and int(tier) in self.settings.gate_tiers):
+        if judged and self.settings.confidence is not None and not request.logprobs and backend.supports_logprobs:
             request = replace(request, logprobs=True)  # for the gate's confidence check
         return request
 
