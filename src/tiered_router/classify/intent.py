@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import NamedTuple
 
 from .lexicon import (
@@ -50,11 +51,14 @@ from .lexicon import (
     WHY_PAIRS,
     WRITE_VERBS,
 )
-from .text import Text, closing_sentence, enumeration, split_head
+from .text import Text, closing_request, enumeration, split_head
 
 __all__ = ["SUPPLIED_WEIGHT", "Ask", "add_intent", "closed_form", "read_ask"]
 
-_LENGTH_REQUIREMENT_RE = re.compile(r"(\d[\d,]*)[\s-]*(words?|pages?|paragraphs?|sections?|slides?)\b")
+_LENGTH_REQUIREMENT_RE = re.compile(
+    r"(under|below|at\s+most|no\s+more\s+than|fewer\s+than|less\s+than|max(?:imum)?|up\s+to|within)?\s*"
+    r"(\d[\d,]*)[\s-]*(words?|pages?|paragraphs?|sections?|slides?)\b"
+)
 # A final question that asks for a value ("what is the total", "which of these"), not for advice, a
 # hypothetical or a cause ("what should", "what would", "what if", "what caused").
 _VALUE_CLAUSE_RE = re.compile(
@@ -70,8 +74,12 @@ _CHOICE_LEADS = _YES_NO | {"should"}
 _HOW_NOT_LOOKUP_RE = re.compile(r"\bhow\s+(?!many|much|long|old|far|tall|big|large|often|fast|high|deep|wide|heavy)")
 _HOW_AUX = frozenset({"does", "do", "did"})
 _MODALS = frozenset({"would", "should", "could", "might"})
-# Asking for advice or a hypothetical anywhere: "where would you start", "what should we cut", "how might I".
-_ADVICE_RE = re.compile(r"\b(?:how|what|where|which|when|who)\s+(?:would|should|could|might)\s+(?:you|i|we|one)\b")
+# Asking for advice or a hypothetical anywhere: "where would you start", "what should we cut", "how might I",
+# "where should a beginner start".
+_ADVICE_RE = re.compile(
+    r"\b(?:how|what|where|which|when|who)\s+(?:would|should|could|might)\s+(?:you|i|we|one|they|he|she|people"
+    r"|someone|somebody|anyone|everyone|(?:a|an|the|my|our|their|his|her)\s+[a-z]+)\b"
+)
 # A plan asked for as what something is turned into: "turn this goal into a quarterly plan".
 _INTO_DELIVERABLE_RE = re.compile(
     r"\b(?:into|as)\s+(?:a|an)\s+(?:[a-z-]+\s+){0,2}(?:plan|strategy|roadmap|proposal|itinerary|budget|curriculum"
@@ -90,10 +98,79 @@ _CODE_OR_MATH = ("```", "{", "==", "=>", "->", "def ", "();", " = ", "\n    ")
 # Asking for an argued position: "make a case for ...", "take a side".
 _MAKE_A_CASE_RE = re.compile(r"\b(?:make|build|put|present)\s+(?:me\s+|us\s+)?(?:a|the|your)\s+case\b")
 _TAKE_A_SIDE_RE = re.compile(r"\b(?:take|pick|choose)\s+(?:a\s+|one\s+)?sides?\b")
+# Asking for the answer to be argued: "back up your answer", "support your claim", "justify each choice".
+_BACK_UP_RE = re.compile(
+    r"\b(?:back\s+up|support|defend|justify|argue\s+for)\s+(?:your|the|this|that|each|every|my)\s+"
+    r"(?:answers?|claims?|positions?|views?|choices?|reasoning|conclusions?|arguments?|opinions?|picks?|verdict)\b"
+)
+# A yes/no question that asks whether a claim holds, not for a fact: "Are electric cars really greener?",
+# "Can a machine ever understand language?", "Is it ever right to lie?".
+_CONTESTED = frozenset({"really", "actually", "truly", "genuinely", "necessarily", "ever", "overrated",
+                        "underrated", "myth"})
+# What a yes/no question about is a matter of philosophy, not fact: "Is free will real?", "Does money buy
+# happiness?". ("free will" is read as its second word.)
+_ABSTRACT = frozenset({"happiness", "consciousness", "conscious", "morality", "justice", "truth", "reality",
+                       "existence", "identity", "knowledge", "beauty", "virtue", "fate", "soul", "god", "ethics",
+                       "freedom", "meaningful", "objective", "subjective", "determinism", "will"})
+# "Why hello there!": "why" as an interjection, not a question.
+_WHY_INTERJECTION = frozenset({"hello", "hi", "hey", "thank", "thanks", "yes", "certainly", "sure", "good"})
+# Questions whose answer is a list of considerations, not a value: "what are the trade-offs of ...".
+_NOT_A_VALUE = frozenset({"tradeoffs", "trade-offs", "pros", "cons", "implications", "consequences", "risks",
+                          "advantages", "disadvantages", "benefits", "drawbacks", "causes", "alternatives",
+                          "lessons", "arguments"})
+# A first word that may be a verb or a noun ("Plan B for dinner is pasta", "Design team needs this"): it is a
+# noun when a finite verb follows it within a few words. Verbs that take a clause ("prove the sum is even",
+# "check the door is locked") are not read this way.
+_FINITE = frozenset({"is", "are", "was", "were", "can", "will", "needs", "need", "has", "have", "should", "must",
+                     "looks", "seems", "got", "isnt", "arent", "wasnt", "cant", "wont"})
+_CLAUSE_OPENERS = frozenset({"that", "which", "who", "whether", "if", "why", "how", "what", "where", "when", "it",
+                             "there", "this", "these", "they", "we", "i", "you", "he", "she"})
+_CLAUSE_VERBS = frozenset({"prove", "show", "argue", "explain", "check", "verify", "determine", "decide", "evaluate",
+                           "assess", "estimate", "predict", "demonstrate", "justify", "confirm", "establish",
+                           "analyse", "analyze", "compare", "calculate", "compute", "derive", "discuss", "consider",
+                           "suppose", "assume", "imagine", "describe", "identify", "find", "investigate", "weigh",
+                           "critique", "diagnose", "debug", "reason", "contrast", "interpret", "research",
+                           "recommend", "suggest"})
+# The asker's situation first, then the request: "I'm a nurse and I need to convert ...".
+_SELF_WORDS = frozenset({"i", "im", "ive", "id", "we", "were", "weve", "my", "our"})
+_EMBEDDED_REQUEST_RE = re.compile(
+    r"\b(?:i|we)\s+(?:just\s+|only\s+|really\s+)?(?:need|want|have|would\s+like|'?d\s+like)\s+(?:you\s+)?to\s+"
+    r"([a-z]+)"
+)
+# Comparatives that weigh rather than measure: "Is nuclear safer than coal?" (not "Is K2 taller than Everest?").
+_EVALUATIVE = frozenset({"better", "worse", "safer", "riskier", "healthier", "greener", "fairer", "wiser",
+                         "smarter"})
+_WEIGHED_QUALITIES = frozenset({"effective", "efficient", "dangerous", "harmful", "beneficial", "useful",
+                                "important", "valuable", "reliable", "secure", "humane", "productive", "ethical",
+                                "sustainable", "just", "moral", "fair", "risky", "plausible", "likely",
+                                "convincing", "credible", "accurate", "persuasive", "rational", "reasonable"})
+# Asking for an answer of a word, a value or one sentence: a small model can give it whatever the topic.
+_BRIEF_RE = re.compile(
+    r"\b(?:(?:in|with|using)\s+(?:just\s+|only\s+)?(?:one|a\s+single|a|1)\s+(?:word|number|letter|sentence|line)"
+    r"|one[- ]word\s+(?:answer|reply|response)|(?:just|only)\s+(?:pick\s+one|say|one\s+word|yes\s+or\s+no"
+    r"|the\s+(?:answer|number|name|word|result|total|letter))"
+    r"|(?:answer|reply|respond)\s+(?:only\s+)?(?:with\s+)?(?:a\s+)?(?:yes\s+or\s+no|yes/no)"
+    r"|no\s+explanations?\b|(?:don'?t|do\s+not|without)\s+(?:explain|explanation|elaborat))"
+)
+# Every phrasing _BRIEF_RE matches holds one of these words: the regex runs only when one is there.
+_BRIEF_WORDS = frozenset({"word", "number", "letter", "sentence", "line", "one-word", "pick", "say", "answer",
+                          "name", "result", "total", "yes", "explanation", "explanations", "explain", "elaborate",
+                          "elaborating", "elaboration"})
+_WORD_RE = re.compile(r"[a-z][a-z'-]*")
+# Edits that change code's layout or names, not what it does: code supplied to them is material, not a problem.
+_CODE_SAFE_EDITS = frozenset({"rename", "reformat", "format", "indent", "prettify", "pretty", "minify", "sort",
+                              "uppercase", "lowercase", "capitalise", "capitalize", "replace", "swap", "extract",
+                              "copy", "count", "remove", "delete"})
+_CLOSING_ACTION_WORDS = 14  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
+_HOW_EMBEDDED_STOP = frozenset({"to", "about", "come", "so", "is", "are", "was", "were", "do", "does", "did", "can",
+                                "will", "would", "should", "could", "might", "many", "much", "long", "old", "far",
+                                "tall", "big", "large", "often", "fast", "high", "deep", "wide", "heavy"})
 # A sentence of its own opening with a reasoning verb: the request's verb, like a leading one.
 _REASON_CLAUSES = frozenset(("|", v) for v in REASON_VERBS)
 _OPEN_LEAD_WEIGHT = 1.4  # a question or reasoning imperative that asks for an argued answer
 SUPPLIED_WEIGHT = 0.25  # how much supplied content counts towards length, relative to the instruction
+# A demand for a one-word or one-sentence answer withdraws the argued answer an open question asks for.
+_BRIEF_WEIGHT = _OPEN_LEAD_WEIGHT
 
 
 class Ask(NamedTuple):
@@ -117,6 +194,7 @@ class Ask(NamedTuple):
     supplied: int
     shortness: float
     head: frozenset[str]  # the instruction's words (all the words unless supplied content was split off)
+    brief: bool = False  # the answer asked for is a word, a value or one sentence
 
 
 def read_ask(t: Text) -> Ask:
@@ -133,27 +211,35 @@ def read_ask(t: Text) -> Ask:
         n_plan += 1
     if "or" in wset and not wset.isdisjoint(COMPARATIVES) and ("which" in wset or first in _CHOICE_LEADS):
         n_plan += 1  # a choice between options: "which is cheaper, X or Y?", "is it better to X or Y?"
-    n_why = len(pairs & WHY_PAIRS) + ("why" in wset)
+    n_why = len(pairs & WHY_PAIRS) + ("why" in wset and (first != "why" or not _why_interjection(second, pairs)))
     if "how" in wset and not wset.isdisjoint(HOW_VERBS) and _HOW_NOT_LOOKUP_RE.search(lowered):
         n_why += 1  # "how the immune system works", not "how much does she earn if she works"
     if not wset.isdisjoint(_MODALS) and _ADVICE_RE.search(lowered):
         n_plan += 1
     n_prove = len(pairs & PROVE_PAIRS) + len(wset & PROVE_WORDS)
-    argued = ("case" in wset and bool(_MAKE_A_CASE_RE.search(lowered))) or (
-        ("side" in wset or "sides" in wset) and bool(_TAKE_A_SIDE_RE.search(lowered)))
+    argued = ("case" in wset and (("case", "for") in pairs or ("case", "against") in pairs
+                                  or bool(_MAKE_A_CASE_RE.search(lowered)))) or (
+        ("side" in wset or "sides" in wset) and bool(_TAKE_A_SIDE_RE.search(lowered))) or (
+        "your" in wset and bool(_BACK_UP_RE.search(lowered)))
     n_prove += argued
     n_long = 0
     if not wset.isdisjoint(WRITE_VERBS):  # asked for ("write an essay"), not mentioned ("the article says")
         n_long = len(pairs & LONGFORM_PAIRS) + len(wset & LONGFORM_WORDS)
         if not wset.isdisjoint(LENGTH_UNITS) or "-word" in lowered or "-page" in lowered:
-            for number, unit in _LENGTH_REQUIREMENT_RE.findall(lowered):
-                # "a 50-word summary" is short; "an 800-word op-ed" or "5 pages" is a long deliverable.
-                n_long += 2 if int(number.replace(",", "")[:7]) >= LONG_LENGTH.get(unit.rstrip("s"), 10**9) else 1
+            for cap, number, unit in _LENGTH_REQUIREMENT_RE.findall(lowered):
+                # "a 50-word summary" is short; "an 800-word op-ed" or "5 pages" is a long deliverable; "under 20
+                # words" is a cap on an answer, not a deliverable.
+                long = int(number.replace(",", "")[:7]) >= LONG_LENGTH.get(unit.rstrip("s"), 10**9)
+                n_long += 2 if long else 0 if cap else 1
 
     # ---- questions that ask for a cause, a mechanism or a judgement, however short ----
     n_judge = 0
     open_lead = ""
-    if first == "why" or (first == "what" and second in CAUSAL_AFTER_WHAT and third != "up"):
+    if (first == "why" and not _why_interjection(second, pairs)) or (
+            first == "what" and second in CAUSAL_AFTER_WHAT and third != "up") or (
+            first in ("what", "whats") and "really" in wset) or (
+            first == "where" and ("come", "from") in pairs and second in _HOW_AUX):
+        # "What keeps inflation high?", "What is entropy, really?", "Where does Earth's magnetic field come from?"
         open_lead = "explain-why"
     elif first == "how" and (second == "come" or ((second in _HOW_AUX or second == "can") and third
                                                    and third not in HOW_TO_SUBJECTS)):
@@ -165,9 +251,12 @@ def read_ask(t: Text) -> Ask:
     elif second in ("me", "us") and third == "through":
         open_lead = "plan-request"  # "take me through", "walk us through"
         n_plan += 1
-    elif "?" in lowered and (first == "should" or (first in _YES_NO and not wset.isdisjoint(NORMATIVE))):
+    elif "?" in lowered and (first == "should" or (first in _YES_NO and _weighs(wset, pairs))):
         open_lead = "judgement"  # "Should cities ban cars?", "Is it ethical to eat meat?"
         n_judge = 1
+    elif first == "how" and second and second not in _HOW_EMBEDDED_STOP and third:
+        open_lead = "explain-why"  # "how a mortgage offset saves interest", "(help me understand) how X works"
+        n_why += 1
     any_phrase = bool(n_plan or n_why or n_prove or n_long or n_judge)
 
     # ---- how the request opens ----
@@ -175,7 +264,7 @@ def read_ask(t: Text) -> Ask:
     kind, reason = "", ""
     if open_lead:
         kind, reason = "open", open_lead
-    elif first in STRONG_LEAD or first in MEDIUM_LEAD:
+    elif (first in STRONG_LEAD or first in MEDIUM_LEAD) and not _noun_first(lead):
         if _on_data(lead) or (first in _OPERATE_VERBS and t.after_first and not t.after_first.isalpha()):
             kind, reason = "action", "action-verb"  # "compare these two numbers", "analyse the word 'x'"
         elif first in STRONG_LEAD:
@@ -196,6 +285,8 @@ def read_ask(t: Text) -> Ask:
         pass  # "give me the risks"
     elif first in ACTION_LEAD and HEAVY_NOUN.isdisjoint(obj):  # "fix this deadlock" is not a simple action
         kind, reason = "action", "action-verb"
+    elif first in _SELF_WORDS and HEAVY_NOUN.isdisjoint(wset) and _embedded_request(lowered) in ACTION_LEAD:
+        kind, reason = "action", "action-verb"  # "I'm a nurse and I need to convert ..."
     elif first in LOOKUP_LEAD and (first != "how" or second in HOW_LOOKUP):
         kind, reason = "lookup", "lookup"
     if kind in ("", "lookup", "task") and (argued or not pairs.isdisjoint(_REASON_CLAUSES)):
@@ -213,21 +304,32 @@ def read_ask(t: Text) -> Ask:
         if head_words is not None:
             head, n_head = frozenset(head_words), len(head_words)
         if ((head_words is not None or n_items >= 4) and head.isdisjoint(_NOT_MECHANICAL)
-                and not _code_or_math(lowered)):
+                and (first in _CODE_SAFE_EDITS or not _code_or_math(lowered))):
             edit = True
             supplied = max(len(lowered) - head_end if head_words is not None else 0, list_chars)
         else:
             head, n_head = wset, t.n_words
-    elif not kind and not open_intent and first not in GENERIC_LEAD and "?" not in lowered:
-        closing, n_closing, closing_at = closing_sentence(lowered)
-        if closing in ACTION_LEAD and n_closing <= 8:
+    elif kind == "lookup" and not open_intent and "\n\n" in lowered:
+        head_end, head_words = split_head(lowered)
+        if head_words is not None and "\n\n" in lowered[head_end - 1:head_end + 1]:
+            # "Who scored the second goal?\n\n<the match report>": a question on text it supplies.
+            scene, n_head, supplied = True, len(head_words), len(lowered) - head_end
+    elif not kind and not open_intent and first not in GENERIC_LEAD:
+        closing, n_closing, closing_at = closing_request(lowered)
+        if (closing_at and closing in ACTION_LEAD and n_closing <= _CLOSING_ACTION_WORDS
+                and _simple(lowered, closing_at)):
             # "The corridor is dark, water drips ... Take the torch.": a scene, then a simple action.
             kind, reason, scene = "action", "action-verb", True
+        elif closing_at and n_closing <= 10 and _value_question(lowered, closing_at):
+            # "... so we agreed I'd ask you to settle it: how many legs does a spider have?"
+            kind, reason, scene = "lookup", "lookup", True
+        if scene:
             n_head = n_closing
-            supplied = len(lowered) - closing_at
+            supplied = closing_at
     shortness = max(0.0, 1.0 - max(0, n_head - 6) / 22.0)  # 1 for short requests, 0 from ~28 words
+    brief = not wset.isdisjoint(_BRIEF_WORDS) and _asks_brief(lowered)
     return Ask(n_plan, n_why, n_prove, n_long, n_judge, kind, reason, open_intent, edit, scene, supplied,
-               shortness, head)
+               shortness, head, brief)
 
 
 def add_intent(ask: Ask, logit: float, reasons: list[str]) -> float:
@@ -253,12 +355,15 @@ def add_intent(ask: Ask, logit: float, reasons: list[str]) -> float:
         logit -= 1.1 * ask.shortness + 0.2
     elif kind == "lookup":
         logit -= 0.9 * ask.shortness + 0.1
+    if ask.brief:
+        logit -= _BRIEF_WEIGHT
+        reasons.append("brief-answer")
     if ask.lead_reason:
         reasons.append(ask.lead_reason)
     if ask.edit:
         reasons.append("mechanical-edit")
     elif ask.scene:
-        reasons.append("scene-then-action")
+        reasons.append("scene-then-action" if ask.lead == "action" else "context-then-question")
     return logit
 
 
@@ -266,10 +371,73 @@ def closed_form(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     """Options to pick from, or a final "how many / what is" question, and no open intent (``closed-form``).
     The answer is a value the quality gate can check (format, arithmetic), so starting low is cheap; being
     closed-form says nothing about difficulty."""
-    if not ask.open_intent and (t.options or _final_lookup_question(t.window, _imperative(t.first))):
+    if not ask.open_intent and (t.options or (t.wset.isdisjoint(_NOT_A_VALUE)
+                                              and _final_lookup_question(t.window, _imperative(t.first)))):
         reasons.append("closed-form")
         return logit - 1.0
     return logit
+
+
+def _weighs(wset: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
+    """Whether a yes/no question asks for a weighing: a word of judgement ("ethical", "worth"), a claim put to
+    the test ("really", "ever"), a matter of philosophy ("happiness", "free will"), or a comparative that
+    weighs ("safer than", "more effective")."""
+    if not (wset.isdisjoint(NORMATIVE) and wset.isdisjoint(_CONTESTED) and wset.isdisjoint(_EVALUATIVE)
+            and wset.isdisjoint(_ABSTRACT)):
+        return "will" not in wset or ("free", "will") in pairs
+    return any(("more", w) in pairs or ("less", w) in pairs for w in _WEIGHED_QUALITIES & wset)
+
+
+def _why_interjection(second: str, pairs: frozenset[tuple[str, str]]) -> bool:
+    """"Why hello there!", "Why not. Set a timer": "why" that asks nothing."""
+    return second in _WHY_INTERJECTION or (second == "not" and ("not", "|") in pairs)
+
+
+def _noun_first(lead: Sequence[str]) -> bool:
+    """Whether the first word, which may be a verb, is the head of a subject or a name: "Plan B for dinner is
+    pasta", "Design doc review can wait", "Plan B, forget the window"."""
+    if not lead or lead[0] in _CLAUSE_VERBS:
+        return False
+    if len(lead) > 1 and ((len(lead[1]) == 1 and lead[1] not in ("a", "i")) or lead[1].isdigit()):
+        return True  # "Plan B", "Design 2": a name
+    for before, word in pairwise(lead):
+        if word in _FINITE:
+            return before not in _CLAUSE_OPENERS
+        if word in _CLAUSE_OPENERS:
+            return False
+    return False
+
+
+def _asks_brief(lowered: str) -> bool:
+    """Whether the request asks for a one-word, one-value or one-sentence answer: said at its start ("In one
+    word, ...") or its end ("... Just pick one.")."""
+    if len(lowered) <= 600:
+        return bool(_BRIEF_RE.search(lowered))
+    return bool(_BRIEF_RE.search(lowered, 0, 200) or _BRIEF_RE.search(lowered, len(lowered) - 400))
+
+
+def _simple(lowered: str, at: int) -> bool:
+    """Whether the action at ``at`` is simple and what comes before it is a scene, not a problem: no hard
+    subject matter in the action ("tell me the risks"), no code or equation anywhere."""
+    words = frozenset(w.replace("'", "") for w in _WORD_RE.findall(lowered, at))
+    return words.isdisjoint(_NOT_MECHANICAL) and not _code_or_math(lowered)
+
+
+def _embedded_request(lowered: str) -> str:
+    """The verb of "I need to ...", "we'd like you to ..." in the first sentence, or ""."""
+    m = _EMBEDDED_REQUEST_RE.search(lowered, 0, 240)
+    return m.group(1) if m else ""
+
+
+def _value_question(lowered: str, at: int) -> bool:
+    """Whether the part of the request at ``at`` is a question asking for a value ("how many legs ...?",
+    "what is the capital ...?") after context that holds no numbers (a word problem's numbers are its
+    data, not context)."""
+    question = lowered[at:at + 200]
+    return (lowered.rstrip().endswith("?") and bool(_VALUE_CLAUSE_RE.match(question))
+            and not any(c.isdigit() for c in lowered[:at]))
+
+
 
 
 def _on_data(lead: Sequence[str]) -> bool:

@@ -16,7 +16,7 @@ STRONG_LEAD = _lex(
     plan design devise architect strategize strategise prove derive compare contrast analyze analyse
     evaluate assess critique critically justify optimize optimise debug diagnose troubleshoot investigate
     refactor restructure forecast weigh propose formulate reconcile prioritize prioritise brainstorm
-    synthesize synthesise appraise benchmark model discuss argue
+    synthesize synthesise appraise benchmark model discuss argue steelman rebut refute
     """
 )
 PLAN_VERBS = _lex("plan design devise architect strategize strategise")
@@ -40,7 +40,7 @@ _SIMPLE_ACTIONS = _lex(
     dig extinguish douse read rename translate convert spell uppercase lowercase capitalize capitalise
     define name list count rephrase reword paraphrase fix correct thank remind make rewrite shorten
     repeat print show give play pause stop start save load check hand pay heal bow kick punch fill
-    swap add keep
+    swap add keep set
     """
 )
 # Mechanical edits of content the request supplies: sorting, reformatting, extracting, converting. With
@@ -52,7 +52,7 @@ TRANSFORM_LEAD = _lex(
     copy count number spell change label tag list turn put rewrite rephrase reword paraphrase rename
     swap strike cross dedupe deduplicate join combine merge split abbreviate bold underline italicise
     italicize punctuate shorten trim fix correct proofread tidy clean transcribe make add insert
-    highlight mark underline group
+    highlight mark underline group switch indent prettify pretty minify
     """
 )
 ACTION_LEAD = _SIMPLE_ACTIONS | TRANSFORM_LEAD
@@ -60,7 +60,8 @@ ACTION_LEAD = _SIMPLE_ACTIONS | TRANSFORM_LEAD
 # "analyse the word 'unhappiness'") is an operation on the data, not analysis.
 DATA_NOUNS = _lex(
     "word words number numbers digit digits letter letters name names date dates sentence sentences "
-    "phrase phrases string strings spelling value values figure figures"
+    "phrase phrases string strings spelling value values figure figures list lists row rows csv line lines "
+    "column columns record records"
 )
 # What a generic verb may ask for that is itself planning or reasoning work: "make a migration plan",
 # "give me a strategy", "write a proof".
@@ -82,7 +83,7 @@ NORMATIVE = _lex(
 # After "what" opening a question, a verb of cause: "what caused", "what led to", "what makes X safe".
 CAUSAL_AFTER_WHAT = _lex(
     "caused causes cause led leads made makes drives drove explains triggered sparked went determines "
-    "determined"
+    "determined keeps kept"
 )
 # Subjects after "how do/does/did" that make it a how-to question ("how do you say", "how do I get"), not
 # a question about how something works.
@@ -130,7 +131,7 @@ HEAVY_NOUN = _lex(
     equation equations formula variance probability derivative integral matrix recursion recursive
     dynamic asymptotic policy negotiation risks consequences implications alliances evidence argument
     arguments hypothesis correctness tradeoffs trade-offs pros cons alternatives decision method
-    methodology consensus protocol fault tolerance indexing sharding caching invalidation deadlock race
+    methodology consensus protocol fault tolerance indexing sharding caching invalidation deadlock
     optimization optimisation forecasting model models regression inference causes cause justification
     rationale reasoning verdict assumptions bottleneck bottlenecks failure failures scheduling
     allocation design designs system systems infrastructure risk options
@@ -181,6 +182,7 @@ MATH_WORDS = _lex(
 )
 MATH_SYMBOLS = (
     (b"^", b"^"),
+    (b"%", b"%"),
     (b"*", b"**"),
     (b"=", b" = "),
     (b"+", b" + "),

@@ -35,7 +35,7 @@ from .lexicon import (
     PERSONAL,
     STRONG_ANY,
 )
-from .text import Text, read_text
+from .text import Text, enumeration, read_text
 
 __all__ = ["score"]
 
@@ -45,10 +45,6 @@ _BIAS = -2.2
 _SCORE_SLOPE = 0.6
 _TIE = 0.01
 _OPTION_SIMILARITY_WEIGHT = 5.0
-# How many numbers a request holds says little about its difficulty: on GSM8K the count alone is
-# anti-correlated with the weak model failing (APGR 0.48), and on MMLU lowering it from 0.25 to 0.15 raised
-# the classifier's APGR (docs/classifier.md). Kept as a small "quantities to combine" term.
-_NUMBERS_WEIGHT = 0.15
 
 _OPTION_WORD_RE = re.compile(r"[a-z][a-z'-]*|\d+(?:[.,]\d+)?")
 _NUMBERED_LINE_RE = re.compile(r"\n[ \t]*(?:\d{1,2}|[a-e])[.)][ \t]")
@@ -155,6 +151,9 @@ def _structure(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
         logit += 0.6 * math.sqrt(chained)
     n_and = normalised.count(" and ") + normalised.count(" then ") + normalised.count(" also ")
     n_commas = t.ascii_text.count(b",") + t.ascii_text.count(b":")
+    if n_commas >= 3:
+        n_items, _ = enumeration(lowered)
+        n_commas -= max(0, n_items - 2)  # a list of short items ("bananas 1.20, bread 2.50, ...") is one thing
     n_constraint = len(t.wset & CONSTRAINT)
     n_clauses = max(0, n_boundaries - 1)  # sentence ends, ";" and line breaks after the first
     n_list = 0
@@ -176,10 +175,12 @@ def _content(t: Text, logit: float, reasons: list[str]) -> float:
     (operators, exponents, mathematical vocabulary): ``numbers``, ``code``, ``math``."""
     wset, lowered, ascii_text = t.wset, t.lowered, t.ascii_text
     n_numbers = t.spaced.translate(_DIGIT_TABLE).count(b" 0")  # words that start with a digit
-    if n_numbers:
-        logit += _NUMBERS_WEIGHT * math.log2(1.0 + n_numbers)
-        if n_numbers >= 3:
-            reasons.append("numbers")
+    # How many numbers a request holds says nothing about its difficulty that the other signals do not: on
+    # GSM8K the count alone is anti-correlated with the weak model failing (APGR 0.48), and each step down of
+    # its weight (0.25, 0.15, 0) raised the classifier's APGR on GSM8K and MMLU (docs/classifier.md). The
+    # reason is still listed, for the learner and for the reader, but adds nothing to the logit.
+    if n_numbers >= 3:
+        reasons.append("numbers")
     symbols = ascii_text.translate(None, _PROSE_BYTES)
     n_code = 2 * len(wset & CODE_WORDS) + len(wset & CODE_KEYWORDS)
     n_math = len(wset & MATH_WORDS) + ("sqrt" in lowered)

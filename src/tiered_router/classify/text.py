@@ -1,7 +1,7 @@
 """The request as the signals read it, built once: the bounded window (few-shot examples, lettered options,
 a trailing answer cue and a leading label cut away), lower-cased, split into words and adjacent word pairs,
 and the first words after polite framing. Three readers of its shape (``split_head``: the instruction apart
-from the content it supplies; ``enumeration``: the longest list of short items; ``closing_sentence``) are
+from the content it supplies; ``enumeration``: the longest list of short items; ``closing_request``) are
 called by the intent signals only for the requests that need them, since most do not."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from .lexicon import ACTION_LEAD, LOOKUP_LEAD, MEDIUM_LEAD, STRONG_LEAD
 
-__all__ = ["Text", "closing_sentence", "enumeration", "read_text", "split_head"]
+__all__ = ["Text", "closing_request", "enumeration", "read_text", "split_head"]
 
 # Lexical signals only look at a bounded window of the request; the length term counts the whole text.
 _HEAD_CHARS = 4096
@@ -26,11 +26,18 @@ _SPACE_PUNCT = b'"#$%&()*+,/:<=>@[\\]^_`{}~\r\t'
 _BOUNDARY_PUNCT = b".!?;\n"
 _BYTE_TABLE = bytes.maketrans(_SPACE_PUNCT + _BOUNDARY_PUNCT, b" " * len(_SPACE_PUNCT) + b"|" * len(_BOUNDARY_PUNCT))
 _POLITE_PREFIX_RE = re.compile(
-    r"\s*(?:(?:please|pls|kindly|hey|hi|ok|okay|now|then|so|and|just|simply|quickly)[\s,!.]+)*"
-    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|i\s+(?:want|need|would\s+like)\s+(?:you\s+)?to\s+"
+    r"\s*(?:(?:please|pls|kindly|hey|hi|ok|okay|now|then|so|and|just|simply|quickly|anyway|anyways|btw|oh|also"
+    r"|but|well|alright|right|hmm|wait|lol)[\s,!.]+)*"
+    r"(?:(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+)?|i\s+(?:want|need|would\s+like)\s+(?:you\s+)?to\s+"
     r"|help\s+me\s+(?:to\s+)?|let'?s\s+|i'?d\s+like\s+(?:you\s+)?to\s+)?"
-    # "Tell me why ..." asks the question "why ...": the question word is the lead.
-    r"(?:(?:tell\s+me|i\s+wonder|do\s+you\s+know)\s+(?=(?:why|how|what|whats|which|who|when|where|whether)\b))?"
+    # "Tell me why ...", "help me understand how ...", "I don't get why ...": the framing wraps the question
+    # "why ..." or "how ...", and the question word is the lead.
+    r"(?:(?:tell\s+me|i\s+wonder|do\s+you\s+know|(?:understand|know|unpack|grasp|figure\s+out|break\s+down"
+    r"|make\s+sense\s+of)"
+    r"|i\s+(?:still\s+)?(?:don'?t|do\s+not|can'?t|cannot|never)\s+(?:really\s+|quite\s+|fully\s+)?"
+    r"(?:understand|understood|get|got|see|grasp|know)"
+    r"|i'?m\s+(?:curious|confused|puzzled|wondering|not\s+sure)(?:\s+(?:about|as\s+to))?)"
+    r"\s+(?=(?:why|how|what|whats|which|who|when|where|whether)\b))?"
 )
 _FIRST_WORDS_RE = re.compile(r"[a-z][a-z'-]*")
 # A label of one to three words ending in a colon: "Plan: ...", "Plan B: ...", "Open question: ...".
@@ -44,6 +51,7 @@ _LABEL_NOUNS = frozenset(
 )
 # Supplied content: after a colon that ends an instruction of at most this many words.
 _HEAD_MAX_WORDS = 20
+_PARAGRAPH_MAX_WORDS = 30  # a first paragraph before pasted content ("Can you fix just the spelling ...")
 _FEWSHOT_ANSWER_RE = re.compile(
     r"^[ \t]*(?:answer|a|output|label)[ \t]*:[ \t]*(?:\S[^\n]*|\n[ \t]*\S[^\n]{0,80})$",
     re.MULTILINE | re.IGNORECASE,
@@ -52,7 +60,8 @@ _OPTION_A_RE = re.compile(r"\n[ \t]*[(\[]?[Aa][.):\]][ \t]")
 _OPTION_LINE_RE = re.compile(r"[ \t]*[(\[]?[A-Ja-j][.):\]][ \t][^\n]*")
 _ANSWER_CUE_RE = re.compile(r"\n[ \t]*(?:answer|a|solution)[ \t]*:[ \t]*$", re.IGNORECASE)
 _SENTENCE_END_RE = re.compile(r"[.!?]\s|\n")
-_REVERSED_SENTENCE_END_RE = re.compile(r"\s[.!?]|\n")  # the same, read from the end (last_sentence_end)
+# Where a part of a request may start: after a sentence end, a semicolon, a colon or a text-game prompt (">").
+_CLAUSE_START_RE = re.compile(r"(?:[.!?;:>]|\s[-\u2013\u2014])\s+|\u2014|\n[\s>]*")
 
 
 class Text(NamedTuple):
@@ -206,13 +215,21 @@ def _label_end(lowered: str, start: int) -> int:
 
 def split_head(lowered: str) -> tuple[int, list[str] | None]:
     """(where supplied content starts, the instruction's words) when a colon ends an instruction of at most
-    ``_HEAD_MAX_WORDS`` words and something follows it ("Sort these names: Zoe, Adam, ..."); (0, None)
-    otherwise."""
-    pos = lowered.find(":", 0, 300)
-    if pos < 0 or pos + 2 >= len(lowered) or not lowered[pos + 1].isspace():
+    ``_HEAD_MAX_WORDS`` words and something follows it ("Sort these names: Zoe, Adam, ..."), or a blank line
+    ends a first paragraph of at most ``_PARAGRAPH_MAX_WORDS`` ("Fix just the spelling in this.\n\nHi
+    Marcus, ..."), whichever comes first; (0, None) otherwise."""
+    colon = lowered.find(":", 0, 300)
+    if colon < 0 or colon + 2 >= len(lowered) or not lowered[colon + 1].isspace():
+        colon = -1
+    blank = lowered.find("\n\n", 0, 400)
+    if blank >= 0 and (colon < 0 or blank < colon) and blank + 2 < len(lowered.rstrip()):
+        pos, limit = blank, _PARAGRAPH_MAX_WORDS
+    elif colon >= 0:
+        pos, limit = colon, _HEAD_MAX_WORDS
+    else:
         return 0, None
     words = _FIRST_WORDS_RE.findall(lowered, 0, pos)
-    if not words or len(words) > _HEAD_MAX_WORDS:
+    if not words or len(words) > limit:
         return 0, None
     return pos + 1, [w.replace("'", "") for w in words]
 
@@ -238,25 +255,24 @@ def enumeration(lowered: str) -> tuple[int, int]:
     return (best, best_chars) if best >= 3 else (0, 0)
 
 
-def closing_sentence(lowered: str) -> tuple[str, int, int]:
-    """(the first word of the last sentence, its word count, where it starts) when the request has more
-    than one sentence; ("", 0, 0) otherwise."""
+def closing_request(lowered: str) -> tuple[str, int, int]:
+    """(its first word, its instruction's word count, where it starts) of the last part of the request that
+    opens with an action or a question word: the last sentence, or what follows the last colon or a
+    text-game prompt (">"), whichever opens with one. ("", 0, 0) when no part but the first does.
+
+    "The corridor is dark ... Take the torch.", "... so we agreed I'd ask: how many legs does a spider
+    have?", "... What do you do? > read the note". The instruction ends at a colon that follows it: in
+    "please change 'colour' to 'color' in this sentence: ..." what comes after is supplied content."""
     trimmed = lowered.rstrip(" \t\n.!?\"')")
-    end = last_sentence_end(trimmed, max(0, len(trimmed) - 300))
-    if end < 0:
-        return "", 0, 0
-    start = _polite_end(trimmed, end)
-    words = _FIRST_WORDS_RE.findall(trimmed, start)
-    return (words[0].replace("'", ""), len(words), end) if words else ("", 0, 0)
-
-
-def last_sentence_end(text: str, start: int) -> int:
-    """Where the last sentence break in ``text[start:]`` ends (``_SENTENCE_END_RE``: ``.``, ``!`` or ``?`` and a
-    space, or a new line), or -1. Searched backwards, on the reversed window: the regex scanning forwards
-    through the whole window to keep its last match cost more than the rest of the classifier's reading."""
-    window = text[start:][::-1]
-    m = _REVERSED_SENTENCE_END_RE.search(window)
-    if m is None:
-        return -1
-    # Both forms end where the reversed match starts: the space after the stop, or the new line itself.
-    return start + len(window) - m.start()
+    starts = [m.end() for m in _CLAUSE_START_RE.finditer(trimmed, max(0, len(trimmed) - 600))]
+    for at in reversed(starts):
+        at = _polite_end(trimmed, at)
+        m = _FIRST_WORDS_RE.match(trimmed, at)
+        if m is None:
+            continue
+        word = m.group().replace("'", "")
+        if word in ACTION_LEAD or word in LOOKUP_LEAD:
+            colon = trimmed.find(": ", at)
+            n_words = len(_FIRST_WORDS_RE.findall(trimmed, at, colon if colon >= 0 else len(trimmed)))
+            return word, n_words, at
+    return "", 0, 0
