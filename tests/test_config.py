@@ -109,6 +109,8 @@ def test_tier_names_parse():
     ({"TIER_LOCAL_HEAVY_URL": "http://ollama host:11434"}, "TIER_LOCAL_HEAVY_URL"),
     ({"TIER_API_KEYS": ","}, "TIER_API_KEYS"),
     ({"TIER_DB": "/proc/no-such-place/ledger.db"}, "TIER_DB"),
+    ({"TIER_DB": "postgresql://router@127.0.0.1:99999/ledger"}, "TIER_DB"),  # no server can have that port
+    ({"TIER_DB": "postgresql://router@db host/ledger"}, "TIER_DB"),
 ])
 def test_every_bad_setting_is_one_line_naming_it_and_exit_2(monkeypatch, env, named):
     from click.testing import CliRunner

@@ -339,6 +339,68 @@ def test_error_markers_raise_the_official_clients_exceptions(oai: openai.OpenAI,
     assert "exceeds the context length (8192 tokens)" in err.value.error
 
 
+@pytest.mark.parametrize("protocol", ERROR_CALLS)
+@pytest.mark.parametrize("stream", [False, True])
+def test_auth_not_found_and_a_chosen_retry_after(http: httpx.Client, protocol: str, stream: bool) -> None:
+    path, body = ERROR_CALLS[protocol](BIG, "Hello [[sim:http404]]")
+    missing = http.post(path, json={**body, "stream": stream})
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/json"
+    assert BIG in missing.text and "[[sim:http404]]" in missing.text
+    path, body = ERROR_CALLS[protocol](BIG, "Hello [[sim:http429:17]]")
+    limited = http.post(path, json={**body, "stream": stream})
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "17"
+    if protocol == "openai":
+        assert missing.json()["error"]["code"] == "model_not_found"
+        assert "try again in 17s" in limited.json()["error"]["message"]
+    elif protocol == "anthropic":
+        assert missing.json() == {"type": "error", "error": {"type": "not_found_error",
+                                                             "message": missing.json()["error"]["message"]}}
+        assert "try again in 17s" in limited.json()["error"]["message"]
+    else:
+        assert missing.json()["error"].startswith(f'model "{BIG}" not found, try pulling it first')
+
+
+def test_auth_and_not_found_markers_raise_the_official_clients_exceptions(
+        oai: openai.OpenAI, claude: anthropic.Anthropic, olla: ollama.Client) -> None:
+    with pytest.raises(openai.AuthenticationError):
+        oai.chat.completions.create(model=GPT, messages=user("hi [[sim:http401]]"))
+    with pytest.raises(openai.NotFoundError) as missing:
+        oai.chat.completions.create(model=GPT, messages=user("hi [[sim:http404]]"), stream=True)
+    assert missing.value.code == "model_not_found"
+    with pytest.raises(anthropic.AuthenticationError):
+        claude.messages.create(model=CLAUDE, max_tokens=10, messages=user("hi [[sim:http401]]"))
+    with pytest.raises(anthropic.NotFoundError):
+        claude.messages.create(model=CLAUDE, max_tokens=10, messages=user("hi [[sim:http404]]"))
+    for marker, status in [("http401", 401), ("http404", 404)]:
+        with pytest.raises(ollama.ResponseError) as err:
+            olla.chat(model=SMALL, messages=user(f"hi [[sim:{marker}]]"))
+        assert err.value.status_code == status
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_overcount_reports_more_tokens_than_were_sent_and_produced(oai: openai.OpenAI, claude: anthropic.Anthropic,
+                                                                    olla: ollama.Client, stream: bool) -> None:
+    prompt = "Tell me about the history of the printing press."
+    seven, ten = prompt + " [[sim:overcount:7]]", prompt + " [[sim:overcount]]"
+
+    def honest(text: str) -> int:  # the real prompt count (the marker is part of the prompt)
+        return count_tokens(text) + 3
+
+    text, _, completion = ask_openai(oai, GPT, seven, stream, max_tokens=5)
+    assert text == ask_openai(oai, GPT, prompt, stream, max_tokens=5)[0]  # the same answer, only counted wrong
+    assert completion == 7 * 5
+    r = oai.chat.completions.create(model=GPT, messages=user(ten))
+    assert r.usage is not None and r.usage.prompt_tokens == 10 * honest(ten)
+    _, _, completion = ask_anthropic(claude, CLAUDE, seven, stream, max_tokens=5)
+    assert completion == 7 * 5
+    msg = claude.messages.create(model=CLAUDE, max_tokens=5, messages=user(seven))
+    assert msg.usage.input_tokens == 7 * honest(seven)
+    _, _, completion = ask_ollama(olla, SMALL, seven, stream, options={"num_predict": 5})
+    assert completion == 7 * 5
+    scoped = prompt + " [[sim:overcount:7@other-model]]"
+    assert olla.chat(model=SMALL, messages=user(scoped)).prompt_eval_count == honest(scoped)  # not this model
+
+
 def test_a_long_prompt_overflows_a_small_models_context_window(oai: openai.OpenAI, http: httpx.Client) -> None:
     long_prompt = "Summarize this: " + "word " * 9000
     with pytest.raises(openai.BadRequestError) as err:

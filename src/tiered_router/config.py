@@ -105,9 +105,12 @@ def _check_url(url: str) -> str:
 
 
 def _check_db(db: str) -> str:
-    """A SQLite path must be one this process can create or write; a database URL is checked when used
-    (a PostgreSQL server that is down at start-up is not a configuration error: the cloud waits for it)."""
-    if db.startswith(("postgresql://", "postgres://", "memory:")):
+    """A SQLite path must be one this process can create or write; a PostgreSQL URL must be one that could
+    ever connect. The server behind it is checked when used (a server that is down at start-up is not a
+    configuration error: the cloud waits for it)."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return _check_postgres_url(db)
+    if db.startswith("memory:"):
         return db
     path = Path(db.removeprefix("sqlite:///")).expanduser()
     if path.is_dir():
@@ -122,6 +125,24 @@ def _check_db(db: str) -> str:
     if not existed:
         path.unlink(missing_ok=True)
     return db
+
+
+def _check_postgres_url(url: str) -> str:
+    """The URL's syntax and ports, which no retry can fix. The messages do not quote the URL: it may hold a
+    password."""
+    if any(ch.isspace() for ch in url):
+        raise ValueError("the PostgreSQL URL has spaces in it (write them as %20)")
+    from psycopg import ProgrammingError  # only for a PostgreSQL URL, which needs it anyway
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except ProgrammingError:
+        raise ValueError("the PostgreSQL URL cannot be parsed") from None
+    for port in str(params.get("port") or "").split(","):
+        if port and not (port.isdecimal() and 0 < int(port) <= 65535):
+            raise ValueError(f"the PostgreSQL URL has a bad port ({port!r})")
+    return url
 
 
 class Settings(BaseSettings):

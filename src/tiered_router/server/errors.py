@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from ..errors import AllTiersFailed, CloudBudgetExceeded, CloudUnavailable, ConfigError, LogDisabled, RouterError
 
 log = logging.getLogger("tiered_router.server")
+NO_RETRY = {"x-should-retry": "false"}  # what the OpenAI and Anthropic SDKs read before retrying a 429 or a 5xx
 
 
 class HTTPProblem(Exception):
@@ -45,7 +46,9 @@ def problem_from(exc: Exception) -> HTTPProblem:
         return HTTPProblem(400, "the client disconnected before sending its request", "invalid_request_error",
                            "client_disconnected")
     if isinstance(exc, CloudBudgetExceeded):
-        return HTTPProblem(429, str(exc), "budget_exceeded", "budget_exceeded")
+        # A 429, which the official SDKs retry by default; retrying cannot help before the window ends, and
+        # each retry would be one more refused request. They all obey x-should-retry.
+        return HTTPProblem(429, str(exc), "budget_exceeded", "budget_exceeded", headers=NO_RETRY)
     if isinstance(exc, AllTiersFailed):
         attempts = [a.as_dict() for a in exc.attempts]
         waits = _rate_limits(exc.attempts)

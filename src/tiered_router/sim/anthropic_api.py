@@ -45,14 +45,17 @@ def invalid(message: str) -> Response:
     return error(400, "invalid_request_error", message)
 
 
-def _error_reply(reply: Reply) -> Response:
+def _error_reply(reply: Reply, model: str) -> Response:
     if reply.error == "http500":
         return error(500, "api_error", "Internal server error (simulated by [[sim:http500]])")
     if reply.error == "http401":
         return error(401, "authentication_error", "invalid x-api-key (simulated by [[sim:http401]])")
+    if reply.error == "http404":
+        return error(404, "not_found_error", f"model: {model} (simulated by [[sim:http404]])")
     if reply.error == "http429":
+        wait = reply.retry_after_s
         return error(429, "rate_limit_error", "This request would exceed the rate limit for your organization. "
-                     "Please try again in 1s. (simulated by [[sim:http429]])", {"retry-after": "1"})
+                     f"Please try again in {wait}s. (simulated by [[sim:http429]])", {"retry-after": str(wait)})
     return invalid(f"prompt is too long: {reply.prompt_tokens} tokens > {reply.context_window} maximum")
 
 
@@ -128,7 +131,7 @@ class AnthropicProtocol:
                 return Response(status_code=499)
             return error(ended[0], "timeout_error" if ended[0] == 504 else "overloaded_error", ended[1])
         if reply.error:
-            return _error_reply(reply)
+            return _error_reply(reply, chat.model)
 
         await self.sim.wait_first_token()
         mid = f"msg_sim{_PREFIX}{next(_ids):012d}"
@@ -143,7 +146,7 @@ class AnthropicProtocol:
                 {"type": "tool_use", "id": _tool_use_id(i), "name": n, "input": json.loads(a)}
                 for i, n, a in reply.tool_calls],
             "stop_reason": stop_reason, "stop_sequence": reply.stop_sequence,
-            "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": reply.completion_tokens},
+            "usage": {"input_tokens": reply.reported_prompt_tokens, "output_tokens": reply.reported_completion_tokens},
         }
         if reply.cut:
             return CutResponse(json.dumps(message).encode(), media_type="application/json")
@@ -153,7 +156,7 @@ class AnthropicProtocol:
         head = _event("message_start", {"type": "message_start", "message": {
             "id": mid, "type": "message", "role": "assistant", "model": model, "content": [],
             "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": reply.prompt_tokens, "output_tokens": 1},
+            "usage": {"input_tokens": reply.reported_prompt_tokens, "output_tokens": 1},
         }})
         tail = b""
         deltas: list[bytes] = []
@@ -178,7 +181,7 @@ class AnthropicProtocol:
             deltas = [f"{prefix}{json.dumps(d)}}}}}\n\n".encode() for d in reply.deltas]
         tail += _event("message_delta", {"type": "message_delta",
                                          "delta": {"stop_reason": stop_reason, "stop_sequence": reply.stop_sequence},
-                                         "usage": {"output_tokens": reply.completion_tokens}})
+                                         "usage": {"output_tokens": reply.reported_completion_tokens}})
         tail += _event("message_stop", {"type": "message_stop"})
         return StreamingResponse(self.sim.paced(head, deltas, tail, reply.cut), media_type="text/event-stream",
                                  headers={"cache-control": "no-cache"})

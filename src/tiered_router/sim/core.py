@@ -26,11 +26,13 @@ CUT_AFTER_DELTAS = 3  # content deltas sent before a [[sim:cut-stream]] connecti
 
 BEHAVIOURS = frozenset({
     "refuse", "empty", "truncate", "repeat", "bad-json", "http500", "http429", "hang", "cut-stream",
-    "context-too-long", "http401", "tool", "tool-as-text", "bad-tool-args", "unknown-tool", "unsure",
+    "context-too-long", "http401", "http404", "tool", "tool-as-text", "bad-tool-args", "unknown-tool", "unsure",
+    "overcount",
 })
-ERROR_BEHAVIOURS = frozenset({"http500", "http429", "http401", "hang", "context-too-long"})
+ERROR_BEHAVIOURS = frozenset({"http500", "http429", "http401", "http404", "hang", "context-too-long"})
 TOOL_BEHAVIOURS = frozenset({"tool", "tool-as-text", "bad-tool-args", "unknown-tool"})
-# [[sim:BEHAVIOUR]], [[sim:BEHAVIOUR:ARG]] (the tool of [[sim:tool:NAME]]), either with @MODEL; model names may
+# [[sim:BEHAVIOUR]], [[sim:BEHAVIOUR:ARG]] (the tool of [[sim:tool:NAME]], the seconds of [[sim:http429:N]], the
+# factor of [[sim:overcount:N]]), either with @MODEL; model names may
 # hold ':', '.', '/', '-'.
 MARKER_RE = re.compile(r"\[\[sim:([a-z0-9-]+)(?::([\w.-]+))?(?:@([^\]\s]+))?\]\]", re.IGNORECASE)
 # How sure the simulated model is of its tokens: a model that refuses, loops or garbles is less sure than
@@ -38,6 +40,8 @@ MARKER_RE = re.compile(r"\[\[sim:([a-z0-9-]+)(?::([\w.-]+))?(?:@([^\]\s]+))?\]\]
 _SURENESS = {"unsure": -1.6, "refuse": -0.9, "repeat": -1.2, "bad-json": -0.9, "empty": -1.0, "truncate": -0.7}
 OLLAMA_DEFAULT_NUM_CTX = 4096  # what Ollama uses when a request sends no options.num_ctx
 IMAGE_TOKENS = 765  # prompt tokens an image costs here (a 1024x1024 image at OpenAI's high detail)
+RETRY_AFTER_S = 1  # the Retry-After of [[sim:http429]] without an argument
+OVERCOUNT = 10  # how many times the real token counts [[sim:overcount]] reports without an argument
 
 
 class SimulatedCut(Exception):
@@ -77,12 +81,14 @@ class Reply:
     deltas: tuple[str, ...] = ()
     finish: str = "stop"  # "stop" | "length"
     stop_sequence: str | None = None
-    error: str | None = None  # "http500" | "http429" | "hang" | "context-too-long"
+    error: str | None = None  # "http500" | "http429" | "http401" | "http404" | "hang" | "context-too-long"
     context_window: int = 0
     cut: bool = False
     tool_calls: tuple[tuple[str, str, str], ...] = ()  # (id, name, arguments as JSON text)
     truncated: bool = False  # the prompt was cut to fit the window, silently (as Ollama does)
     sureness: float = -0.05  # the log-probability of a typical token: low for faults and [[sim:unsure]]
+    retry_after_s: int = RETRY_AFTER_S  # the Retry-After header of an http429
+    overcount: int = 1  # the usage reported is this many times the real counts ([[sim:overcount:N]])
 
     def logprobs(self, top: int = 0) -> list[dict[str, Any]]:
         """Each answer token's log-probability, as OpenAI's ``logprobs.content`` and Ollama's ``logprobs``, with
@@ -101,6 +107,15 @@ class Reply:
     def completion_tokens(self) -> int:
         return len(self.deltas)
 
+    @property
+    def reported_prompt_tokens(self) -> int:
+        """The prompt tokens the usage reports: the real count, unless [[sim:overcount]] inflates it."""
+        return self.prompt_tokens * self.overcount
+
+    @property
+    def reported_completion_tokens(self) -> int:
+        return self.completion_tokens * self.overcount
+
 
 def find_behaviour(text: str, model: str) -> str | None:
     """The first marker in ``text`` that names a known behaviour and applies to ``model``."""
@@ -116,6 +131,11 @@ def find_marker(text: str, model: str) -> tuple[str | None, str | None]:
         if behaviour in BEHAVIOURS and (scope is None or scope == model):
             return behaviour, arg
     return None, None
+
+
+def _number(arg: str | None, default: int) -> int:
+    """A marker's numeric argument (``[[sim:http429:30]]``), else ``default``."""
+    return int(arg) if arg is not None and arg.isdecimal() else default
 
 
 @lru_cache(maxsize=4096)
@@ -195,7 +215,9 @@ class Simulator:
             window = chat.context_window or self.context_window(chat.model)
             return Reply(prompt_tokens + window, error=behaviour, context_window=window)
         if behaviour in ERROR_BEHAVIOURS:
-            return Reply(prompt_tokens, error=behaviour, context_window=chat.context_window or 0)
+            return Reply(prompt_tokens, error=behaviour, context_window=chat.context_window or 0,
+                         retry_after_s=_number(arg, RETRY_AFTER_S) if behaviour == "http429" else RETRY_AFTER_S)
+        overcount = max(1, _number(arg, OVERCOUNT)) if behaviour == "overcount" else 1
         truncated = False
         if chat.protocol == "ollama" and chat.truncate:
             # Ollama cuts a prompt longer than its window without a word (only prompt_eval_count shows it); with no
@@ -214,7 +236,7 @@ class Simulator:
         if chat.tools and chat.tool_result is None:
             call = tool_reply(chat, behaviour, arg, prompt_tokens)
             if call is not None:
-                call.context_window, call.truncated = window, truncated
+                call.context_window, call.truncated, call.overcount = window, truncated, overcount
                 return call
         if chat.tool_result is not None and behaviour not in ("refuse", "empty", "repeat", "truncate"):
             behaviour = "after-tool"
@@ -249,7 +271,7 @@ class Simulator:
         return Reply(
             prompt_tokens, "".join(deltas), deltas, finish, stop_sequence,
             context_window=window, cut=behaviour == "cut-stream", truncated=truncated,
-            sureness=_SURENESS.get(behaviour or "", -0.05),
+            sureness=_SURENESS.get(behaviour or "", -0.05), overcount=overcount,
         )
 
     async def wait_first_token(self) -> None:

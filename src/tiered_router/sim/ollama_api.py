@@ -57,14 +57,16 @@ def _tag(model: str) -> dict[str, Any]:
     }
 
 
-def _error_reply(reply: Reply) -> Response:
+def _error_reply(reply: Reply, model: str) -> Response:
     if reply.error == "http500":
         return error(500, "llama runner process has terminated: simulated by [[sim:http500]]")
     if reply.error == "http401":
         return error(401, "unauthorized (simulated by [[sim:http401]])")
+    if reply.error == "http404":  # Ollama's answer for a model that was never pulled
+        return error(404, f'model "{model}" not found, try pulling it first (simulated by [[sim:http404]])')
     if reply.error == "http429":
         return error(429, "server busy, please try again. maximum pending requests exceeded "
-                     "(simulated by [[sim:http429]])", {"retry-after": "1"})
+                     "(simulated by [[sim:http429]])", {"retry-after": str(reply.retry_after_s)})
     return error(400, f"the input length ({reply.prompt_tokens} tokens) exceeds the context length "
                  f"({reply.context_window} tokens)")
 
@@ -128,7 +130,7 @@ class OllamaProtocol:
             ended = await self.sim.hang(request)
             return error(*ended) if ended else Response(status_code=499)
         if reply.error:
-            return _error_reply(reply)
+            return _error_reply(reply, model)
 
         await self.sim.wait_first_token()
         first_token = time.perf_counter_ns()
@@ -151,8 +153,8 @@ class OllamaProtocol:
             "message": _message(reply, content, calls),
             "done_reason": "length" if reply.finish == "length" else "stop", "done": True,
             "total_duration": max(now - started, 1), "load_duration": 1,
-            "prompt_eval_count": reply.prompt_tokens, "prompt_eval_duration": max(first_token - started, 1),
-            "eval_count": reply.completion_tokens, "eval_duration": max(now - first_token, 1),
+            "prompt_eval_count": reply.reported_prompt_tokens, "prompt_eval_duration": max(first_token - started, 1),
+            "eval_count": reply.reported_completion_tokens, "eval_duration": max(now - first_token, 1),
         }
 
     def _stream(self, reply: Reply, model: str, started: int, first_token: int,

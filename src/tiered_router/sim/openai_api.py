@@ -35,7 +35,6 @@ from tiered_router.sim.wire import (
 
 _ids = itertools.count(1)
 _PREFIX = os.urandom(4).hex()
-RETRY_HEADERS = {"retry-after": "1"}
 
 
 def error(status: int, message: str, type_: str, param: str | None = None, code: str | None = None,
@@ -55,10 +54,14 @@ def _error_reply(reply: Reply, model: str) -> Response:
     if reply.error == "http401":
         return error(401, "Incorrect API key provided. (simulated by [[sim:http401]])", "invalid_request_error",
                      None, "invalid_api_key")
+    if reply.error == "http404":
+        return error(404, f"The model `{model}` does not exist or you do not have access to it. "
+                     "(simulated by [[sim:http404]])", "invalid_request_error", None, "model_not_found")
     if reply.error == "http429":
+        wait = reply.retry_after_s
         return error(429, f"Rate limit reached for {model} on requests per min (RPM): Limit 3, Used 3, "
-                     "Requested 1. Please try again in 1s. (simulated by [[sim:http429]])",
-                     "requests", None, "rate_limit_exceeded", RETRY_HEADERS)
+                     f"Requested 1. Please try again in {wait}s. (simulated by [[sim:http429]])",
+                     "requests", None, "rate_limit_exceeded", {"retry-after": str(wait)})
     return invalid(
         f"This model's maximum context length is {reply.context_window} tokens. However, your messages "
         f"resulted in {reply.prompt_tokens} tokens. Please reduce the length of the messages.",
@@ -130,8 +133,8 @@ class OpenAIProtocol:
         await self.sim.wait_first_token()
         rid, created = f"chatcmpl-sim{_PREFIX}{next(_ids):012d}", int(time.time())
         finish = "tool_calls" if reply.tool_calls else "length" if reply.finish == "length" else "stop"
-        usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": reply.completion_tokens,
-                 "total_tokens": reply.prompt_tokens + reply.completion_tokens}
+        usage = {"prompt_tokens": reply.reported_prompt_tokens, "completion_tokens": reply.reported_completion_tokens,
+                 "total_tokens": reply.reported_prompt_tokens + reply.reported_completion_tokens}
         logprobs = logprobs_asked(reply, body)
         if body.get("stream") is True:
             options = body.get("stream_options")
