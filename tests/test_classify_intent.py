@@ -44,6 +44,9 @@ def test_short_questions_asking_for_reasons_are_tier_2(prompt: str) -> None:
         "Is wind power more effective than solar in Scotland?",
         "Is coffee healthier than tea? Back up your answer.",
         "Can a thermostat ever be said to want something?",
+        # chat style: a question with no question mark
+        "should zoos exist",
+        "is it wrong to skip jury duty for a holiday",
         # advice for someone else
         "Where should a first-time manager start, and what traps should they avoid?",
     ],

@@ -251,7 +251,7 @@ def read_ask(t: Text) -> Ask:
     elif second in ("me", "us") and third == "through":
         open_lead = "plan-request"  # "take me through", "walk us through"
         n_plan += 1
-    elif "?" in lowered and (first == "should" or (first in _YES_NO and _weighs(wset, pairs))):
+    elif _asks(lowered, t.n_boundaries) and (first == "should" or (first in _YES_NO and _weighs(wset, pairs))):
         open_lead = "judgement"  # "Should cities ban cars?", "Is it ethical to eat meat?"
         n_judge = 1
     elif first == "how" and second and second not in _HOW_EMBEDDED_STOP and third:
@@ -386,6 +386,12 @@ def _weighs(wset: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
             and wset.isdisjoint(_ABSTRACT)):
         return "will" not in wset or ("free", "will") in pairs
     return any(("more", w) in pairs or ("less", w) in pairs for w in _WEIGHED_QUALITIES & wset)
+
+
+def _asks(lowered: str, n_boundaries: int) -> bool:
+    """Whether the request is a question: it has a question mark, or it is one unpunctuated line, as chat
+    often is ("is it wrong to eat meat")."""
+    return "?" in lowered or n_boundaries == 0
 
 
 def _why_interjection(second: str, pairs: frozenset[tuple[str, str]]) -> bool:

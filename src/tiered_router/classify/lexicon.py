@@ -76,7 +76,7 @@ DELIVERABLES = _lex(
 # eat meat?"), not a fact.
 NORMATIVE = _lex(
     """
-    ethical unethical moral immoral morally ethically fair unfair justified unjustified justifiable wise
+    ethical unethical moral immoral morally ethically fair unfair justified unjustified justifiable wise wrong
     unwise worth worthwhile desirable acceptable sustainable responsible
     """
 )
