@@ -278,25 +278,26 @@ def test_unknown_time_zone(make) -> None:
         make(timezone="Mars/Olympus_Mons")
 
 
-# -- TTL -------------------------------------------------------------------------------------------
-def test_expired_reservations_stop_counting_and_are_reclaimed(make) -> None:
+# -- TTL (more in test_budget_orphans.py) ----------------------------------------------------------
+def test_expired_reservations_keep_counting_until_charged_at_their_worst_case(make) -> None:
     clock = FakeClock(T0)
     t = make(daily_limit_usd=0.01, reservation_ttl_s=60, reclaim_interval_s=3600, clock=clock)
     leaked = t.reserve(*MODEL, 0.006)
     with pytest.raises(BudgetExceeded):
         t.reserve(*MODEL, 0.006)
-    clock.advance(seconds=59)
-    assert t.totals().day_reserved == 6000
-    clock.advance(seconds=1)  # expires_at is exclusive
-    assert t.totals().day_reserved == 0  # expired: no longer counts, even before reclaim
-    fresh = t.reserve(*MODEL, 0.006)
+    clock.advance(seconds=60)  # expires_at is exclusive: expired now
+    assert (t.totals().day_reserved, t.totals().day_spent) == (6000, 0)  # expired, still held: never freed
+    with pytest.raises(BudgetExceeded):
+        t.reserve(*MODEL, 0.006)
     assert t.reclaim_expired() == 1
     assert t.reclaim_expired() == 0
-    assert t.totals().day_reserved == 6000
-    # the leaked call did finish after all: its real spend is still recorded
+    assert (t.totals().day_reserved, t.totals().day_spent) == (0, 6000)  # charged at the reserved worst case
+    with pytest.raises(BudgetExceeded):
+        t.reserve(*MODEL, 0.006)
+    # the leaked call did finish after all: its real cost replaces the charge
     assert t.settle(leaked, 10, 10, cost_usd=0.001) == 0.001
-    assert t.totals().day_spent == 1000
-    t.release(fresh)
+    assert (t.totals().day_reserved, t.totals().day_spent) == (0, 1000)
+    t.release(t.reserve(*MODEL, 0.006))
 
 
 def test_reserve_reclaims_periodically(make) -> None:
@@ -305,11 +306,12 @@ def test_reserve_reclaims_periodically(make) -> None:
     t.reserve(*MODEL, 0.01)
     clock.advance(seconds=100)
     t.reserve(*MODEL, 0.01)  # within the interval: no sweep
-    assert t.ledger.reclaim_expired(to_us(clock.now)) == 1
+    assert t.ledger.reclaim_expired(to_us(clock.now)).count == 1
     t.reserve(*MODEL, 0.01)
     clock.advance(seconds=200)
-    t.reserve(*MODEL, 0.01)  # past the interval: this reserve swept the expired one
-    assert t.ledger.reclaim_expired(to_us(clock.now)) == 0
+    t.reserve(*MODEL, 0.01)  # past the interval: this reserve swept the expired ones
+    assert t.ledger.reclaim_expired(to_us(clock.now)).count == 0
+    assert t.totals().day_spent == 30_000  # the three expired reservations, each charged once
 
 
 def test_reclaim_at_start_up(pmake) -> None:
@@ -317,10 +319,10 @@ def test_reclaim_at_start_up(pmake) -> None:
     first.reserve(*MODEL, 0.005)
     first.close()  # "crashed" without settling
     before = pmake(daily_limit_usd=0.01, reservation_ttl_s=60, clock=FakeClock(T0.replace(second=59)))
-    assert before.totals().day_reserved == 5000
+    assert (before.totals().day_reserved, before.totals().day_spent) == (5000, 0)
     after = pmake(daily_limit_usd=0.01, reservation_ttl_s=60, clock=FakeClock(T0.replace(minute=1)))
-    assert after.totals().day_reserved == 0
-    assert after.ledger.reclaim_expired(to_us(T0.replace(hour=23))) == 0  # start-up deleted it
+    assert (after.totals().day_reserved, after.totals().day_spent) == (0, 5000)
+    assert after.ledger.reclaim_expired(to_us(T0.replace(hour=23))).count == 0  # start-up charged it
 
 
 def to_us(dt: datetime) -> int:
@@ -415,10 +417,10 @@ async def test_async_wrappers(make) -> None:
 def test_migrations_are_idempotent(pmake) -> None:
     a = pmake()
     a.record_spend(*MODEL, 0, 0, cost_usd=0.5)
-    assert a.ledger.schema_version() == sqlite_mod.LATEST_VERSION == 1
+    assert a.ledger.schema_version() == sqlite_mod.LATEST_VERSION == 2
     b = pmake()  # opens (and "migrates") the same database again
     c = pmake()
-    assert b.ledger.schema_version() == c.ledger.schema_version() == 1
+    assert b.ledger.schema_version() == c.ledger.schema_version() == 2
     assert c.totals().day_spent == 500_000
 
 

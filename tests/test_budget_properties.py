@@ -1,5 +1,7 @@
-"""Hypothesis: random sequences of reserve / settle / release / time passing, checked against a
-simple model. spent + reserved never exceeds the limit, and every sum is exact in micro-dollars.
+"""Hypothesis: random sequences of reserve / settle / release / time passing / reclaim, checked against a
+simple model. spent + reserved never exceeds the limit, and every sum is exact in micro-dollars. A reservation
+holds its money until it is settled, released or (once expired) charged by the reclaim at its worst case; a
+settle after that charge replaces it with the real cost.
 
 Each example runs in its own calendar month (the clock moves on a month per example), so examples
 share one ledger per test without seeing each other's windows.
@@ -21,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from budget_support import BACKENDS, FakeClock, backend_db
 from tiered_router.budget import BudgetExceeded, BudgetTracker, Limits
 
-TTL_S = 300
+TTL_S = 100
 MODEL = ("anthropic", "claude-haiku-4-5")
 
 ops = st.lists(
@@ -31,6 +33,7 @@ ops = st.lists(
         st.tuples(st.just("release"), st.integers(0, 50)),
         st.tuples(st.just("wait"), st.integers(0, 200)),  # seconds; reservations expire after TTL_S
         st.tuples(st.just("record"), st.integers(0, 3000)),
+        st.tuples(st.just("reclaim")),
     ),
     max_size=40,
 )
@@ -41,7 +44,8 @@ def tracker_and_clock(request: pytest.FixtureRequest, tmp_path: Path):
     with backend_db(request.param, tmp_path) as db:
         clock = FakeClock(datetime(2001, 1, 1, tzinfo=UTC))
         # both limits are checked per example (see the test); the tracker's limits are replaced
-        with BudgetTracker(db=db, clock=clock, reservation_ttl_s=TTL_S, reclaim_interval_s=60) as t:
+        # reclaims only where the operations say (a reserve would sweep every reclaim_interval_s otherwise)
+        with BudgetTracker(db=db, clock=clock, reservation_ttl_s=TTL_S, reclaim_interval_s=10**12) as t:
             yield t, clock
 
 
@@ -56,22 +60,24 @@ def test_random_operations_never_overspend_and_sum_exactly(tracker_and_clock, op
     clock.set(datetime(2001 + n // 12, n % 12 + 1, 1, 1, 0, tzinfo=UTC))
     month_limit = day_limit + month_extra
     tracker.limits = Limits(day_limit, month_limit)
+    tracker.reclaim_expired()  # what earlier examples left open is charged in their months, not counted below
 
-    open_res: dict[str, tuple[object, int, datetime]] = {}  # id -> (reservation, amount, expires)
+    open_res: dict[str, tuple[int, datetime]] = {}  # id -> (amount, expires): reserved, not settled or charged
+    charged: dict[str, int] = {}  # id -> amount: charged by the reclaim, not settled since
     spent = 0
     handles: list = []  # every reservation ever made, so settle/release may hit closed ones too
     settled: set[str] = set()
-    unreserved_spend = False  # record_spend, or settling an expired reservation, may go over
+    unreserved_spend = False  # record_spend, or settling a released reservation, may go over
 
-    def live_reserved() -> int:
-        return sum(a for _, a, exp in open_res.values() if exp > clock.now)
+    def reserved() -> int:
+        return sum(a for a, _ in open_res.values())
 
     for op in ops:
         kind = op[0]
         if kind == "reserve":
             amount = op[1]
             fits = amount == 0 or (
-                spent + live_reserved() + amount <= day_limit and spent + live_reserved() + amount <= month_limit
+                spent + reserved() + amount <= day_limit and spent + reserved() + amount <= month_limit
             )
             try:
                 r = tracker.reserve(*MODEL, amount / 1_000_000)
@@ -79,7 +85,7 @@ def test_random_operations_never_overspend_and_sum_exactly(tracker_and_clock, op
                 assert not fits
             else:
                 assert fits
-                open_res[r.id] = (r, amount, r.expires_at)
+                open_res[r.id] = (amount, r.expires_at)
                 handles.append(r)
         elif kind in ("settle", "release") and handles:
             r = handles[op[1] % len(handles)]
@@ -88,13 +94,13 @@ def test_random_operations_never_overspend_and_sum_exactly(tracker_and_clock, op
                 recorded = tracker.settle(r, 10, 10, cost_usd=cost / 1_000_000)
                 if r.id not in settled:
                     settled.add(r.id)
-                    if r.id not in open_res or open_res[r.id][2] <= clock.now:
+                    if r.id not in open_res and r.id not in charged:  # released before
                         unreserved_spend = True
-                    spent += cost
+                    spent += cost - charged.pop(r.id, 0)  # a charge by the reclaim is replaced
                     assert round(recorded * 1_000_000) == cost
                 open_res.pop(r.id, None)
             else:
-                tracker.release(r)
+                tracker.release(r)  # a charge by the reclaim stays
                 open_res.pop(r.id, None)
         elif kind == "wait":
             clock.advance(seconds=op[1])
@@ -104,10 +110,17 @@ def test_random_operations_never_overspend_and_sum_exactly(tracker_and_clock, op
             spent += op[1]
             unreserved_spend = True
             tracker.record_spend(*MODEL, 0, 0, cost_usd=op[1] / 1_000_000)
+        elif kind == "reclaim":
+            expired = {rid: a for rid, (a, expires) in open_res.items() if expires <= clock.now}
+            assert tracker.reclaim_expired() == len(expired)
+            for rid, a in expired.items():
+                del open_res[rid]
+                charged[rid] = a
+                spent += a
 
         tot = tracker.totals()
         assert tot.day_spent == tot.month_spent == spent
-        assert tot.day_reserved == tot.month_reserved == live_reserved()
+        assert tot.day_reserved == tot.month_reserved == reserved()
         # reservations never push past a limit; only money spent outside them can
         if not unreserved_spend:
             assert tot.day_spent + tot.day_reserved <= min(day_limit, month_limit)

@@ -217,6 +217,9 @@ class Settings(BaseSettings):
     cloud_monthly_budget_usd: float = Field(50.0, ge=0)
     budget_timezone: str = "UTC"
     budget_fail_open: bool = False
+    # Seconds a cloud call's reservation is held for it. One nobody settled by then (its process was killed) is
+    # charged at its reserved worst case, never freed; a call still running settles later at its real cost.
+    reservation_ttl_s: float = Field(600.0, gt=0)
     # When the router wanted the cloud but the budget is spent: "degrade" returns the best local
     # answer marked degraded; "error" refuses with budget_exceeded. A forced cloud call always errors.
     budget_exhausted: Literal["degrade", "error"] = "degrade"

@@ -15,7 +15,7 @@ See docs/budget.md.
 
 from ..paths import default_db_path
 from .errors import BudgetError, BudgetExceeded, LedgerUnavailable, UnknownPrice
-from .ledger import Ledger, Limits, Windows, WindowStats, WindowTotals, open_ledger
+from .ledger import Ledger, Limits, Reclaimed, Windows, WindowStats, WindowTotals, open_ledger
 from .memory import MemoryLedger
 from .money import micro_to_usd, redact_url, usd_to_micro
 from .pricing import DEFAULT_LOCAL_PROVIDERS, PriceBook, Rates
@@ -32,6 +32,7 @@ __all__ = [
     "MemoryLedger",
     "PriceBook",
     "Rates",
+    "Reclaimed",
     "Reservation",
     "UnknownPrice",
     "WindowStats",

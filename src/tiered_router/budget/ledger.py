@@ -4,7 +4,10 @@ Every cloud call first *reserves* its worst-case cost. Checking the limit and re
 reservation is one atomic step in the ledger (SQLite ``BEGIN IMMEDIATE``; PostgreSQL a row lock on
 the month's window row), so concurrent callers — threads or processes — can never together commit
 more than the limit. After the call the reservation is *settled* at the real cost, or *released* if
-the call failed. A reservation leaked by a killed process expires after ``reservation_ttl_s``.
+the call failed. A reservation leaked by a killed process expires after ``reservation_ttl_s`` and is
+then *charged*, never freed: ``reclaim_expired`` turns it into a spend row at its reserved (worst-case)
+amount, marked estimated and ``orphaned``, since the provider may have billed the call. A late settle
+of that call replaces the charge with its real cost, once (see ``Ledger.settle``).
 
 The ledger speaks integer micro-dollars and integer epoch-microseconds only (``to_epoch_us``), and
 knows windows by their keys (``Windows``). ``sqlite.py``, ``postgres.py`` and ``memory.py`` implement
@@ -32,6 +35,11 @@ _ONE_US = timedelta(microseconds=1)
 def to_epoch_us(dt: datetime) -> int:
     """Exact integer microseconds since the epoch (no float rounding)."""
     return (dt - EPOCH) // _ONE_US
+
+
+def from_epoch_us(us: int) -> datetime:
+    """The instant ``us`` epoch-microseconds name (the inverse of ``to_epoch_us``)."""
+    return EPOCH + timedelta(microseconds=us)
 
 
 def new_id(now_us: int) -> str:
@@ -64,7 +72,8 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class WindowTotals:
-    """Settled spend and open (unexpired) reservations, in micro-dollars."""
+    """Settled spend and open reservations, in micro-dollars. A reservation counts until it is settled,
+    released or charged by ``reclaim_expired``, expired or not: expiring never frees its money."""
 
     day_spent: int = 0
     day_reserved: int = 0
@@ -89,6 +98,9 @@ class WindowStats:
     open_reservations: int = 0
     # "provider/model" -> {"cost_micro", "calls", "tokens_in", "tokens_out"}
     by_model: dict[str, dict[str, int]] = field(default_factory=dict)
+    # spend charged by reclaim_expired for reservations nobody settled (part of ``spent`` and ``calls``)
+    orphaned_calls: int = 0
+    orphaned_micro: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +112,14 @@ class ReservationRow:
     created_us: int
     expires_us: int
     windows: Windows
+
+
+@dataclass(frozen=True, slots=True)
+class Reclaimed:
+    """What one ``reclaim_expired`` charged: how many orphaned reservations, and their amount."""
+
+    count: int = 0
+    amount_micro: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +184,13 @@ class Ledger(ABC):
     @abstractmethod
     def settle(self, spend: SpendRow, reservation_id: str | None) -> int:
         """Record a spend row and delete the reservation (if any) in one transaction. Idempotent per
-        ``spend.call_id``: a second call records nothing and returns the first recorded cost."""
+        ``spend.call_id``: a second call records nothing and returns the first recorded cost.
+
+        One exception: when the row already there is an *orphaned* charge (``reclaim_expired`` charged the
+        reservation at its worst case because nobody settled it within its TTL), this settle is the real
+        figure for that call, so it replaces the charge — cost, tokens, estimated flag — and the windows
+        of the charge move by the difference, calls unchanged. That happens once: the row is no longer
+        orphaned, and later settles return its cost. The ledger ends as if the reclaim had never run."""
 
     @abstractmethod
     def release(self, reservation_id: str) -> bool:
@@ -178,8 +204,12 @@ class Ledger(ABC):
         """(daily, monthly) statistics for the summary."""
 
     @abstractmethod
-    def reclaim_expired(self, now_us: int) -> int:
-        """Delete reservations whose TTL has passed; returns how many."""
+    def reclaim_expired(self, now_us: int) -> Reclaimed:
+        """Charge every reservation whose TTL has passed (``expires_us <= now_us``) at its reserved
+        amount, atomically: delete it and record a spend row keyed by its id, ``cost_estimated`` and
+        ``orphaned``, in the reservation's own day and month windows. A reservation whose id already has
+        a spend row is only deleted. Safe to run twice and concurrently: each reservation is charged
+        once. Returns what was charged."""
 
     @abstractmethod
     def schema_version(self) -> int: ...

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .errors import LedgerUnavailable
 from .ledger import (
     Ledger,
     Limits,
+    Reclaimed,
     ReservationRow,
     SpendRow,
     Windows,
     WindowStats,
     WindowTotals,
     check_limits,
+    from_epoch_us,
 )
 
 
@@ -38,8 +40,8 @@ class MemoryLedger(Ledger):
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
         self._reservations: dict[str, ReservationRow] = {}
-        self._spend: list[SpendRow] = []
-        self._spend_by_call: dict[str, int] = {}
+        self._spend: dict[str, SpendRow] = {}  # by call id, in the order recorded
+        self._orphaned: set[str] = set()  # call ids charged by reclaim_expired and not settled since
         self._closed = False
 
     def _check_open(self) -> None:
@@ -50,8 +52,8 @@ class MemoryLedger(Ledger):
         day = self._windows.get(windows.day_key)
         month = self._windows.get(windows.month_key)
         day_res = month_res = 0
-        for r in self._reservations.values():
-            if r.expires_us > now_us and r.windows.month == windows.month:
+        for r in self._reservations.values():  # expired or not: a reservation counts until charged
+            if r.windows.month == windows.month:
                 month_res += r.amount_micro
                 if r.windows.day == windows.day:
                     day_res += r.amount_micro
@@ -84,18 +86,28 @@ class MemoryLedger(Ledger):
     def settle(self, spend: SpendRow, reservation_id: str | None) -> int:
         with self._lock:
             self._check_open()
-            if spend.call_id in self._spend_by_call:
-                return self._spend_by_call[spend.call_id]
-            self._spend.append(spend)
-            self._spend_by_call[spend.call_id] = spend.cost_micro
-            if reservation_id is not None:
-                self._reservations.pop(reservation_id, None)
-            for key in (spend.windows.month_key, spend.windows.day_key):
-                w = self._windows.setdefault(key, _Window())
-                w.spent += spend.cost_micro
-                w.calls += 1
-                w.estimated_calls += int(spend.cost_estimated)
+            known = self._spend.get(spend.call_id)
+            if known is not None and spend.call_id not in self._orphaned:
+                return known.cost_micro
+            if known is None:
+                self._spend[spend.call_id] = spend
+                if reservation_id is not None:
+                    self._reservations.pop(reservation_id, None)
+                self._count(spend.windows, spend.cost_micro, 1, int(spend.cost_estimated))
+                return spend.cost_micro
+            # the real figure of a call whose reservation was charged as orphaned: it replaces the charge
+            self._orphaned.discard(spend.call_id)
+            self._spend[spend.call_id] = replace(
+                spend, windows=known.windows, reserved_micro=known.reserved_micro)
+            self._count(known.windows, spend.cost_micro - known.cost_micro, 0, int(spend.cost_estimated) - 1)
             return spend.cost_micro
+
+    def _count(self, windows: Windows, spent: int, calls: int, estimated: int) -> None:
+        for key in (windows.month_key, windows.day_key):
+            w = self._windows.setdefault(key, _Window())
+            w.spent += spent
+            w.calls += calls
+            w.estimated_calls += estimated
 
     def release(self, reservation_id: str) -> bool:
         with self._lock:
@@ -119,8 +131,12 @@ class MemoryLedger(Ledger):
             for key, spent, reserved, match in window_of:
                 w = self._windows.get(key) or _Window()
                 by_model: dict[str, dict[str, int]] = {}
-                for s in self._spend:
+                orphaned_calls = orphaned_micro = 0
+                for s in self._spend.values():
                     if match(s.windows):
+                        if s.call_id in self._orphaned:
+                            orphaned_calls += 1
+                            orphaned_micro += s.cost_micro
                         m = by_model.setdefault(
                             f"{s.provider}/{s.model}",
                             {"cost_micro": 0, "calls": 0, "tokens_in": 0, "tokens_out": 0},
@@ -129,19 +145,26 @@ class MemoryLedger(Ledger):
                         m["calls"] += 1
                         m["tokens_in"] += s.tokens_in
                         m["tokens_out"] += s.tokens_out
-                open_count = sum(
-                    1 for r in self._reservations.values() if r.expires_us > now_us and match(r.windows)
-                )
-                result.append(WindowStats(spent, reserved, w.calls, w.estimated_calls, open_count, by_model))
+                open_count = sum(1 for r in self._reservations.values() if match(r.windows))
+                result.append(WindowStats(spent, reserved, w.calls, w.estimated_calls, open_count, by_model,
+                                          orphaned_calls, orphaned_micro))
             return result[0], result[1]
 
-    def reclaim_expired(self, now_us: int) -> int:
+    def reclaim_expired(self, now_us: int) -> Reclaimed:
         with self._lock:
             self._check_open()
-            expired = [rid for rid, r in self._reservations.items() if r.expires_us <= now_us]
-            for rid in expired:
-                del self._reservations[rid]
-            return len(expired)
+            expired = [r for r in self._reservations.values() if r.expires_us <= now_us]
+            count = amount = 0
+            for r in expired:
+                del self._reservations[r.id]
+                if r.id in self._spend:  # already settled: nothing more to charge
+                    continue
+                self._spend[r.id] = SpendRow(r.id, from_epoch_us(now_us), r.windows, r.provider, r.model, 0, 0,
+                                             r.amount_micro, True, r.amount_micro)
+                self._orphaned.add(r.id)
+                self._count(r.windows, r.amount_micro, 1, 1)
+                count, amount = count + 1, amount + r.amount_micro
+            return Reclaimed(count, amount)
 
     def schema_version(self) -> int:
         return 0

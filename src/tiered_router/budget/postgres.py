@@ -4,10 +4,11 @@ Reserve is one transaction, sent in one round trip (pipeline mode): create the m
 if needed, ``SELECT ... FROM budget_windows WHERE window_key = 'month:…' FOR UPDATE``, then — as a
 new statement, so with a snapshot that sees everything committed before the lock was granted — read
 spent + open reservations of the day and month and insert the reservation only if it fits.
-Settle is one statement: record the spend (unless the call is already recorded), drop the
-reservation, and add to the month row then the day row. Every writer takes the month row first, so
-there is a single lock order and no deadlock. Release and reclaim only ever *lower* the reserved
-total, so they need no window lock.
+Settle is one statement: record the spend (unless the call is already recorded, or replace an orphaned
+charge of it), drop the reservation, and add to the month row then the day row. Reclaim is one statement
+too: delete the expired reservations and charge each as spend, months then days. Every writer takes the
+month row first, so there is a single lock order and no deadlock. Release only ever *lowers* the reserved
+total, so it needs no window lock.
 
 Connections that fail are dropped and the operation is retried once on a fresh connection; every
 write is idempotent (client-generated ids), so a retry after an unknown commit outcome is safe.
@@ -34,12 +35,14 @@ from .errors import BudgetError, LedgerUnavailable
 from .ledger import (
     Ledger,
     Limits,
+    Reclaimed,
     ReservationRow,
     SpendRow,
     Windows,
     WindowStats,
     WindowTotals,
     check_limits,
+    from_epoch_us,
 )
 from .money import redact_text, redact_url
 from .postgres_sql import (
@@ -48,6 +51,7 @@ from .postgres_sql import (
     LOCK_WINDOW,
     MIGRATION_LOCK_KEY,
     MIGRATIONS,
+    RECLAIM,
     RESERVE_IF_FITS,
     SETTLE,
     TOTALS_SQL,
@@ -179,7 +183,7 @@ class PostgresLedger(Ledger):
     def _query_totals(cur: psycopg.Cursor[Any], windows: Windows, now_us: int) -> None:
         cur.execute(
             TOTALS_SQL,
-            {"dk": windows.day_key, "mk": windows.month_key, "m": windows.month, "d": windows.day, "now": now_us},
+            {"dk": windows.day_key, "mk": windows.month_key, "m": windows.month, "d": windows.day},
         )
 
     @classmethod
@@ -209,7 +213,6 @@ class PostgresLedger(Ledger):
             "m": w.month,
             "dk": w.day_key,
             "mk": w.month_key,
-            "now": now_us,
             "dlim": limits.day_micro,
             "mlim": limits.month_micro,
         }
@@ -295,14 +298,16 @@ class PostgresLedger(Ledger):
 
         def op(conn: psycopg.Connection[Any], retrying: bool) -> int:
             with conn.cursor() as cur:
-                cur.execute(SETTLE, params)  # autocommit: the statement is its own transaction
-                got = cur.fetchone()
-                assert got is not None
-                if got[0] is not None:
-                    return int(got[0])
-                if got[1] is not None:  # already settled: idempotent
-                    return int(got[1])
-                # a concurrent settle of the same call committed after our snapshot: read it now
+                for _ in range(3):
+                    cur.execute(SETTLE, params)  # autocommit: the statement is its own transaction
+                    got = cur.fetchone()
+                    assert got is not None
+                    # recorded now, replaced an orphaned charge, or already settled (idempotent)
+                    recorded = next((int(v) for v in got if v is not None), None)
+                    if recorded is not None:
+                        return recorded
+                    # a concurrent settle or reclaim of the same call committed after our snapshot: again,
+                    # with a snapshot that sees it (an orphaned charge committed meanwhile is then replaced)
                 cur.execute("SELECT cost_micro FROM budget_spend WHERE call_id = %s", (spend.call_id,))
                 return _one(cur)
 
@@ -331,35 +336,34 @@ class PostgresLedger(Ledger):
                 cur.execute("SELECT calls, estimated_calls FROM budget_windows WHERE window_key = %s", (key,))
                 counters = cur.fetchone() or (0, 0)
                 cur.execute(
-                    "SELECT provider, model, SUM(cost_micro), COUNT(*), SUM(tokens_in), SUM(tokens_out)"
+                    "SELECT provider, model, SUM(cost_micro), COUNT(*), SUM(tokens_in), SUM(tokens_out),"
+                    " COUNT(*) FILTER (WHERE orphaned), COALESCE(SUM(cost_micro) FILTER (WHERE orphaned), 0)"
                     f" FROM budget_spend WHERE month_key = %s AND {column} = %s GROUP BY provider, model",
                     (windows.month, value),
                 )
-                by_model = {
-                    f"{provider}/{model}": {
-                        "cost_micro": int(cost),
-                        "calls": int(calls),
-                        "tokens_in": int(tin),
-                        "tokens_out": int(tout),
-                    }
-                    for provider, model, cost, calls, tin, tout in cur.fetchall()
-                }
+                by_model: dict[str, dict[str, int]] = {}
+                orphaned_calls = orphaned_micro = 0
+                for provider, model, cost, calls, tin, tout, orphans, orphaned in cur.fetchall():
+                    by_model[f"{provider}/{model}"] = {
+                        "cost_micro": int(cost), "calls": int(calls), "tokens_in": int(tin), "tokens_out": int(tout)}
+                    orphaned_calls += int(orphans)
+                    orphaned_micro += int(orphaned)
                 cur.execute(
-                    f"SELECT COUNT(*) FROM budget_reservations WHERE month_key = %s AND {column} = %s"
-                    " AND expires_us > %s",
-                    (windows.month, value, now_us),
+                    f"SELECT COUNT(*) FROM budget_reservations WHERE month_key = %s AND {column} = %s",
+                    (windows.month, value),
                 )
-                out.append(
-                    WindowStats(spent, reserved, int(counters[0]), int(counters[1]), _one(cur), by_model)
-                )
+                out.append(WindowStats(spent, reserved, int(counters[0]), int(counters[1]), _one(cur), by_model,
+                                       orphaned_calls, orphaned_micro))
             return out[0], out[1]
 
         return self._run(op, "summary")
 
-    def reclaim_expired(self, now_us: int) -> int:
-        def op(cur: psycopg.Cursor[Any], retrying: bool) -> int:
-            cur.execute("DELETE FROM budget_reservations WHERE expires_us <= %s", (now_us,))
-            return cur.rowcount
+    def reclaim_expired(self, now_us: int) -> Reclaimed:
+        def op(cur: psycopg.Cursor[Any], retrying: bool) -> Reclaimed:
+            cur.execute(RECLAIM, {"now": now_us, "ts": from_epoch_us(now_us)})
+            row = cur.fetchone()
+            assert row is not None
+            return Reclaimed(int(row[0]), int(row[1]))
 
         return self._run(op, "reclaim")
 

@@ -20,12 +20,14 @@ from .errors import BudgetError, LedgerUnavailable
 from .ledger import (
     Ledger,
     Limits,
+    Reclaimed,
     ReservationRow,
     SpendRow,
     Windows,
     WindowStats,
     WindowTotals,
     check_limits,
+    from_epoch_us,
 )
 
 log = logging.getLogger("tiered_router.budget")
@@ -73,17 +75,19 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "CREATE INDEX IF NOT EXISTS budget_spend_window ON budget_spend (month_key, day_key)",
         ],
     ),
+    # A spend row charged by reclaim_expired for a reservation nobody settled within its TTL. A late settle of
+    # that call replaces it (and clears the flag).
+    (2, ["ALTER TABLE budget_spend ADD COLUMN orphaned INTEGER NOT NULL DEFAULT 0"]),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
+# Every reservation counts, expired or not: an expired one holds its money until reclaim_expired charges it.
 _TOTALS_SQL = """
 SELECT
   COALESCE((SELECT spent_micro FROM budget_windows WHERE window_key = ?1), 0),
-  COALESCE((SELECT SUM(amount_micro) FROM budget_reservations
-            WHERE month_key = ?3 AND day_key = ?4 AND expires_us > ?5), 0),
+  COALESCE((SELECT SUM(amount_micro) FROM budget_reservations WHERE month_key = ?3 AND day_key = ?4), 0),
   COALESCE((SELECT spent_micro FROM budget_windows WHERE window_key = ?2), 0),
-  COALESCE((SELECT SUM(amount_micro) FROM budget_reservations
-            WHERE month_key = ?3 AND expires_us > ?5), 0)
+  COALESCE((SELECT SUM(amount_micro) FROM budget_reservations WHERE month_key = ?3), 0)
 """
 _INSERT_RESERVATION = """
 INSERT INTO budget_reservations (id, provider, model, amount_micro, created_us, expires_us, day_key, month_key)
@@ -96,11 +100,21 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (call_id) DO NOTHING
 """
 _ADD_TO_WINDOW = """
-INSERT INTO budget_windows (window_key, spent_micro, calls, estimated_calls) VALUES (?, ?, 1, ?)
+INSERT INTO budget_windows (window_key, spent_micro, calls, estimated_calls) VALUES (?, ?, ?, ?)
 ON CONFLICT (window_key) DO UPDATE SET
   spent_micro = spent_micro + excluded.spent_micro,
-  calls = calls + 1,
+  calls = calls + excluded.calls,
   estimated_calls = estimated_calls + excluded.estimated_calls
+"""
+_CHARGE_ORPHAN = """
+INSERT INTO budget_spend (call_id, ts, day_key, month_key, provider, model, tokens_in, tokens_out,
+                          cost_micro, cost_estimated, reserved_micro, orphaned)
+VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, 1, ?, 1)
+ON CONFLICT (call_id) DO NOTHING
+"""
+_REPLACE_ORPHAN = """
+UPDATE budget_spend SET ts = ?, tokens_in = ?, tokens_out = ?, cost_micro = ?, cost_estimated = ?, orphaned = 0
+WHERE call_id = ?
 """
 
 
@@ -178,7 +192,7 @@ class SqliteLedger(Ledger):
     @staticmethod
     def _read_totals(conn: sqlite3.Connection, windows: Windows, now_us: int) -> WindowTotals:
         row = conn.execute(
-            _TOTALS_SQL, (windows.day_key, windows.month_key, windows.month, windows.day, now_us)
+            _TOTALS_SQL, (windows.day_key, windows.month_key, windows.month, windows.day)
         ).fetchone()
         return WindowTotals(row[0], row[1], row[2], row[3])
 
@@ -224,15 +238,24 @@ class SqliteLedger(Ledger):
                     spend.reserved_micro,
                 ),
             )
-            if cur.rowcount == 0:  # already settled: idempotent
-                return int(conn.execute(
-                    "SELECT cost_micro FROM budget_spend WHERE call_id = ?", (spend.call_id,)
-                ).fetchone()[0])
+            est = int(spend.cost_estimated)
+            if cur.rowcount == 0:
+                cost, orphaned, day, month = conn.execute(
+                    "SELECT cost_micro, orphaned, day_key, month_key FROM budget_spend WHERE call_id = ?",
+                    (spend.call_id,)).fetchone()
+                if not orphaned:  # already settled: idempotent
+                    return int(cost)
+                # the real figure of a call whose reservation was charged as orphaned replaces that charge
+                conn.execute(_REPLACE_ORPHAN, (spend.ts.isoformat(), spend.tokens_in, spend.tokens_out,
+                                               spend.cost_micro, est, spend.call_id))
+                charged = Windows(day, month)
+                for key in (charged.month_key, charged.day_key):
+                    conn.execute(_ADD_TO_WINDOW, (key, spend.cost_micro - cost, 0, est - 1))
+                return spend.cost_micro
             if reservation_id is not None:
                 conn.execute("DELETE FROM budget_reservations WHERE id = ?", (reservation_id,))
-            est = int(spend.cost_estimated)
-            conn.execute(_ADD_TO_WINDOW, (w.month_key, spend.cost_micro, est))
-            conn.execute(_ADD_TO_WINDOW, (w.day_key, spend.cost_micro, est))
+            conn.execute(_ADD_TO_WINDOW, (w.month_key, spend.cost_micro, 1, est))
+            conn.execute(_ADD_TO_WINDOW, (w.day_key, spend.cost_micro, 1, est))
         return spend.cost_micro
 
     def release(self, reservation_id: str) -> bool:
@@ -255,30 +278,46 @@ class SqliteLedger(Ledger):
                 counters = conn.execute(
                     "SELECT calls, estimated_calls FROM budget_windows WHERE window_key = ?", (key,)
                 ).fetchone() or (0, 0)
-                by_model = {
-                    f"{provider}/{model}": {
-                        "cost_micro": cost,
-                        "calls": calls,
-                        "tokens_in": tin,
-                        "tokens_out": tout,
-                    }
-                    for provider, model, cost, calls, tin, tout in conn.execute(
-                        "SELECT provider, model, SUM(cost_micro), COUNT(*), SUM(tokens_in), SUM(tokens_out)"
-                        f" FROM budget_spend WHERE month_key = ? AND {column} = ? GROUP BY provider, model",
-                        (windows.month, value),
-                    )
-                }
+                by_model: dict[str, dict[str, int]] = {}
+                orphaned_calls = orphaned_micro = 0
+                for provider, model, cost, calls, tin, tout, orphans, orphaned in conn.execute(
+                    "SELECT provider, model, SUM(cost_micro), COUNT(*), SUM(tokens_in), SUM(tokens_out),"
+                    " SUM(orphaned), SUM(CASE WHEN orphaned THEN cost_micro ELSE 0 END)"
+                    f" FROM budget_spend WHERE month_key = ? AND {column} = ? GROUP BY provider, model",
+                    (windows.month, value),
+                ):
+                    by_model[f"{provider}/{model}"] = {
+                        "cost_micro": cost, "calls": calls, "tokens_in": tin, "tokens_out": tout}
+                    orphaned_calls += orphans
+                    orphaned_micro += orphaned
                 open_count = conn.execute(
-                    f"SELECT COUNT(*) FROM budget_reservations WHERE month_key = ? AND {column} = ?"
-                    " AND expires_us > ?",
-                    (windows.month, value, now_us),
+                    f"SELECT COUNT(*) FROM budget_reservations WHERE month_key = ? AND {column} = ?",
+                    (windows.month, value),
                 ).fetchone()[0]
-                out.append(WindowStats(spent, reserved, counters[0], counters[1], open_count, by_model))
+                out.append(WindowStats(spent, reserved, counters[0], counters[1], open_count, by_model,
+                                       orphaned_calls, orphaned_micro))
             return out[0], out[1]
 
-    def reclaim_expired(self, now_us: int) -> int:
+    def reclaim_expired(self, now_us: int) -> Reclaimed:
+        # One IMMEDIATE transaction: no other process settles, reclaims or reserves in between.
+        ts = from_epoch_us(now_us).isoformat()
+        charged = Reclaimed()
+        by_window: dict[str, tuple[int, int]] = {}  # window key -> (amount, calls) charged there
         with self._tx() as conn:
-            return conn.execute("DELETE FROM budget_reservations WHERE expires_us <= ?", (now_us,)).rowcount
+            expired = conn.execute(
+                "SELECT id, provider, model, amount_micro, day_key, month_key FROM budget_reservations"
+                " WHERE expires_us <= ?", (now_us,)).fetchall()
+            for rid, provider, model, amount, day, month in expired:
+                if conn.execute(_CHARGE_ORPHAN, (rid, ts, day, month, provider, model, amount, amount)).rowcount:
+                    charged = Reclaimed(charged.count + 1, charged.amount_micro + amount)
+                    w = Windows(day, month)
+                    for key in (w.month_key, w.day_key):
+                        total, calls = by_window.get(key, (0, 0))
+                        by_window[key] = (total + amount, calls + 1)
+            for key, (total, calls) in by_window.items():
+                conn.execute(_ADD_TO_WINDOW, (key, total, calls, calls))
+            conn.execute("DELETE FROM budget_reservations WHERE expires_us <= ?", (now_us,))
+        return charged
 
     def schema_version(self) -> int:
         with self._tx("BEGIN") as conn:

@@ -184,7 +184,8 @@ class BudgetTracker:
         The spend counts in the windows of the reservation's time (``created_at``), even when the
         call ends after midnight. Settling is idempotent: settling the same reservation again
         records nothing and returns the cost recorded the first time. A reservation that already
-        expired (and was reclaimed) still records its spend — the money was spent.
+        expired still records its spend: if ``reclaim_expired`` charged it at its worst case meanwhile,
+        this settle's real cost replaces that charge (once), so nothing is charged twice or left free.
         """
         cost, estimated = self._settle_cost(reservation, tokens_in, tokens_out, cost_usd, cost_estimated)
         spend = SpendRow(
@@ -208,6 +209,11 @@ class BudgetTracker:
                         "the spend journal (%s) and will be written to the ledger when it is back",
                         self.db_description, reservation.id, exc, micro_to_usd(cost), where)
             return micro_to_usd(cost)
+        if spend.ts >= reservation.expires_at:
+            log.warning("budget: call %s was settled %.0f s after its reservation expired (reservation TTL %g s); "
+                        "a TTL shorter than the slowest call charges such calls at their worst case until they settle",
+                        reservation.id, (spend.ts - reservation.expires_at).total_seconds(),
+                        self.reservation_ttl.total_seconds())
         return micro_to_usd(recorded)
 
     def replay_journal(self) -> int:
@@ -298,6 +304,7 @@ class BudgetTracker:
         windows = self.windows(now)
         with contextlib.suppress(LedgerUnavailable):
             self.replay_journal()
+            self._maybe_reclaim(to_epoch_us(now))
         (day, month), backend = self._ledgers.run(lambda led: led.stats(windows, to_epoch_us(now)))
         day_start, day_end, month_start, month_end = self.window_bounds(now)
         return {
@@ -316,15 +323,18 @@ class BudgetTracker:
         }
 
     def reclaim_expired(self) -> int:
-        """Delete reservations whose TTL has passed (leaked by killed processes). Returns the count.
-        Runs at start-up, every ``reclaim_interval_s`` from ``reserve``, or when called."""
+        """Charge the reservations whose TTL has passed (leaked by killed processes) at their reserved worst case,
+        marked estimated: never free, as the provider may have billed them. Returns how many. Runs at start-up,
+        every ``reclaim_interval_s`` from ``reserve`` and ``get_summary``, or when called."""
         now_us = to_epoch_us(self._now())
-        count, _ = self._ledgers.run(lambda led: led.reclaim_expired(now_us))
         with self._reclaim_lock:
             self._last_reclaim_us = now_us
-        if count:
-            log.info("reclaimed %d expired budget reservation(s)", count)
-        return count
+        charged, _ = self._ledgers.run(lambda led: led.reclaim_expired(now_us))
+        if charged.count:
+            log.warning("budget: %d orphaned reservation(s) nobody settled within the %g s TTL charged at their "
+                        "reserved worst case, $%.6f in all, marked estimated", charged.count,
+                        self.reservation_ttl.total_seconds(), micro_to_usd(charged.amount_micro))
+        return charged.count
 
     # -- async twins: the ledgers block on database I/O, so each runs its sync twin in a thread ------
     async def areserve(self, provider: str, model: str, max_cost_usd: float) -> Reservation:
@@ -396,10 +406,7 @@ class BudgetTracker:
         last = self._last_reclaim_us
         if last is not None and 0 <= now_us - last < self.reclaim_interval_us:
             return
-        with self._reclaim_lock:
-            self._last_reclaim_us = now_us
-        # Expired rows never count against a limit anyway; reclaiming only keeps the table small.
-        self._ledgers.run(lambda led: led.reclaim_expired(now_us))
+        self.reclaim_expired()
 
     def _settle_cost(
         self,

@@ -73,6 +73,10 @@ def window_summary(
         "calls": stats.calls,
         "estimated_calls": stats.estimated_calls,
         "open_reservations": stats.open_reservations,
+        # Of the spend and calls above: reservations nobody settled within their TTL, charged at their worst case.
+        "orphaned_calls": stats.orphaned_calls,
+        "orphaned_usd": micro_to_usd(stats.orphaned_micro),
+        "orphaned_micro": stats.orphaned_micro,
         "by_model": {
             name: {
                 "cost_usd": micro_to_usd(v["cost_micro"]),

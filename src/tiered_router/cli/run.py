@@ -167,6 +167,11 @@ def budget(as_json: bool) -> None:
         table.add_row(f"{key} {w['window']}", f"{w['spent_usd']:.6f}", f"{w['reserved_usd']:.6f}", limit,
                       remaining, str(w["calls"]))
     console.print(table)
+    orphaned = summary["monthly"].get("orphaned_calls")
+    if orphaned:
+        console.print(f"charged from orphaned reservations (nobody settled them within the TTL), included above: "
+                      f"{orphaned} call(s) this month, ${summary['monthly']['orphaned_usd']:.6f}, at their reserved "
+                      "worst case", highlight=False, markup=False)
     journal = summary.get("journal") or {}
     if journal.get("pending"):
         where = journal["path"] or "in memory"

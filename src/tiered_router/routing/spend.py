@@ -75,6 +75,7 @@ class Spend:
                 self._tracker = BudgetTracker(
                     db=s.db, daily_limit_usd=s.cloud_daily_budget_usd, monthly_limit_usd=s.cloud_monthly_budget_usd,
                     timezone=s.budget_timezone, fail_open=s.budget_fail_open, prices=s.price_overrides or None,
+                    reservation_ttl_s=s.reservation_ttl_s, reclaim_interval_s=min(60.0, s.reservation_ttl_s),
                 )
             except LedgerUnavailable as exc:
                 self._open_error = exc
@@ -150,7 +151,7 @@ class Spend:
 
     async def release(self, hold: Hold) -> None:
         """Free the reservation of a call that cost nothing (never sent, or refused by the provider). If the
-        ledger cannot be reached, the reservation simply expires after its TTL."""
+        ledger cannot be reached, the reservation is charged at its worst case once its TTL has passed."""
         if hold.reservation is None:
             return
         from ..budget import LedgerUnavailable
@@ -158,7 +159,8 @@ class Spend:
         try:
             await asyncio.to_thread(self.tracker.release, hold.reservation)
         except LedgerUnavailable as exc:
-            log.warning("could not release reservation %s (%s); it expires on its own", hold.reservation.id, exc)
+            log.warning("could not release reservation %s (%s); once its TTL has passed it is charged at its "
+                        "worst case", hold.reservation.id, exc)
 
     @staticmethod
     def fill_usage(usage: Usage | None, prompt_tokens: int, text: str) -> Usage:
