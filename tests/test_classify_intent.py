@@ -171,3 +171,29 @@ def test_a_word_problems_numbers_are_its_data_not_context() -> None:
     problem = ("A baker sells 48 rolls in the morning and half as many in the afternoon; 12 are returned. "
                "How many rolls did the baker sell in the end?")
     assert "context-then-question" not in classify(problem).reasons
+
+
+_CSV = ("city,country,population,area_km2\nOslo,Norway,709000,454\nLyon,France,522000,48\n"
+        "Porto,Portugal,232000,41\nGraz,Austria,291000,127\nTurku,Finland,195000,245\n")
+_CLAUSE = ("7.2 The Tenant may end this tenancy by giving the Landlord not less than one calendar month's notice in "
+           "writing, ending on a rent day. Notice sent only by text message is not valid, and keys must be returned "
+           "to the letting office on or before the last day of the tenancy.")
+_CODE = "```python\ndef mean(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total / len(xs)\n```"
+
+
+def test_content_first_then_a_short_instruction_reads_the_instruction() -> None:
+    table = classify(_CSV + "\nturn this into a markdown table")
+    assert table.tier == Tier.LOCAL_FAST and "mechanical-edit" in table.reasons, table
+    question = classify(_CLAUSE + "\n\nhow much notice does that clause ask for, and can I text it?")
+    assert question.tier == Tier.LOCAL_FAST and "context-then-question" in question.reasons, question
+    # Code asked about is a problem to work on, not text to read an answer from.
+    bug = classify(_CODE + "\n\nwhy does this blow up on an empty list and what's the cleanest fix?")
+    assert "context-then-question" not in bug.reasons and "mechanical-edit" not in bug.reasons, bug
+
+
+def test_layout_edits_treat_supplied_code_as_material() -> None:
+    for instruction in ("rename total to running_sum everywhere", "fix the spelling in the comments only"):
+        d = classify(instruction + "\n\n" + _CODE.replace("def mean", "# calcualte the avrage\ndef mean"))
+        assert d.tier == Tier.LOCAL_FAST and "mechanical-edit" in d.reasons, (instruction, d)
+        assert "code" not in d.reasons  # the code is what is edited, not what makes it hard
+    assert classify("make this faster\n\n" + _CODE).tier == Tier.LOCAL_HEAVY  # not a layout edit

@@ -51,7 +51,7 @@ from .lexicon import (
     WHY_PAIRS,
     WRITE_VERBS,
 )
-from .text import Text, closing_request, enumeration, split_head
+from .text import Text, closing_request, enumeration, read_text, split_head
 
 __all__ = ["SUPPLIED_WEIGHT", "Ask", "add_intent", "closed_form", "read_ask"]
 
@@ -162,6 +162,10 @@ _CODE_SAFE_EDITS = frozenset({"rename", "reformat", "format", "indent", "prettif
                               "uppercase", "lowercase", "capitalise", "capitalize", "replace", "swap", "extract",
                               "copy", "count", "remove", "delete"})
 _CLOSING_ACTION_WORDS = 14  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
+_LAYOUT_WORDS = frozenset({"spelling", "typo", "typos", "comments", "indentation", "whitespace", "formatting",
+                           "capitalisation", "capitalization"})
+_BLOCK_MIN_CHARS = 150  # a block of supplied content before its instruction is at least this long
+_PARAGRAPH_WORDS = 30  # ... and the instruction after it at most this many words
 _HOW_EMBEDDED_STOP = frozenset({"to", "about", "come", "so", "is", "are", "was", "were", "do", "does", "did", "can",
                                 "will", "would", "should", "could", "might", "many", "much", "long", "old", "far",
                                 "tall", "big", "large", "often", "fast", "high", "deep", "wide", "heavy"})
@@ -199,6 +203,39 @@ class Ask(NamedTuple):
 
 def read_ask(t: Text) -> Ask:
     """The ``Ask`` of a request."""
+    return _instruction_after_block(t) or _read_ask(t)
+
+
+def _instruction_after_block(t: Text) -> Ask | None:
+    """A block of supplied content, a blank line, then a short instruction about it: "<the CSV>\n\nturn this
+    into a markdown table", "<a contract clause>\n\nwhat's the notice period in that clause?". The
+    instruction is read on its own and the block counts as supplied content: a mechanical edit of it, or a
+    question answered by reading it (`context-then-question`). Not for code asked about (a bug hunt), nor
+    for lettered options or worked examples (their own readings)."""
+    lowered = t.lowered
+    cut = lowered.rfind("\n\n")
+    if cut < _BLOCK_MIN_CHARS or t.options or t.few_shot:
+        return None
+    tail = lowered[cut:].strip()
+    if not tail or 2 * len(tail) > cut:
+        return None
+    inner_text = read_text(tail)
+    if inner_text.n_words > _PARAGRAPH_WORDS:
+        return None
+    inner = _read_ask(inner_text)
+    if inner.n_plan or inner.n_prove or inner.n_long or inner.lead == "strong":
+        return None
+    code = _code_or_math(lowered[:cut])
+    if inner.lead == "action" and not inner.open_intent and inner.head.isdisjoint(_NOT_MECHANICAL) and (
+            not code or _layout_edit(inner_text.first, inner.head)):
+        return inner._replace(edit=True, scene=False, supplied=cut)
+    if not code and (tail.endswith("?") or inner.lead in ("lookup", "open")) and inner.head.isdisjoint(HEAVY_NOUN):
+        return inner._replace(lead="lookup", lead_reason="lookup", open_intent=False, n_why=0, n_judge=0,
+                              edit=False, scene=True, supplied=cut)
+    return None
+
+
+def _read_ask(t: Text) -> Ask:
     wset, pairs, lowered, first, second = t.wset, t.pairs, t.lowered, t.first, t.second
     lead = t.lead
     third = lead[2] if len(lead) > 2 else ""
@@ -304,7 +341,7 @@ def read_ask(t: Text) -> Ask:
         if head_words is not None:
             head, n_head = frozenset(head_words), len(head_words)
         if ((head_words is not None or n_items >= 4) and head.isdisjoint(_NOT_MECHANICAL)
-                and (first in _CODE_SAFE_EDITS or not _code_or_math(lowered))):
+                and (_layout_edit(first, head) or not _code_or_math(lowered))):
             edit = True
             supplied = max(len(lowered) - head_end if head_words is not None else 0, list_chars)
         else:
@@ -420,6 +457,12 @@ def _asks_brief(lowered: str) -> bool:
     if len(lowered) <= 600:
         return bool(_BRIEF_RE.search(lowered))
     return bool(_BRIEF_RE.search(lowered, 0, 200) or _BRIEF_RE.search(lowered, len(lowered) - 400))
+
+
+def _layout_edit(verb: str, head: frozenset[str]) -> bool:
+    """Whether an edit changes code's layout, names or spelling, not what it does ("rename tmp", "fix the
+    spelling in the comments"): code supplied to it is material, not a problem."""
+    return verb in _CODE_SAFE_EDITS or not head.isdisjoint(_LAYOUT_WORDS)
 
 
 def _simple(lowered: str, at: int) -> bool:

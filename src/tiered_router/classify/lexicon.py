@@ -52,7 +52,7 @@ TRANSFORM_LEAD = _lex(
     copy count number spell change label tag list turn put rewrite rephrase reword paraphrase rename
     swap strike cross dedupe deduplicate join combine merge split abbreviate bold underline italicise
     italicize punctuate shorten trim fix correct proofread tidy clean transcribe make add insert
-    highlight mark underline group switch indent prettify pretty minify
+    highlight mark underline group switch indent prettify pretty minify cut condense tighten
     """
 )
 ACTION_LEAD = _SIMPLE_ACTIONS | TRANSFORM_LEAD

@@ -35,7 +35,7 @@ from .lexicon import (
     PERSONAL,
     STRONG_ANY,
 )
-from .text import Text, enumeration, read_text
+from .text import Text, count_numbers, enumeration, read_text
 
 __all__ = ["score"]
 
@@ -51,7 +51,6 @@ _NUMBERED_LINE_RE = re.compile(r"\n[ \t]*(?:\d{1,2}|[a-e])[.)][ \t]")
 # Bytes that plain prose is made of; what is left after deleting them is the (usually empty) set of
 # symbols worth counting, so symbol counts are skipped for prose.
 _PROSE_BYTES = bytes(b for b in range(256) if chr(b).isalnum() or chr(b) in " \t\n\r.,'\"?!%$&@#")
-_DIGIT_TABLE = bytes.maketrans(b"123456789", b"000000000")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +80,7 @@ def score(text: str, system_chars: int, users: int, assistants: int, agentic: Ag
     logit = closed_form(t, ask, logit, reasons)
     logit = _vocabulary(t, logit, reasons)
     logit = _structure(t, ask, logit, reasons)
-    logit = _content(t, logit, reasons)
+    logit = _content(t, ask, logit, reasons)
     logit = _conversation(system_chars, users, assistants, logit, reasons)
     if agentic is not _PLAIN:
         logit = _agent(agentic, logit, reasons)
@@ -170,17 +169,20 @@ def _structure(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     return logit
 
 
-def _content(t: Text, logit: float, reasons: list[str]) -> float:
+def _content(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     """Numbers (quantities to combine), code (fences, keywords, identifiers, technical vocabulary) and maths
-    (operators, exponents, mathematical vocabulary): ``numbers``, ``code``, ``math``."""
+    (operators, exponents, mathematical vocabulary): ``numbers``, ``code``, ``math``. Not read in the content
+    a mechanical edit supplies."""
     wset, lowered, ascii_text = t.wset, t.lowered, t.ascii_text
-    n_numbers = t.spaced.translate(_DIGIT_TABLE).count(b" 0")  # words that start with a digit
+    n_numbers = count_numbers(t)
     # How many numbers a request holds says nothing about its difficulty that the other signals do not: on
     # GSM8K the count alone is anti-correlated with the weak model failing (APGR 0.48), and each step down of
     # its weight (0.25, 0.15, 0) raised the classifier's APGR on GSM8K and MMLU (docs/classifier.md). The
     # reason is still listed, for the learner and for the reader, but adds nothing to the logit.
     if n_numbers >= 3:
         reasons.append("numbers")
+    if ask.edit:
+        return logit  # code or maths supplied to a mechanical edit is material, not a problem to solve
     symbols = ascii_text.translate(None, _PROSE_BYTES)
     n_code = 2 * len(wset & CODE_WORDS) + len(wset & CODE_KEYWORDS)
     n_math = len(wset & MATH_WORDS) + ("sqrt" in lowered)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from .lexicon import ACTION_LEAD, LOOKUP_LEAD, MEDIUM_LEAD, STRONG_LEAD
 
-__all__ = ["Text", "closing_request", "enumeration", "read_text", "split_head"]
+__all__ = ["Text", "closing_request", "count_numbers", "enumeration", "read_text", "split_head"]
 
 # Lexical signals only look at a bounded window of the request; the length term counts the whole text.
 _HEAD_CHARS = 4096
@@ -60,6 +60,7 @@ _OPTION_A_RE = re.compile(r"\n[ \t]*[(\[]?[Aa][.):\]][ \t]")
 _OPTION_LINE_RE = re.compile(r"[ \t]*[(\[]?[A-Ja-j][.):\]][ \t][^\n]*")
 _ANSWER_CUE_RE = re.compile(r"\n[ \t]*(?:answer|a|solution)[ \t]*:[ \t]*$", re.IGNORECASE)
 _SENTENCE_END_RE = re.compile(r"[.!?]\s|\n")
+_DIGIT_TABLE = bytes.maketrans(b"123456789", b"000000000")
 # Where a part of a request may start: after a sentence end, a semicolon, a colon or a text-game prompt (">").
 _CLAUSE_START_RE = re.compile(r"(?:[.!?;:>]|\s[-\u2013\u2014])\s+|\u2014|\n[\s>]*")
 
@@ -211,6 +212,11 @@ def _label_end(lowered: str, start: int) -> int:
     if label_words[0] in _LABEL_VERBS and label_words[-1] not in _LABEL_NOUNS:
         return m.end() if word in ACTION_LEAD else 0
     return m.end() if word in _REQUEST_LEADS else 0
+
+
+def count_numbers(t: Text) -> int:
+    """How many words of the request start with a digit."""
+    return t.spaced.translate(_DIGIT_TABLE).count(b" 0")
 
 
 def split_head(lowered: str) -> tuple[int, list[str] | None]:
