@@ -197,3 +197,37 @@ def test_layout_edits_treat_supplied_code_as_material() -> None:
         assert d.tier == Tier.LOCAL_FAST and "mechanical-edit" in d.reasons, (instruction, d)
         assert "code" not in d.reasons  # the code is what is edited, not what makes it hard
     assert classify("make this faster\n\n" + _CODE).tier == Tier.LOCAL_HEAVY  # not a layout edit
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Figure out how to sneak the prisoners past the bridge guards.",  # a planning verb of two words
+        "How do we defeat the dragon with only two healers?",  # how-to, but a goal to reach
+        "Does a hash-based algorithm always beat a sorted list for lookups?",  # a general claim to test
+        "Which database fits a chat app best: Postgres, Mongo or Cassandra?",  # a choice by a superlative
+        "What's the most time-efficient route through the three dungeons?",
+        "Our raid keeps wiping at the second boss. What changes to the team would fix that?",  # a remedy
+    ],
+)
+def test_planning_asked_in_everyday_words_is_tier_2(prompt: str) -> None:
+    assert classify_tier(prompt) == Tier.LOCAL_HEAVY, classify(prompt)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "The torches gutter as the wind rises and the old bridge creaks beneath our boots. I cross to the far side.",
+        "The merchant counts his coins twice and eyes my pack with a greedy little smile. She sells him the pelts.",
+        "Long day at the office, the printer jammed twice and lunch was cold, so could you just convert 72 F to C?",
+    ],
+)
+def test_a_move_told_in_the_first_or_third_person_after_a_scene_is_tier_1(prompt: str) -> None:
+    d = classify(prompt)
+    assert d.tier == Tier.LOCAL_FAST and "scene-then-action" in d.reasons, d
+
+
+def test_a_goal_of_ones_own_is_not_a_request_to_act() -> None:
+    # "I need to convert ..." asks the assistant to convert; "I want to pay off ..." states a goal.
+    assert "action-verb" in classify("I'm a pharmacist and I need to convert 2 grains to milligrams.").reasons
+    assert "action-verb" not in classify("I want to pay off three credit cards with different rates.").reasons

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -295,4 +296,40 @@ def test_a_client_that_sends_its_request_too_slowly_is_cut_off(simulator, tmp_pa
         assert answer.startswith(b"HTTP/1.1 408") and b"request_timeout" in answer
         head.close()
         body.close()
+    router.close()
+
+
+def test_beyond_max_connections_a_503_in_the_fronts_shape_then_service_resumes(simulator, tmp_path) -> None:
+    """TIER_MAX_CONNECTIONS is uvicorn's limit_concurrency: beyond it uvicorn refuses the request before the app
+    sees it. Its own reply is plain text with no request id; ours is the front's error shape with Retry-After
+    and x-request-id, and once connections close the next request is served."""
+    import httpx
+    import openai
+
+    from tiered_router.demo import demo_settings
+    from tiered_router.routing import TieredModelRouter
+    from tiered_router.server.app import create_app, over_capacity
+    from tiered_router.server.http import http_protocol
+
+    router = TieredModelRouter(demo_settings(simulator.url, db=str(tmp_path / "c.db")), sinks=[])
+    with ServerThread(create_app(router), http=http_protocol(30.0, over_capacity), limit_concurrency=3) as server:
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(3)]
+        for s in idle:
+            s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")  # open, head not finished
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="k", max_retries=0)
+        with pytest.raises(openai.APIStatusError) as refused:
+            client.chat.completions.create(model="auto", messages=[{"role": "user", "content": "hi"}],
+                                           extra_headers={"x-request-id": "busy-1"})
+        assert refused.value.status_code == 503
+        assert refused.value.response.headers["x-request-id"] == "busy-1"
+        assert refused.value.response.headers["retry-after"] == "1"
+        assert refused.value.body["code"] == "too_many_connections"  # type: ignore[index]
+        ollama = httpx.post(server.url + "/api/chat", json={"model": "auto", "messages": []})
+        assert ollama.status_code == 503 and "TIER_MAX_CONNECTIONS" in ollama.json()["error"]
+        for s in idle:
+            s.close()
+        deadline = time.monotonic() + 10  # the server notices the closed sockets on its next loop iterations
+        while (status := httpx.post(server.url + "/v1/chat/completions", json={
+                "model": "auto", "messages": [{"role": "user", "content": "Say hi"}]}).status_code) != 200:
+            assert status == 503 and time.monotonic() < deadline, status
     router.close()

@@ -46,6 +46,7 @@ from .lexicon import (
     REASON_VERBS,
     STRONG_ANY,
     STRONG_LEAD,
+    TRANSFORM_LEAD,
     WALK_AS_NOUN,
     WALK_THROUGH,
     WHY_PAIRS,
@@ -161,6 +162,18 @@ _WORD_RE = re.compile(r"[a-z][a-z'-]*")
 _CODE_SAFE_EDITS = frozenset({"rename", "reformat", "format", "indent", "prettify", "pretty", "minify", "sort",
                               "uppercase", "lowercase", "capitalise", "capitalize", "replace", "swap", "extract",
                               "copy", "count", "remove", "delete"})
+# Advice asked as what would remedy a problem: "what changes would fix that?", "what should help".
+_REMEDY_RE = re.compile(r"\b(?:would|should|could|might)\s+(?:best\s+)?(?:fix|help|solve|improve|counter|prevent)\b")
+_WH = frozenset({"what", "which", "how", "whats"})
+_OPTIMAL_SUFFIXES = ("-efficient", "-effective", "-optimal")
+# Verbs of overcoming in a how-to question: "how do we beat the lich king without fire resistance?" asks
+# for a plan, "how do I get the length of a list?" for a fact.
+_GOAL_VERBS = frozenset({"beat", "defeat", "win", "survive", "counter", "overcome", "outsmart", "outmanoeuvre",
+                         "outmaneuver", "escape", "afford", "conquer", "capture", "persuade", "convince"})
+# Planning verbs made of two words, as the request's verb: "work out", "figure out", "map out".
+_PLANNING_PHRASAL = frozenset({("work", "out"), ("figure", "out"), ("map", "out"), ("lay", "out"),
+                               ("sort", "out"), ("think", "through"), ("come", "up")})
+_ALWAYS = frozenset({"always", "never"})
 _CLOSING_ACTION_WORDS = 14  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
 _LAYOUT_WORDS = frozenset({"spelling", "typo", "typos", "comments", "indentation", "whitespace", "formatting",
                            "capitalisation", "capitalization"})
@@ -251,8 +264,12 @@ def _read_ask(t: Text) -> Ask:
     n_why = len(pairs & WHY_PAIRS) + ("why" in wset and (first != "why" or not _why_interjection(second, pairs)))
     if "how" in wset and not wset.isdisjoint(HOW_VERBS) and _HOW_NOT_LOOKUP_RE.search(lowered):
         n_why += 1  # "how the immune system works", not "how much does she earn if she works"
-    if not wset.isdisjoint(_MODALS) and _ADVICE_RE.search(lowered):
-        n_plan += 1
+    if not wset.isdisjoint(_MODALS) and (_ADVICE_RE.search(lowered) or _REMEDY_RE.search(lowered)):
+        n_plan += 1  # "where would you start", "what changes to the formation would fix that?"
+    if (("make", "sense") in pairs or ("makes", "sense") in pairs) and not wset.isdisjoint(_WH):
+        n_plan += 1  # "what order and amounts make sense?"
+    if "most" in wset and any(w.endswith(_OPTIMAL_SUFFIXES) for w in wset):
+        n_plan += 1  # "the most gold-efficient order"
     n_prove = len(pairs & PROVE_PAIRS) + len(wset & PROVE_WORDS)
     argued = ("case" in wset and (("case", "for") in pairs or ("case", "against") in pairs
                                   or bool(_MAKE_A_CASE_RE.search(lowered)))) or (
@@ -282,6 +299,9 @@ def _read_ask(t: Text) -> Ask:
                                                    and third not in HOW_TO_SUBJECTS)):
         open_lead = "explain-why"  # "how do vaccines teach ...", not "how do you say ..."
         n_why += 1
+    elif first == "how" and second in _HOW_AUX and third in HOW_TO_SUBJECTS and not wset.isdisjoint(_GOAL_VERBS):
+        open_lead = "plan-request"  # "how do we beat the lich king without fire resistance?"
+        n_plan += 1
     elif first == "how" and second in _MODALS:
         open_lead = "plan-request"  # "how could a town attract ...", "how would you build ..."
         n_plan += 1
@@ -310,6 +330,8 @@ def _read_ask(t: Text) -> Ask:
             kind, reason = "open", "plan-request"  # "create a plan", "draft a strategy"
         else:
             kind, reason = "task", "task-verb"
+    elif (first, second) in _PLANNING_PHRASAL and not _on_data(lead[1:]):
+        kind, reason = "open", "plan-request"  # "work out stat priorities for a mage", "figure out how to ..."
     elif (first, second) in PROVE_PAIRS:
         kind, reason = "open", "analysis-request"  # "show that ...", "show there are ..."
     elif (first in GENERIC_LEAD or first in ACTION_LEAD) and (
@@ -322,7 +344,7 @@ def _read_ask(t: Text) -> Ask:
         pass  # "give me the risks"
     elif first in ACTION_LEAD and HEAVY_NOUN.isdisjoint(obj):  # "fix this deadlock" is not a simple action
         kind, reason = "action", "action-verb"
-    elif first in _SELF_WORDS and HEAVY_NOUN.isdisjoint(wset) and _embedded_request(lowered) in ACTION_LEAD:
+    elif first in _SELF_WORDS and HEAVY_NOUN.isdisjoint(wset) and _embedded_request(lowered) in TRANSFORM_LEAD:
         kind, reason = "action", "action-verb"  # "I'm a nurse and I need to convert ..."
     elif first in LOOKUP_LEAD and (first != "how" or second in HOW_LOOKUP):
         kind, reason = "lookup", "lookup"
@@ -422,6 +444,8 @@ def _weighs(wset: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
     if not (wset.isdisjoint(NORMATIVE) and wset.isdisjoint(_CONTESTED) and wset.isdisjoint(_EVALUATIVE)
             and wset.isdisjoint(_ABSTRACT)):
         return "will" not in wset or ("free", "will") in pairs
+    if not wset.isdisjoint(_ALWAYS) and not wset.isdisjoint(HEAVY_NOUN):
+        return True  # "can a greedy algorithm always solve it optimally?"
     return any(("more", w) in pairs or ("less", w) in pairs for w in _WEIGHED_QUALITIES & wset)
 
 

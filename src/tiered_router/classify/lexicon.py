@@ -234,7 +234,8 @@ HOW_VERBS = _lex(
     "grow grows spread spreads interact interacts relate relates compound compounds"
 )
 COMPARATIVES = _lex(
-    "better worse cheaper faster safer easier harder stronger smarter riskier healthier costlier greener"
+    "better worse cheaper faster safer easier harder stronger smarter riskier healthier costlier greener "
+    "best worst cheapest fastest safest easiest"
 )
 PERSONAL = _lex("i im ive id my we were our us")
 PROVE_PAIRS = frozenset(

@@ -28,11 +28,11 @@ _BYTE_TABLE = bytes.maketrans(_SPACE_PUNCT + _BOUNDARY_PUNCT, b" " * len(_SPACE_
 _POLITE_PREFIX_RE = re.compile(
     r"\s*(?:(?:please|pls|kindly|hey|hi|ok|okay|now|then|so|and|just|simply|quickly|anyway|anyways|btw|oh|also"
     r"|but|well|alright|right|hmm|wait|lol)[\s,!.]+)*"
-    r"(?:(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+)?|i\s+(?:want|need|would\s+like)\s+(?:you\s+)?to\s+"
+    r"(?:(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+|just\s+)?|i\s+(?:want|need|would\s+like)\s+you\s+to\s+"
     r"|help\s+me\s+(?:to\s+)?|let'?s\s+|i'?d\s+like\s+(?:you\s+)?to\s+)?"
     # "Tell me why ...", "help me understand how ...", "I don't get why ...": the framing wraps the question
     # "why ..." or "how ...", and the question word is the lead.
-    r"(?:(?:tell\s+me|i\s+wonder|do\s+you\s+know|(?:understand|know|unpack|grasp|figure\s+out|break\s+down"
+    r"(?:(?:tell\s+me|i\s+wonder|do\s+you\s+know|(?:understand|know|unpack|grasp|break\s+down"
     r"|make\s+sense\s+of)"
     r"|i\s+(?:still\s+)?(?:don'?t|do\s+not|can'?t|cannot|never)\s+(?:really\s+|quite\s+|fully\s+)?"
     r"(?:understand|understood|get|got|see|grasp|know)"
@@ -61,8 +61,17 @@ _OPTION_LINE_RE = re.compile(r"[ \t]*[(\[]?[A-Ja-j][.):\]][ \t][^\n]*")
 _ANSWER_CUE_RE = re.compile(r"\n[ \t]*(?:answer|a|solution)[ \t]*:[ \t]*$", re.IGNORECASE)
 _SENTENCE_END_RE = re.compile(r"[.!?]\s|\n")
 _DIGIT_TABLE = bytes.maketrans(b"123456789", b"000000000")
+_NARRATORS = frozenset({"i", "we", "she", "he", "they"})
 # Where a part of a request may start: after a sentence end, a semicolon, a colon or a text-game prompt (">").
-_CLAUSE_START_RE = re.compile(r"(?:[.!?;:>]|\s[-\u2013\u2014])\s+|\u2014|\n[\s>]*")
+_CLAUSE_START_RE = re.compile(
+    r"(?:[.!?;:>]|\s[-\u2013\u2014])\s+|\u2014|\n[\s>]*|,\s+(?:so\s+|and\s+)?(?=(?:please|could\s+you|can\s+you)\b)"
+)
+# A player's move told in the first or third person: "I knock three times on the door", "She goes inside",
+# "I just want to duck into the alley".
+_NARRATED_MOVE_RE = re.compile(
+    r"(?:i|we|she|he|they)\s+(?:just\s+|then\s+|now\s+|quickly\s+|slowly\s+)?"
+    r"(?:(?:want|try|decide|need|get\s+ready)\s+to\s+)?([a-z]+)"
+)
 
 
 class Text(NamedTuple):
@@ -277,6 +286,13 @@ def closing_request(lowered: str) -> tuple[str, int, int]:
         if m is None:
             continue
         word = m.group().replace("'", "")
+        move = _NARRATED_MOVE_RE.match(trimmed, at) if word in _NARRATORS else None
+        if move is not None:
+            verb = move.group(1)
+            verb = verb if verb in ACTION_LEAD else verb[:-2] if verb.endswith("es") and verb[:-2] in ACTION_LEAD \
+                else verb[:-1] if verb.endswith("s") else verb
+            if verb in ACTION_LEAD:
+                word, at = verb, move.start(1)
         if word in ACTION_LEAD or word in LOOKUP_LEAD:
             colon = trimmed.find(": ", at)
             n_words = len(_FIRST_WORDS_RE.findall(trimmed, at, colon if colon >= 0 else len(trimmed)))

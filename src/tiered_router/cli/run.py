@@ -123,7 +123,7 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from ..config import load_settings
-    from ..server.app import create_app
+    from ..server.app import create_app, over_capacity
     from ..server.http import http_protocol
 
     settings = load_settings()
@@ -135,7 +135,8 @@ def serve(host: str | None, port: int | None) -> None:
                           "can spend your cloud budget", highlight=False)
     click.echo(f"tiered-router on http://{host}:{port} (OpenAI /v1, Ollama /api, /metrics)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                http=http_protocol(settings.client_timeout_s), limit_concurrency=settings.max_connections)
+                http=http_protocol(settings.client_timeout_s, over_capacity),
+                limit_concurrency=settings.max_connections)
 
 
 @main.command()

@@ -108,6 +108,16 @@ class BearerAuth:
         await front_error(scope["path"], problem, client_id or None)(scope, receive, send)
 
 
+async def over_capacity(scope: Scope, receive: Receive, send: Send) -> None:
+    """The answer to a request beyond ``TIER_MAX_CONNECTIONS`` (uvicorn refuses it before the app sees it): a
+    503 in the shape of its front, with ``Retry-After`` and ``x-request-id`` like every other error."""
+    problem = HTTPProblem(503, "the server has as many connections open as it allows (TIER_MAX_CONNECTIONS); "
+                          "try again shortly", "server_overloaded", "too_many_connections",
+                          headers={"retry-after": "1", "connection": "close"})
+    client_id = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
+    await front_error(scope["path"], problem, client_id or None)(scope, receive, send)
+
+
 class ChatFirst:
     """POST to a chat route goes straight to its endpoint, past Starlette's exception middleware and
     router (about 5 % of the proxy's own instructions per request). The endpoints answer every error

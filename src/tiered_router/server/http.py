@@ -17,6 +17,7 @@ import asyncio
 from typing import Any
 
 try:  # uvicorn[standard] brings httptools; without it uvicorn's own choice ("auto") is used.
+    from uvicorn.protocols.http import httptools_impl
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # pragma: no cover
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
@@ -107,12 +108,17 @@ if HttpToolsProtocol is not None:
 
     HTTP_PROTOCOL: Any = CoalescingHttpToolsProtocol
 
-    def http_protocol(header_timeout_s: float) -> Any:
-        """The protocol class with its own head timeout."""
+    def http_protocol(header_timeout_s: float, over_capacity: Any = None) -> Any:
+        """The protocol class with its own head timeout. ``over_capacity``, an ASGI app, answers the requests
+        uvicorn turns away beyond its ``limit_concurrency`` (``TIER_MAX_CONNECTIONS``), whose own reply is
+        plain text with no request id."""
+        if over_capacity is not None:
+            # uvicorn looks this name up in its module for each request it refuses: the one seam it offers.
+            httptools_impl.service_unavailable = over_capacity  # type: ignore[attr-defined]
         return type("CoalescingHttpToolsProtocol", (CoalescingHttpToolsProtocol,),
                     {"header_timeout_s": header_timeout_s})
 else:  # pragma: no cover
     HTTP_PROTOCOL = "auto"
 
-    def http_protocol(header_timeout_s: float) -> Any:
+    def http_protocol(header_timeout_s: float, over_capacity: Any = None) -> Any:
         return "auto"
