@@ -77,9 +77,11 @@ _HOW_AUX = frozenset({"does", "do", "did"})
 _MODALS = frozenset({"would", "should", "could", "might"})
 # Asking for advice or a hypothetical anywhere: "where would you start", "what should we cut", "how might I",
 # "where should a beginner start".
+# Also advice asked as what would remedy a problem: "what changes would fix that?". One regex, one pass.
 _ADVICE_RE = re.compile(
-    r"\b(?:how|what|where|which|when|who)\s+(?:would|should|could|might)\s+(?:you|i|we|one|they|he|she|people"
-    r"|someone|somebody|anyone|everyone|(?:a|an|the|my|our|their|his|her)\s+[a-z]+)\b"
+    r"\b(?:(?:how|what|where|which|when|who)\s+(?:would|should|could|might)\s+(?:you|i|we|one|they|he|she|people"
+    r"|someone|somebody|anyone|everyone|(?:a|an|the|my|our|their|his|her)\s+[a-z]+)"
+    r"|(?:would|should|could|might)\s+(?:best\s+)?(?:fix|help|solve|improve|counter|prevent))\b"
 )
 # A plan asked for as what something is turned into: "turn this goal into a quarterly plan".
 _INTO_DELIVERABLE_RE = re.compile(
@@ -153,17 +155,15 @@ _BRIEF_RE = re.compile(
     r"|(?:answer|reply|respond)\s+(?:only\s+)?(?:with\s+)?(?:a\s+)?(?:yes\s+or\s+no|yes/no)"
     r"|no\s+explanations?\b|(?:don'?t|do\s+not|without)\s+(?:explain|explanation|elaborat))"
 )
-# Every phrasing _BRIEF_RE matches holds one of these words: the regex runs only when one is there.
-_BRIEF_WORDS = frozenset({"word", "number", "letter", "sentence", "line", "one-word", "pick", "say", "answer",
-                          "name", "result", "total", "yes", "explanation", "explanations", "explain", "elaborate",
-                          "elaborating", "elaboration"})
+# Nearly every phrasing _BRIEF_RE matches holds one of these words ("in one number" alone does not): the
+# regex runs only when one is there. Common words ("answer", "number") would run it on most long prompts.
+_BRIEF_WORDS = frozenset({"word", "letter", "sentence", "one-word", "just", "only", "yes", "explanation",
+                          "explanations", "explain", "elaborate", "elaborating", "elaboration"})
 _WORD_RE = re.compile(r"[a-z][a-z'-]*")
 # Edits that change code's layout or names, not what it does: code supplied to them is material, not a problem.
 _CODE_SAFE_EDITS = frozenset({"rename", "reformat", "format", "indent", "prettify", "pretty", "minify", "sort",
                               "uppercase", "lowercase", "capitalise", "capitalize", "replace", "swap", "extract",
                               "copy", "count", "remove", "delete"})
-# Advice asked as what would remedy a problem: "what changes would fix that?", "what should help".
-_REMEDY_RE = re.compile(r"\b(?:would|should|could|might)\s+(?:best\s+)?(?:fix|help|solve|improve|counter|prevent)\b")
 _WH = frozenset({"what", "which", "how", "whats"})
 _OPTIMAL_SUFFIXES = ("-efficient", "-effective", "-optimal")
 # Verbs of overcoming in a how-to question: "how do we beat the lich king without fire resistance?" asks
@@ -264,7 +264,7 @@ def _read_ask(t: Text) -> Ask:
     n_why = len(pairs & WHY_PAIRS) + ("why" in wset and (first != "why" or not _why_interjection(second, pairs)))
     if "how" in wset and not wset.isdisjoint(HOW_VERBS) and _HOW_NOT_LOOKUP_RE.search(lowered):
         n_why += 1  # "how the immune system works", not "how much does she earn if she works"
-    if not wset.isdisjoint(_MODALS) and (_ADVICE_RE.search(lowered) or _REMEDY_RE.search(lowered)):
+    if not wset.isdisjoint(_MODALS) and _ADVICE_RE.search(lowered):
         n_plan += 1  # "where would you start", "what changes to the formation would fix that?"
     if (("make", "sense") in pairs or ("makes", "sense") in pairs) and not wset.isdisjoint(_WH):
         n_plan += 1  # "what order and amounts make sense?"

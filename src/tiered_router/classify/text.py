@@ -61,6 +61,8 @@ _OPTION_LINE_RE = re.compile(r"[ \t]*[(\[]?[A-Ja-j][.):\]][ \t][^\n]*")
 _ANSWER_CUE_RE = re.compile(r"\n[ \t]*(?:answer|a|solution)[ \t]*:[ \t]*$", re.IGNORECASE)
 _SENTENCE_END_RE = re.compile(r"[.!?]\s|\n")
 _DIGIT_TABLE = bytes.maketrans(b"123456789", b"000000000")
+_ITEM_MAX_WORDS = 4
+_ITEM_MAX_CHARS = 80  # longer than any item of four words but a freak: not split into words to find out
 _NARRATORS = frozenset({"i", "we", "she", "he", "they"})
 # Where a part of a request may start: after a sentence end, a semicolon, a colon or a text-game prompt (">").
 _CLAUSE_START_RE = re.compile(
@@ -258,8 +260,8 @@ def enumeration(lowered: str) -> tuple[int, int]:
     best = best_chars = 0
     run = run_chars = 0
     for segment in lowered.split(","):
-        size = len(segment.split())
-        if 0 < size <= 4 and not _SENTENCE_END_RE.search(segment.rstrip()):
+        size = len(segment.split()) if len(segment) <= _ITEM_MAX_CHARS else _ITEM_MAX_WORDS + 1
+        if 0 < size <= _ITEM_MAX_WORDS and not _SENTENCE_END_RE.search(segment.rstrip()):
             run += 1
             run_chars += len(segment) + 1
         else:
