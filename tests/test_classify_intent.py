@@ -231,3 +231,17 @@ def test_a_goal_of_ones_own_is_not_a_request_to_act() -> None:
     # "I need to convert ..." asks the assistant to convert; "I want to pay off ..." states a goal.
     assert "action-verb" in classify("I'm a pharmacist and I need to convert 2 grains to milligrams.").reasons
     assert "action-verb" not in classify("I want to pay off three credit cards with different rates.").reasons
+
+
+def test_quoted_names_are_material_not_the_request() -> None:
+    d = classify("Move 'migration strategy draft.pdf' into the Archive folder.")
+    assert d.tier == Tier.LOCAL_FAST and "plan-request" not in d.reasons, d
+    assert classify("Write a migration strategy for 'billing-db' with zero downtime.").tier == Tier.LOCAL_HEAVY
+
+
+def test_a_move_told_first_is_an_action_unless_a_question_follows() -> None:
+    move = classify("I climb over the fallen beam and follow the tunnel toward the sound of running water.")
+    assert move.tier == Tier.LOCAL_FAST and "action-verb" in move.reasons, move
+    asked = classify("I sit by the fire and think hard about how to win the three barons over before winter. "
+                     "What's my best move?")
+    assert asked.tier == Tier.LOCAL_HEAVY, asked

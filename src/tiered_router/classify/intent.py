@@ -52,7 +52,7 @@ from .lexicon import (
     WHY_PAIRS,
     WRITE_VERBS,
 )
-from .text import Text, closing_request, enumeration, read_text, split_head
+from .text import Text, closing_request, enumeration, narrated_move, read_text, split_head
 
 __all__ = ["SUPPLIED_WEIGHT", "Ask", "add_intent", "closed_form", "read_ask"]
 
@@ -174,7 +174,8 @@ _GOAL_VERBS = frozenset({"beat", "defeat", "win", "survive", "counter", "overcom
 _PLANNING_PHRASAL = frozenset({("work", "out"), ("figure", "out"), ("map", "out"), ("lay", "out"),
                                ("sort", "out"), ("think", "through"), ("come", "up")})
 _ALWAYS = frozenset({"always", "never"})
-_CLOSING_ACTION_WORDS = 14  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
+_NARRATORS = frozenset({"i", "we", "she", "he", "they"})
+_CLOSING_ACTION_WORDS = 20  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
 _LAYOUT_WORDS = frozenset({"spelling", "typo", "typos", "comments", "indentation", "whitespace", "formatting",
                            "capitalisation", "capitalization"})
 _BLOCK_MIN_CHARS = 150  # a block of supplied content before its instruction is at least this long
@@ -346,6 +347,8 @@ def _read_ask(t: Text) -> Ask:
         kind, reason = "action", "action-verb"
     elif first in _SELF_WORDS and HEAVY_NOUN.isdisjoint(wset) and _embedded_request(lowered) in TRANSFORM_LEAD:
         kind, reason = "action", "action-verb"  # "I'm a nurse and I need to convert ..."
+    elif first in _NARRATORS and "?" not in lowered and HEAVY_NOUN.isdisjoint(wset) and narrated_move(lowered):
+        kind, reason = "action", "action-verb"  # "I climb the rope ladder up to the lookout platform"
     elif first in LOOKUP_LEAD and (first != "how" or second in HOW_LOOKUP):
         kind, reason = "lookup", "lookup"
     if kind in ("", "lookup", "task") and (argued or not pairs.isdisjoint(_REASON_CLAUSES)):
@@ -505,10 +508,10 @@ def _embedded_request(lowered: str) -> str:
 def _value_question(lowered: str, at: int) -> bool:
     """Whether the part of the request at ``at`` is a question asking for a value ("how many legs ...?",
     "what is the capital ...?") after context that holds no numbers (a word problem's numbers are its
-    data, not context)."""
+    data, not context; a "how to" in it is a problem being worked on)."""
     question = lowered[at:at + 200]
     return (lowered.rstrip().endswith("?") and bool(_VALUE_CLAUSE_RE.match(question))
-            and not any(c.isdigit() for c in lowered[:at]))
+            and not any(c.isdigit() for c in lowered[:at]) and "how to" not in lowered[:at])
 
 
 

@@ -208,7 +208,7 @@ PLAN_PAIRS = frozenset(
     {(v, "out") for v in _lex("work figure map lay think sort plan")}
     | {(v, "through") for v in _lex("think reason work me us")}
     | {("step", "by"), ("come", "up"), ("how", "should"), ("how", "would")}
-    | {("how", "could")}
+    | {("how", "could"), ("about", "how")}  # "think hard about how to turn the clans against each other"
     | set(product(SUPERLATIVES, PLAN_TARGETS))
     | set(product(("most", "least"), _lex("efficient effective optimal reliable robust profitable")))
     | set(product(("i", "we"), PROBLEM_VERBS))

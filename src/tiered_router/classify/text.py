@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from .lexicon import ACTION_LEAD, LOOKUP_LEAD, MEDIUM_LEAD, STRONG_LEAD
 
-__all__ = ["Text", "closing_request", "count_numbers", "enumeration", "read_text", "split_head"]
+__all__ = ["Text", "closing_request", "count_numbers", "enumeration", "narrated_move", "read_text", "split_head"]
 
 # Lexical signals only look at a bounded window of the request; the length term counts the whole text.
 _HEAD_CHARS = 4096
@@ -64,6 +64,7 @@ _DIGIT_TABLE = bytes.maketrans(b"123456789", b"000000000")
 _ITEM_MAX_WORDS = 4
 _ITEM_MAX_CHARS = 80  # longer than any item of four words but a freak: not split into words to find out
 _NARRATORS = frozenset({"i", "we", "she", "he", "they"})
+_QUOTED_RE = re.compile(r"(?<![\w'])'[^'\n]{1,300}?'(?![\w])|\u2018[^\u2019\n]{1,300}\u2019")
 # Where a part of a request may start: after a sentence end, a semicolon, a colon or a text-game prompt (">").
 _CLAUSE_START_RE = re.compile(
     r"(?:[.!?;:>]|\s[-\u2013\u2014])\s+|\u2014|\n[\s>]*|,\s+(?:so\s+|and\s+)?(?=(?:please|could\s+you|can\s+you)\b)"
@@ -74,6 +75,8 @@ _NARRATED_MOVE_RE = re.compile(
     r"(?:i|we|she|he|they)\s+(?:just\s+|then\s+|now\s+|quickly\s+|slowly\s+)?"
     r"(?:(?:want|try|decide|need|get\s+ready)\s+to\s+)?([a-z]+)"
 )
+# The same at the start of a request, where "I want to pay off my loans" states a goal: moves only.
+_DIRECT_MOVE_RE = re.compile(r"(?:i|we|she|he|they)\s+(?:just\s+|then\s+|now\s+|quickly\s+|slowly\s+)?([a-z]+)")
 
 
 class Text(NamedTuple):
@@ -142,6 +145,10 @@ def read_text(text: str) -> Text:
         if len(window) == len(lowered) + label_end:  # lower() kept every index (it nearly always does)
             window = window[label_end:]
         start = _polite_end(lowered, 0)
+    if "'" in lowered or "\u2018" in lowered:
+        # Quoted text is material the request names ("rename 'project plan v2.docx'"), not what it asks: its
+        # words are not read for intent, vocabulary or structure. Its characters still count as length.
+        lowered = _QUOTED_RE.sub(" quoted ", lowered)
     ascii_text = lowered.encode("ascii", "ignore")
     spaced = b" " + ascii_text.translate(_BYTE_TABLE, b"'").replace(b"|", b" | ") + b" "
     normalised = spaced.decode("ascii")
@@ -225,6 +232,25 @@ def _label_end(lowered: str, start: int) -> int:
     return m.end() if word in _REQUEST_LEADS else 0
 
 
+def narrated_move(lowered: str) -> str:
+    """The action verb of a request that opens with a move told in the first or third person ("I climb the
+    rope ladder ...", "She goes inside"), or ""."""
+    return _move_at(lowered, _polite_end(lowered, 0), _DIRECT_MOVE_RE)[0]
+
+
+def _move_at(text: str, at: int, pattern: re.Pattern[str]) -> tuple[str, int]:
+    """(the action verb, where it starts) when ``text`` at ``at`` tells a move: "I knock", "she goes", "we just
+    want to duck"; ("", -1) otherwise."""
+    move = pattern.match(text, at)
+    if move is None:
+        return "", -1
+    verb = move.group(1)
+    if verb not in ACTION_LEAD:
+        verb = verb[:-2] if verb.endswith("es") and verb[:-2] in ACTION_LEAD else verb[:-1] if verb.endswith(
+            "s") else verb
+    return (verb, move.start(1)) if verb in ACTION_LEAD else ("", -1)
+
+
 def count_numbers(t: Text) -> int:
     """How many words of the request start with a digit."""
     return t.spaced.translate(_DIGIT_TABLE).count(b" 0")
@@ -288,13 +314,10 @@ def closing_request(lowered: str) -> tuple[str, int, int]:
         if m is None:
             continue
         word = m.group().replace("'", "")
-        move = _NARRATED_MOVE_RE.match(trimmed, at) if word in _NARRATORS else None
-        if move is not None:
-            verb = move.group(1)
-            verb = verb if verb in ACTION_LEAD else verb[:-2] if verb.endswith("es") and verb[:-2] in ACTION_LEAD \
-                else verb[:-1] if verb.endswith("s") else verb
-            if verb in ACTION_LEAD:
-                word, at = verb, move.start(1)
+        if word in _NARRATORS:
+            verb, verb_at = _move_at(trimmed, at, _NARRATED_MOVE_RE)
+            if verb:
+                word, at = verb, verb_at
         if word in ACTION_LEAD or word in LOOKUP_LEAD:
             colon = trimmed.find(": ", at)
             n_words = len(_FIRST_WORDS_RE.findall(trimmed, at, colon if colon >= 0 else len(trimmed)))
