@@ -13,9 +13,15 @@ Not compared (counted, nothing stored): a shadow answer the gate would reject (a
 from the upper tier says nothing about the lower tier's), and a failed shadow call. A request that already
 has an answer from the next tier up (the second opinion, ``verify.py``) is not sampled.
 
+The second opinion's comparison (``verify.py``: tiers 1 and 2 both answered a request near the threshold, and
+their answers were compared) is stored here too, as a ``verify`` judgement of the same shape (tier 2, its model,
+the method, its cost; read back as ``router.verify``). It needs no call of its own: only the write.
+
 A sample runs as a background task on the loop that served the request: it never delays the answer, never
 raises into the request path and is not a routing record of its own. At most ``max_in_flight`` run at once;
-samples beyond that are dropped (``stats.dropped``). ``drain()`` waits for the pending ones (the router's
+samples beyond that are dropped (``stats.dropped``). Judgements are written by one writer task per loop, in
+batches, on one thread at a time (so a burst of them never holds the threads cloud reservations use); at most
+``max_queued`` wait, more are lost (counted). ``drain()`` waits for the samples and the writes (the router's
 ``aclose`` does, with a timeout).
 """
 
@@ -24,8 +30,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, fields
+from typing import Any
 
 from ..chat import ChatResult
 from ..errors import CloudBudgetExceeded, RouterError
@@ -39,7 +48,10 @@ from .results import AttemptOutcome
 log = logging.getLogger("tiered_router")
 
 MAX_IN_FLIGHT = 4  # shadow calls running at once; samples beyond are dropped, not queued
+MAX_QUEUED = 1000  # judgements waiting to be written; more are lost (counted)
 DRAIN_S = 10.0  # how long closing the router waits for the samples still running
+
+Flush = Callable[[], None]
 
 
 @dataclass
@@ -60,22 +72,30 @@ class ShadowStats:
 
 
 class Shadows:
-    """Samples answers and has them checked by the next tier up. ``rate`` 0, or no ``store``, is off.
+    """Samples answers and has them checked by the next tier up, and stores the judgements of both the samples
+    and the second opinion. ``rate`` 0 is no sampling; no ``store`` is off altogether.
 
     ``rng`` draws the samples (a seeded ``random.Random`` makes them repeatable); ``cloud_enabled`` is whether
     the router may call the cloud at all."""
 
     def __init__(self, engine: Engine, store: RoutingLogStore | None, rate: float, *, cloud: bool = False,
-                 cloud_enabled: bool = True, max_in_flight: int = MAX_IN_FLIGHT,
+                 cloud_enabled: bool = True, max_in_flight: int = MAX_IN_FLIGHT, max_queued: int = MAX_QUEUED,
                  rng: random.Random | None = None) -> None:
         self.engine = engine
         self.store = store
         self.rate = rate if store is not None else 0.0
         self.cloud = cloud and cloud_enabled
         self.max_in_flight = max_in_flight
+        self.max_queued = max_queued
         self.rng = rng or random.Random()
         self.stats = ShadowStats()
-        self._tasks: set[asyncio.Task[None]] = set()
+        # The second opinion's judgements: stored, unlogged (no such request in the log), failed, lost (queue
+        # full, or still queued at shutdown).
+        self.verified: Counter[str] = Counter()
+        self._samples: set[asyncio.Task[None]] = set()  # running shadow calls
+        self._tasks: set[asyncio.Task[None]] = set()  # every background task: the samples and the writers
+        self._queues: dict[asyncio.AbstractEventLoop, list[tuple[Judgement, Flush]]] = {}
+        self._writers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
         if rate > 0 and store is None:
             log.warning("shadow samples are off: they are stored in the routing log, which is off "
                         "(TIER_SHADOW_RATE=%s, TIER_LOG_ENABLED=false)", rate)
@@ -87,27 +107,40 @@ class Shadows:
     def pending(self) -> int:
         return len(self._tasks)
 
-    def submit(self, call: Call, answer: ChatResult, tier: Tier, flush: Callable[[], None]) -> None:
-        """Maybe sample ``call``, answered with ``answer`` by ``tier``. ``flush`` writes the router's queued
-        records: the request's own record must be in the log before its judgement. Never raises."""
-        if self.rate <= 0:
+    def submit(self, call: Call, answer: ChatResult, tier: Tier, flush: Flush) -> None:
+        """After the answer to ``call`` (``answer``, by ``tier``): store the second opinion's comparison if it
+        made one, and maybe sample the answer. ``flush`` writes the router's queued records: the request's own
+        record must be in the log before its judgement. Never raises."""
+        if self.store is None:
             return
         try:
+            verification = call.verification
+            if verification is not None and verification.compared:
+                self._queue(Judgement(call.request_id, "verify", 1.0 if verification.outcome == "agree" else 0.0,
+                                      tier=int(Tier.LOCAL_HEAVY), model=verification.model,
+                                      method=verification.method, cost_usd=verification.cost_usd,
+                                      time=time.time()), flush)
+            if self.rate <= 0:
+                return
             upper = self._upper(call, tier)
             if upper is None or self.rng.random() >= self.rate:
                 return
-            if len(self._tasks) >= self.max_in_flight:
+            if len(self._samples) >= self.max_in_flight:
                 self.stats.dropped += 1
                 log.debug("request %s: shadow sample dropped, %d already running", call.request_id,
-                          len(self._tasks))
+                          len(self._samples))
                 return
             self.stats.sampled += 1
-            task = asyncio.get_running_loop().create_task(self._check(call, answer, upper, flush))
+            self._start(self._check(call, answer, upper, flush), self._samples)
         except Exception:  # a sample must never fail the request it samples
             log.exception("request %s: shadow sample not started", call.request_id)
-            return
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+    def _start(self, work: Coroutine[Any, Any, None], *also: set[asyncio.Task[None]]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
+        for tasks in (self._tasks, *also):
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return task
 
     def _upper(self, call: Call, tier: Tier) -> Tier | None:
         """The tier to ask, or None when this answer is not sampled."""
@@ -123,14 +156,14 @@ class Shadows:
             return None  # it has answered this request already (the second opinion)
         return upper
 
-    async def _check(self, call: Call, answer: ChatResult, upper: Tier, flush: Callable[[], None]) -> None:
+    async def _check(self, call: Call, answer: ChatResult, upper: Tier, flush: Flush) -> None:
         try:
             await self._compare(call, answer, upper, flush)
         except Exception:
             self.stats.failed += 1
             log.exception("request %s: shadow sample failed", call.request_id)
 
-    async def _compare(self, call: Call, answer: ChatResult, upper: Tier, flush: Callable[[], None]) -> None:
+    async def _compare(self, call: Call, answer: ChatResult, upper: Tier, flush: Flush) -> None:
         one = Call(call.request_id, call.request, call.decision, call.options, call.started, [upper])
         try:
             choice = await self.engine.run(one, streaming=False)
@@ -149,32 +182,91 @@ class Shadows:
                       choice.verdict.reason)
             return
         agreement = compare(answer, choice.result, call.request, call.options)
-        judgement = Judgement(call.request_id, "shadow", 1.0 if agreement.agrees else 0.0, tier=int(upper),
+        self._queue(Judgement(call.request_id, "shadow", 1.0 if agreement.agrees else 0.0, tier=int(upper),
                               model=choice.attempt.model, method=agreement.method,
-                              cost_usd=sum(a.cost_usd for a in one.attempts))
-        flush()  # the request's record, still queued by a batching recorder, goes to the log first
-        assert self.store is not None  # sampling is off without it
-        if not await asyncio.to_thread(self.store.add_judgement, judgement):
-            self.stats.unlogged += 1
-            log.warning("request %s: shadow judgement not stored: the request is not in the routing log",
-                        call.request_id)
+                              cost_usd=sum(a.cost_usd for a in one.attempts), time=time.time()), flush)
+
+    # --- writing the judgements -----------------------------------------------------------------------
+
+    def _queue(self, judgement: Judgement, flush: Flush) -> None:
+        """Have ``judgement`` written by this loop's writer (started if none is running)."""
+        loop = asyncio.get_running_loop()
+        queue = self._queues.setdefault(loop, [])
+        if len(queue) >= self.max_queued:
+            self._written(judgement, "lost")
+            log.warning("request %s: %s judgement lost: %d are waiting to be written", judgement.request_id,
+                        judgement.kind, len(queue))
             return
-        if agreement.agrees:
-            self.stats.agreed += 1
+        queue.append((judgement, flush))
+        writer = self._writers.get(loop)
+        if writer is None or writer.done():
+            writer = self._writers[loop] = self._start(self._write_queued(loop))
+            writer.add_done_callback(lambda task: self._writers.pop(loop, None) if self._writers.get(loop) is task
+                                     else None)
+
+    async def _write_queued(self, loop: asyncio.AbstractEventLoop) -> None:
+        while batch := self._queues.pop(loop, None):
+            for flush in dict.fromkeys(f for _, f in batch):  # each router view's queued records, once
+                try:
+                    flush()  # the requests' records, still queued by a batching recorder, go to the log first
+                except Exception:
+                    log.exception("routing records not flushed before their judgements")
+            judgements = [j for j, _ in batch]
+            try:
+                results = await asyncio.to_thread(self._write, judgements)
+            except asyncio.CancelledError:
+                for judgement in judgements:
+                    self._written(judgement, "lost")
+                raise
+            for judgement, result in zip(judgements, results, strict=True):
+                self._written(judgement, result)
+
+    def _write(self, judgements: list[Judgement]) -> list[str]:
+        """Store each (on a worker thread): ``stored``, ``unlogged`` (its request is not in the log) or
+        ``failed``."""
+        assert self.store is not None  # nothing is queued without it
+        results = []
+        for judgement in judgements:
+            try:
+                results.append("stored" if self.store.add_judgement(judgement) else "unlogged")
+            except Exception as exc:
+                log.warning("request %s: %s judgement not stored: %s", judgement.request_id, judgement.kind, exc)
+                results.append("failed")
+        return results
+
+    def _written(self, judgement: Judgement, result: str) -> None:
+        """Count what became of a judgement."""
+        if result == "unlogged":
+            log.warning("request %s: %s judgement not stored: the request is not in the routing log",
+                        judgement.request_id, judgement.kind)
+        if judgement.kind == "verify":
+            self.verified[result] += 1
+        elif result == "stored":
+            if judgement.score >= 0.5:
+                self.stats.agreed += 1
+            else:
+                self.stats.disagreed += 1
+        elif result == "unlogged":
+            self.stats.unlogged += 1
         else:
-            self.stats.disagreed += 1
+            self.stats.failed += 1
 
     async def drain(self, timeout: float | None = DRAIN_S) -> bool:
-        """Wait for the samples running on this loop; True when all ended. After ``timeout`` seconds the rest
-        are cancelled (a cancelled cloud call's reservation then expires on its own)."""
+        """Wait for the samples and writes running on this loop; True when all ended. After ``timeout``
+        seconds the rest are cancelled (a cancelled cloud call's reservation then expires on its own)."""
         loop = asyncio.get_running_loop()
-        mine = [t for t in self._tasks if t.get_loop() is loop]
-        if not mine:
-            return True
-        _, left = await asyncio.wait(mine, timeout=timeout)
-        for task in left:
-            task.cancel()
-        if left:
+        deadline = None if timeout is None else loop.time() + timeout
+        while mine := [t for t in self._tasks if t.get_loop() is loop and not t.done()]:
+            # A sample that ends starts this loop's writer: wait again until nothing is left.
+            left_s = None if deadline is None else max(0.0, deadline - loop.time())
+            _, left = await asyncio.wait(mine, timeout=left_s)
+            if not left:
+                continue
+            for task in left:
+                task.cancel()
             await asyncio.gather(*left, return_exceptions=True)
-            log.warning("%d shadow samples cancelled at shutdown", len(left))
-        return not left
+            for judgement, _ in self._queues.pop(loop, []):
+                self._written(judgement, "lost")
+            log.warning("%d shadow samples or judgement writes cancelled at shutdown", len(left))
+            return False
+        return True
