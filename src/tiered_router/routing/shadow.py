@@ -33,7 +33,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..chat import ChatResult
@@ -54,9 +54,14 @@ DRAIN_S = 10.0  # how long closing the router waits for the samples still runnin
 Flush = Callable[[], None]
 
 
+# How a sample ended (``ShadowStats.by_tier``, the ``router_shadow_samples_total`` metric), and the total it adds to.
+OUTCOMES = {"agree": "agreed", "disagree": "disagreed", "rejected": "rejected", "over-budget": "over_budget",
+            "failed": "failed", "unlogged": "unlogged", "dropped": "dropped"}
+
+
 @dataclass
 class ShadowStats:
-    """What became of the samples since start-up."""
+    """What became of the samples since start-up: totals, and ``by_tier`` (the tier asked, outcome)."""
 
     sampled: int = 0  # started
     dropped: int = 0  # not started: max_in_flight were already running
@@ -66,9 +71,16 @@ class ShadowStats:
     rejected: int = 0  # the gate would reject the shadow answer: not compared
     failed: int = 0  # the shadow call failed, or the judgement could not be stored
     unlogged: int = 0  # the request's own record was not in the routing log
+    by_tier: Counter[tuple[int, str]] = field(default_factory=Counter)
+
+    def count(self, tier: Tier | int, outcome: str) -> None:
+        """One sample of ``tier`` ended with ``outcome`` (a key of ``OUTCOMES``)."""
+        total = OUTCOMES[outcome]
+        setattr(self, total, getattr(self, total) + 1)
+        self.by_tier[int(tier), outcome] += 1
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "by_tier"}
 
 
 class Shadows:
@@ -107,6 +119,17 @@ class Shadows:
     def pending(self) -> int:
         return len(self._tasks)
 
+    def counts(self) -> dict[tuple[int, str], int]:
+        """``stats.by_tier``, with the agree and disagree series of every tier that may be asked shown from 0
+        (what ``/metrics`` shows as ``router_shadow_samples_total``)."""
+        asked = [Tier.LOCAL_HEAVY] if self.rate > 0 else []
+        if self.rate > 0 and self.cloud:
+            asked.append(Tier.CLOUD_API)
+        out = {(int(tier), outcome): 0 for tier in asked if tier in self.engine.backends
+               for outcome in ("agree", "disagree")}
+        out.update(self.stats.by_tier)
+        return out
+
     def submit(self, call: Call, answer: ChatResult, tier: Tier, flush: Flush) -> None:
         """After the answer to ``call`` (``answer``, by ``tier``): store the second opinion's comparison if it
         made one, and maybe sample the answer. ``flush`` writes the router's queued records: the request's own
@@ -126,7 +149,7 @@ class Shadows:
             if upper is None or self.rng.random() >= self.rate:
                 return
             if len(self._samples) >= self.max_in_flight:
-                self.stats.dropped += 1
+                self.stats.count(upper, "dropped")
                 log.debug("request %s: shadow sample dropped, %d already running", call.request_id,
                           len(self._samples))
                 return
@@ -160,7 +183,7 @@ class Shadows:
         try:
             await self._compare(call, answer, upper, flush)
         except Exception:
-            self.stats.failed += 1
+            self.stats.count(upper, "failed")
             log.exception("request %s: shadow sample failed", call.request_id)
 
     async def _compare(self, call: Call, answer: ChatResult, upper: Tier, flush: Flush) -> None:
@@ -168,16 +191,16 @@ class Shadows:
         try:
             choice = await self.engine.run(one, streaming=False)
         except CloudBudgetExceeded as exc:
-            self.stats.over_budget += 1
+            self.stats.count(upper, "over-budget")
             log.debug("request %s: no shadow sample from tier %d: %s", call.request_id, upper, exc)
             return
         except RouterError as exc:
-            self.stats.failed += 1
+            self.stats.count(upper, "failed")
             log.debug("request %s: no shadow sample from tier %d: %s", call.request_id, upper, exc)
             return
         assert isinstance(choice, Buffered)
         if choice.verdict is not None and choice.verdict.low_quality:
-            self.stats.rejected += 1
+            self.stats.count(upper, "rejected")
             log.debug("request %s: shadow answer of tier %d not compared (%s)", call.request_id, upper,
                       choice.verdict.reason)
             return
@@ -242,14 +265,9 @@ class Shadows:
         if judgement.kind == "verify":
             self.verified[result] += 1
         elif result == "stored":
-            if judgement.score >= 0.5:
-                self.stats.agreed += 1
-            else:
-                self.stats.disagreed += 1
-        elif result == "unlogged":
-            self.stats.unlogged += 1
+            self.stats.count(judgement.tier or 0, "agree" if judgement.score >= 0.5 else "disagree")
         else:
-            self.stats.failed += 1
+            self.stats.count(judgement.tier or 0, "unlogged" if result == "unlogged" else "failed")
 
     async def drain(self, timeout: float | None = DRAIN_S) -> bool:
         """Wait for the samples and writes running on this loop; True when all ended. After ``timeout``
