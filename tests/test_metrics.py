@@ -205,6 +205,19 @@ def test_shadow_samples_on_metrics(serve) -> None:
         ("3", "agree"): 0, ("3", "disagree"): 1}
 
 
+def test_downward_shadow_samples_on_metrics(serve) -> None:
+    server = serve(shadow_down_rate=1.0, heavy_threshold=0.05)  # greetings start on tier 2
+    server.router.shadows.max_in_flight = 8
+    assert scrape(server, "router_shadow_samples") == {("1", "agree"): 0, ("1", "disagree"): 0}
+    ask(server, "Hello", f"Hello [[sim:bad-json@{FAST}]]", f"Hello [[sim:refuse@{FAST}]]")
+
+    def all_three_ended() -> dict | None:
+        found = scrape(server, "router_shadow_samples")
+        return found if sum(found.values()) == 3 else None
+
+    assert polled(all_three_ended, timeout=10) == {("1", "agree"): 1, ("1", "disagree"): 1, ("1", "rejected"): 1}
+
+
 def test_second_opinions_on_metrics(serve) -> None:
     server = serve(verify=0.3)
     assert scrape(server, "router_verify") == {("agree",): 0, ("disagree",): 0, ("one-passed",): 0,

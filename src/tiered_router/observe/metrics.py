@@ -146,9 +146,8 @@ class Metrics:
             except Exception:  # an unreadable ledger must not break the scrape
                 pass
         families.append(budget)
-        shadows = CounterMetricFamily("router_shadow_samples",
-                                      "Shadow samples by the tier asked and how they ended (TIER_SHADOW_RATE).",
-                                      labels=("tier", "outcome"))
+        shadows = CounterMetricFamily("router_shadow_samples", "Shadow samples by the tier asked and how they "
+                                      "ended (TIER_SHADOW_RATE, TIER_SHADOW_DOWN_RATE).", labels=("tier", "outcome"))
         for (tier, outcome), count in _read(self._shadows).items():
             shadows.add_metric([str(tier), outcome], count)
         verify = CounterMetricFamily("router_verify", "Requests given a second opinion, by outcome (TIER_VERIFY).",

@@ -1,5 +1,6 @@
-"""Shadow samples (``TIER_SHADOW_RATE``): the next tier up answers a sample of requests, after the client has its
-answer, and whether the two agree is stored with the request.
+"""Shadow samples: another tier answers a sample of requests, after the client has its answer, and whether the
+two agree is stored with the request. Upward (``TIER_SHADOW_RATE``), the next tier up checks an answer;
+downward (``TIER_SHADOW_DOWN_RATE``), tier 1 tries a request the classifier sent to tier 2.
 
 A request whose answer was accepted from tier 1 or 2 (not a pinned tier, not a degraded answer, not an error)
 is sampled with probability ``rate``. Its request goes to the next tier up, as a one-tier run of the engine:
@@ -12,6 +13,14 @@ model, method and cost of the shadow answer (read back as ``router.shadow``).
 Not compared (counted, nothing stored): a shadow answer the gate would reject (a refusal or an empty answer
 from the upper tier says nothing about the lower tier's), and a failed shadow call. A request that already
 has an answer from the next tier up (the second opinion, ``verify.py``) is not sampled.
+
+**Downward.** A request the classifier started on tier 2 (not pinned, not degraded, offering no tools, not
+already answered by tier 1) whose tier-2 answer was accepted is sampled with probability ``down_rate``: tier 1
+answers it too, as a one-tier run of the engine, local only (never the cloud). Tier 1 would have done if its
+answer passes the gate and agrees with tier 2's: a ``shadow_down`` judgement (read back as
+``router.shadow_down``), score 1 then and 0 otherwise, with tier 1's model, the method (``gate:REASON`` when
+the gate would have rejected tier 1's answer: that is a "no", and is stored) and cost. A failed call of tier 1
+stores nothing. Without it, requests that start on tier 2 would never teach the learner they were easy.
 
 The second opinion's comparison (``verify.py``: tiers 1 and 2 both answered a request near the threshold, and
 their answers were compared) is stored here too, as a ``verify`` judgement of the same shape (tier 2, its model,
@@ -68,7 +77,7 @@ class ShadowStats:
     agreed: int = 0  # stored, agreeing
     disagreed: int = 0  # stored, disagreeing
     over_budget: int = 0  # the budget refused the cloud call
-    rejected: int = 0  # the gate would reject the shadow answer: not compared
+    rejected: int = 0  # the gate would reject the shadow answer: not compared (upward), a "no" (downward)
     failed: int = 0  # the shadow call failed, or the judgement could not be stored
     unlogged: int = 0  # the request's own record was not in the routing log
     by_tier: Counter[tuple[int, str]] = field(default_factory=Counter)
@@ -84,18 +93,20 @@ class ShadowStats:
 
 
 class Shadows:
-    """Samples answers and has them checked by the next tier up, and stores the judgements of both the samples
-    and the second opinion. ``rate`` 0 is no sampling; no ``store`` is off altogether.
+    """Samples answers and has them checked by the next tier up (``rate``) or tier 2's by tier 1 (``down_rate``),
+    and stores the judgements of the samples and of the second opinion. A rate of 0 is no sampling that way; no
+    ``store`` is off altogether.
 
     ``rng`` draws the samples (a seeded ``random.Random`` makes them repeatable); ``cloud_enabled`` is whether
     the router may call the cloud at all."""
 
     def __init__(self, engine: Engine, store: RoutingLogStore | None, rate: float, *, cloud: bool = False,
-                 cloud_enabled: bool = True, max_in_flight: int = MAX_IN_FLIGHT, max_queued: int = MAX_QUEUED,
-                 rng: random.Random | None = None) -> None:
+                 cloud_enabled: bool = True, down_rate: float = 0.0, max_in_flight: int = MAX_IN_FLIGHT,
+                 max_queued: int = MAX_QUEUED, rng: random.Random | None = None) -> None:
         self.engine = engine
         self.store = store
         self.rate = rate if store is not None else 0.0
+        self.down_rate = down_rate if store is not None else 0.0
         self.cloud = cloud and cloud_enabled
         self.max_in_flight = max_in_flight
         self.max_queued = max_queued
@@ -108,12 +119,16 @@ class Shadows:
         self._tasks: set[asyncio.Task[None]] = set()  # every background task: the samples and the writers
         self._queues: dict[asyncio.AbstractEventLoop, list[tuple[Judgement, Flush]]] = {}
         self._writers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
-        if rate > 0 and store is None:
+        if (rate > 0 or down_rate > 0) and store is None:
             log.warning("shadow samples are off: they are stored in the routing log, which is off "
-                        "(TIER_SHADOW_RATE=%s, TIER_LOG_ENABLED=false)", rate)
-        elif rate > 0:
+                        "(TIER_SHADOW_RATE=%s, TIER_SHADOW_DOWN_RATE=%s, TIER_LOG_ENABLED=false)", rate, down_rate)
+            return
+        if rate > 0:
             log.info("shadow samples: %.0f %% of tier-1/2 answers are checked by the next tier up%s", rate * 100,
                      "" if self.cloud else " (not tier 3: TIER_SHADOW_CLOUD is off or the cloud is disabled)")
+        if down_rate > 0:
+            log.info("downward shadow samples: tier 1 tries %.0f %% of the requests tier 2 answered",
+                     down_rate * 100)
 
     @property
     def pending(self) -> int:
@@ -122,9 +137,9 @@ class Shadows:
     def counts(self) -> dict[tuple[int, str], int]:
         """``stats.by_tier``, with the agree and disagree series of every tier that may be asked shown from 0
         (what ``/metrics`` shows as ``router_shadow_samples_total``)."""
-        asked = [Tier.LOCAL_HEAVY] if self.rate > 0 else []
-        if self.rate > 0 and self.cloud:
-            asked.append(Tier.CLOUD_API)
+        asked = [Tier.LOCAL_FAST] if self.down_rate > 0 else []
+        if self.rate > 0:
+            asked += [Tier.LOCAL_HEAVY, Tier.CLOUD_API] if self.cloud else [Tier.LOCAL_HEAVY]
         out = {(int(tier), outcome): 0 for tier in asked if tier in self.engine.backends
                for outcome in ("agree", "disagree")}
         out.update(self.stats.by_tier)
@@ -143,20 +158,24 @@ class Shadows:
                                       tier=int(Tier.LOCAL_HEAVY), model=verification.model,
                                       method=verification.method, cost_usd=verification.cost_usd,
                                       time=time.time()), flush)
-            if self.rate <= 0:
-                return
-            upper = self._upper(call, tier)
-            if upper is None or self.rng.random() >= self.rate:
-                return
-            if len(self._samples) >= self.max_in_flight:
-                self.stats.count(upper, "dropped")
-                log.debug("request %s: shadow sample dropped, %d already running", call.request_id,
-                          len(self._samples))
-                return
-            self.stats.sampled += 1
-            self._start(self._check(call, answer, upper, flush), self._samples)
+            if self.rate > 0:
+                self._sample(call, answer, self._upper(call, tier), self.rate, flush)
+            if self.down_rate > 0:
+                self._sample(call, answer, self._lower(call, tier), self.down_rate, flush)
         except Exception:  # a sample must never fail the request it samples
             log.exception("request %s: shadow sample not started", call.request_id)
+
+    def _sample(self, call: Call, answer: ChatResult, other: Tier | None, rate: float, flush: Flush) -> None:
+        """With probability ``rate``, have ``other`` (None: not this answer) answer ``call`` too, in the
+        background."""
+        if other is None or self.rng.random() >= rate:
+            return
+        if len(self._samples) >= self.max_in_flight:
+            self.stats.count(other, "dropped")
+            log.debug("request %s: shadow sample dropped, %d already running", call.request_id, len(self._samples))
+            return
+        self.stats.sampled += 1
+        self._start(self._check(call, answer, other, flush), self._samples)
 
     def _start(self, work: Coroutine[Any, Any, None], *also: set[asyncio.Task[None]]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
@@ -179,35 +198,63 @@ class Shadows:
             return None  # it has answered this request already (the second opinion)
         return upper
 
-    async def _check(self, call: Call, answer: ChatResult, upper: Tier, flush: Flush) -> None:
+    def _lower(self, call: Call, tier: Tier) -> Tier | None:
+        """Tier 1, when this answer is sampled downward: an accepted tier-2 answer to a request the classifier
+        started on tier 2 (not pinned, not degraded, no tools, not answered by tier 1 already); else None."""
+        if (tier is not Tier.LOCAL_HEAVY or call.decision.tier is not Tier.LOCAL_HEAVY or call.forced is not None
+                or call.degraded_reason is not None or call.request.tools
+                or Tier.LOCAL_FAST not in self.engine.backends):
+            return None
+        tried = [a for a in call.attempts if a.outcome != AttemptOutcome.SKIPPED]
+        if any(a.tier == Tier.LOCAL_FAST for a in tried):
+            return None  # tier 1 has answered this request already (the second opinion)
+        final = next((a for a in reversed(tried) if a.tier == tier), None)
+        if final is None or final.outcome != AttemptOutcome.ACCEPTED or final.quality not in (None, "ok"):
+            return None  # an answer the gate flagged but nothing above could replace: no yardstick
+        return Tier.LOCAL_FAST
+
+    async def _check(self, call: Call, answer: ChatResult, other: Tier, flush: Flush) -> None:
         try:
-            await self._compare(call, answer, upper, flush)
+            await self._compare(call, answer, other, flush)
         except Exception:
-            self.stats.count(upper, "failed")
+            self.stats.count(other, "failed")
             log.exception("request %s: shadow sample failed", call.request_id)
 
-    async def _compare(self, call: Call, answer: ChatResult, upper: Tier, flush: Flush) -> None:
-        one = Call(call.request_id, call.request, call.decision, call.options, call.started, [upper])
+    async def _compare(self, call: Call, answer: ChatResult, other: Tier, flush: Flush) -> None:
+        """Ask ``other`` and queue the judgement: ``shadow`` when it is the tier above the answer's, where
+        agreement is the label; ``shadow_down`` when it is tier 1 below a tier-2 answer, where agreement of an
+        answer the gate passes is."""
+        one = Call(call.request_id, call.request, call.decision, call.options, call.started, [other])
         try:
             choice = await self.engine.run(one, streaming=False)
         except CloudBudgetExceeded as exc:
-            self.stats.count(upper, "over-budget")
-            log.debug("request %s: no shadow sample from tier %d: %s", call.request_id, upper, exc)
+            self.stats.count(other, "over-budget")
+            log.debug("request %s: no shadow sample from tier %d: %s", call.request_id, other, exc)
             return
         except RouterError as exc:
-            self.stats.count(upper, "failed")
-            log.debug("request %s: no shadow sample from tier %d: %s", call.request_id, upper, exc)
+            self.stats.count(other, "failed")
+            log.debug("request %s: no shadow sample from tier %d: %s", call.request_id, other, exc)
             return
         assert isinstance(choice, Buffered)
-        if choice.verdict is not None and choice.verdict.low_quality:
-            self.stats.count(upper, "rejected")
-            log.debug("request %s: shadow answer of tier %d not compared (%s)", call.request_id, upper,
-                      choice.verdict.reason)
+        cost = sum(a.cost_usd for a in one.attempts)
+        rejected = choice.verdict is not None and choice.verdict.low_quality
+        if other is Tier.LOCAL_FAST:  # downward: tier 1's rejected answer says it would not have done
+            agrees, method = False, f"gate:{choice.attempt.quality}"
+            if not rejected:
+                agreement = compare(choice.result, answer, call.request, call.options)
+                agrees, method = agreement.agrees, agreement.method
+            self._queue(Judgement(call.request_id, "shadow_down", 1.0 if agrees else 0.0, tier=int(other),
+                                  model=choice.attempt.model, method=method, cost_usd=cost, time=time.time()), flush)
+            return
+        if rejected:
+            self.stats.count(other, "rejected")
+            log.debug("request %s: shadow answer of tier %d not compared (%s)", call.request_id, other,
+                      choice.attempt.quality)
             return
         agreement = compare(answer, choice.result, call.request, call.options)
-        self._queue(Judgement(call.request_id, "shadow", 1.0 if agreement.agrees else 0.0, tier=int(upper),
-                              model=choice.attempt.model, method=agreement.method,
-                              cost_usd=sum(a.cost_usd for a in one.attempts), time=time.time()), flush)
+        self._queue(Judgement(call.request_id, "shadow", 1.0 if agreement.agrees else 0.0, tier=int(other),
+                              model=choice.attempt.model, method=agreement.method, cost_usd=cost,
+                              time=time.time()), flush)
 
     # --- writing the judgements -----------------------------------------------------------------------
 
@@ -264,6 +311,8 @@ class Shadows:
                         judgement.request_id, judgement.kind)
         if judgement.kind == "verify":
             self.verified[result] += 1
+        elif result == "stored" and (judgement.method or "").startswith("gate:"):
+            self.stats.count(judgement.tier or 0, "rejected")  # downward: tier 1's answer would have been rejected
         elif result == "stored":
             self.stats.count(judgement.tier or 0, "agree" if judgement.score >= 0.5 else "disagree")
         else:
