@@ -153,6 +153,22 @@ def record(final: int, status: str = "ok", **fields) -> dict:
     (record(1, **{"router.shadow": {"tier": 2, "agree": True}}), (0.0, "shadow")),
     (record(2, **{"router.attempts": [{"tier": 1, "router.outcome": "rejected"},
                                       {"tier": 2, "router.outcome": "accepted"}]}), (1.0, "gate")),
+    # Tier 1 tried a request that started on tier 2 (a downward shadow): would it have done?
+    (record(2, **{"router.shadow_down": {"tier": 1, "agree": True}}), (0.0, "shadow_down")),
+    (record(2, **{"router.shadow_down": {"tier": 1, "agree": False}}), (1.0, "shadow_down")),
+    (record(3, **{"router.shadow_down": {"tier": 1, "agree": True}}), None),  # not tier 2's answer it tried
+    # The second opinion: tiers 1 and 2 compared, whichever answered and wherever the request started.
+    (record(1, **{"router.verify": {"tier": 2, "agree": True}}), (0.0, "verify")),
+    (record(2, **{"router.verify": {"tier": 2, "agree": True}}), (0.0, "verify")),
+    (record(3, **{"router.verify": {"tier": 2, "agree": False},
+                  "router.attempts": [{"tier": 1, "router.outcome": "rejected"},
+                                      {"tier": 2, "router.outcome": "rejected"},
+                                      {"tier": 3, "router.outcome": "accepted"}]}), (1.0, "verify")),  # not "gate"
+    # Feedback, then a shadow, come before it.
+    (record(1, **{"router.verify": {"tier": 2, "agree": True}, "router.feedback": {"score": 0.0}}),
+     (1.0, "feedback")),
+    (record(1, **{"router.verify": {"tier": 2, "agree": True}, "router.shadow": {"tier": 2, "agree": False}}),
+     (1.0, "shadow")),
     (record(1), None),  # accepted on tier 1, nobody said anything
     (record(2, **{"router.feedback": {"score": 0.0}}), None),  # started above tier 1: says nothing of it
     (record(1, status="error", **{"router.feedback": {"score": 0.0}}), None),

@@ -2,18 +2,23 @@
 
 ``observe/metrics.py`` aggregates observations itself and exposes them through a custom collector (it
 is cheaper per request). These tests feed the same values to prometheus_client's own metrics and
-require identical exposition samples, bucket edges included.
+require identical exposition samples, bucket edges included. The counters of the shadow samples and the
+second opinion, which no routing record carries, are scraped from a real server.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
+import openai
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from faults.waiting import polled
+from sim_support import FAST, HEAVY
 from tiered_router.observe.metrics import _DURATION_BUCKETS, _TOKEN_BUCKETS, Metrics
 
 
@@ -143,3 +148,88 @@ def test_nan_and_negative_values_follow_prometheus_rules() -> None:
     assert ops[("gen_ai_client_operation_duration_seconds_count", labels)] == 2.0
     (_, cost), = samples(ours.render(), "router_cost_usd").items()
     assert abs(cost - 0.002) < 1e-12
+
+
+def test_broken_shadow_or_verify_counts_do_not_break_the_scrape() -> None:
+    def broken() -> dict:
+        raise RuntimeError("gone")
+
+    ours = Metrics(shadows=broken, verify=broken)
+    ours.observe(record([attempt(5, 1, 1)]))
+    text = ours.render()
+    assert samples(text, "router_shadow_samples") == {} and samples(text, "router_verify") == {}
+    assert samples(text, "router_requests")
+
+
+# ---- the learning signals, scraped from a real server ----------------------------------------------------------
+# Requests go through the server with the openai client, against the simulator (tests/test_shadow.py and
+# tests/test_verify.py say how its answers agree or not).
+
+
+LABELS = {"router_shadow_samples": ("tier", "outcome"), "router_verify": ("outcome",)}
+
+
+def scrape(server, family: str) -> dict[tuple[str, ...], float]:
+    """One family's ``_total`` samples from the server's /metrics, keyed by their label values."""
+    text = httpx.get(server.url + "/metrics").text
+    [found] = [f for f in text_string_to_metric_families(text) if f.name == family]
+    assert found.type == "counter"
+    out = {}
+    for s in found.samples:
+        assert s.name == family + "_total" and set(s.labels) == set(LABELS[family])
+        out[tuple(s.labels[name] for name in LABELS[family])] = s.value
+    return out
+
+
+def ask(server, *prompts: str) -> None:
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+    for prompt in prompts:
+        client.chat.completions.create(model="auto", messages=[{"role": "user", "content": prompt}])
+
+
+def test_shadow_samples_on_metrics(serve) -> None:
+    server = serve(shadow_rate=1.0, shadow_cloud=True)
+    server.router.shadows.max_in_flight = 8  # none dropped, however the samples overlap
+    assert scrape(server, "router_shadow_samples") == {
+        ("2", "agree"): 0, ("2", "disagree"): 0, ("3", "agree"): 0, ("3", "disagree"): 0}
+    ask(server, "Hello", f"Hello [[sim:bad-json@{HEAVY}]]", f"Hello [[sim:refuse@{HEAVY}]]",
+        f"Hello [[sim:http500@{HEAVY}]]",
+        "Plan the optimal path to become Hortator")  # tier 2 answers it; the cloud's shadow disagrees
+
+    def all_five_ended() -> dict | None:  # the samples end after the answers
+        found = scrape(server, "router_shadow_samples")
+        return found if sum(found.values()) == 5 else None
+
+    assert polled(all_five_ended, timeout=10) == {
+        ("2", "agree"): 1, ("2", "disagree"): 1, ("2", "rejected"): 1, ("2", "failed"): 1,
+        ("3", "agree"): 0, ("3", "disagree"): 1}
+
+
+def test_downward_shadow_samples_on_metrics(serve) -> None:
+    server = serve(shadow_down_rate=1.0, heavy_threshold=0.05)  # greetings start on tier 2
+    server.router.shadows.max_in_flight = 8
+    assert scrape(server, "router_shadow_samples") == {("1", "agree"): 0, ("1", "disagree"): 0}
+    ask(server, "Hello", f"Hello [[sim:bad-json@{FAST}]]", f"Hello [[sim:refuse@{FAST}]]")
+
+    def all_three_ended() -> dict | None:
+        found = scrape(server, "router_shadow_samples")
+        return found if sum(found.values()) == 3 else None
+
+    assert polled(all_three_ended, timeout=10) == {("1", "agree"): 1, ("1", "disagree"): 1, ("1", "rejected"): 1}
+
+
+def test_second_opinions_on_metrics(serve) -> None:
+    server = serve(verify=0.3)
+    assert scrape(server, "router_verify") == {("agree",): 0, ("disagree",): 0, ("one-passed",): 0,
+                                               ("neither",): 0}
+    ask(server, "Hello", f"Hello [[sim:bad-json@{HEAVY}]]", f"Hello [[sim:refuse@{FAST}]]",
+        f"Hello [[sim:refuse@{FAST}]] [[sim:empty@{HEAVY}]]", "Walk to the next room")  # the last: out of the band
+    assert scrape(server, "router_verify") == {("agree",): 1, ("disagree",): 1, ("one-passed",): 1,
+                                               ("neither",): 1}
+    assert scrape(server, "router_shadow_samples") == {}  # no shadow samples: TIER_SHADOW_RATE is 0
+
+
+def test_no_series_when_both_are_off(serve) -> None:
+    server = serve()
+    ask(server, "Hello")
+    assert scrape(server, "router_verify") == {} and scrape(server, "router_shadow_samples") == {}

@@ -126,6 +126,40 @@ def test_migrations_are_idempotent_and_share_the_database_with_the_ledger(db, st
     assert second.count() == 2
 
 
+def test_the_log_and_the_ledger_can_create_their_sqlite_file_at_once(tmp_path, stores):
+    """Switching a new file to WAL does not wait for the busy timeout: SQLite says "database is locked" at once
+    while another connection has the file open. Both stores retry the switch (``budget.sqlite.use_wal``);
+    without it, one of these pairs in six failed."""
+
+    def create_together(path: str) -> tuple[RoutingLogStore, list[object]]:
+        store = stores(path)
+        store.sink(record())
+        start, outcomes = threading.Barrier(2), []
+
+        def log_side() -> None:
+            start.wait()
+            outcomes.append(("flushed", store.flush()))  # the writer's first connection creates the file
+
+        def ledger_side() -> None:
+            start.wait()
+            try:
+                BudgetTracker(db=path, daily_limit_usd=1.0).close()
+            except Exception as exc:
+                outcomes.append(("ledger", exc))
+
+        threads = [threading.Thread(target=log_side), threading.Thread(target=ledger_side)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return store, outcomes
+
+    for i in range(40):
+        store, outcomes = create_together(str(tmp_path / f"fresh-{i}.db"))
+        assert outcomes == [("flushed", True)], (i, outcomes, store.last_error)
+        assert store.count() == 1
+
+
 def test_flush_writes_in_batches_of_one_transaction_each(db, stores):
     store = stores(db, batch_size=10)
     batches: list[int] = []

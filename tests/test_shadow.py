@@ -6,22 +6,29 @@ tier 1 and tier 2 agree on "Hello" (text, similarity 1.0); ``[[sim:bad-json@herm
 2 answer with broken JSON, which the gate lets through on a request that did not ask for JSON and which
 disagrees with the greeting. A plan ends "(Simulated answer from MODEL.)", so tier 2's and the cloud's plans
 disagree by number.
+
+Downward samples (``TIER_SHADOW_DOWN_RATE``) need requests the classifier starts on tier 2 whose answers tier 1
+can match: with the heavy threshold at ``LOW`` (0.05) a greeting (scored 0.2 to 0.35) starts on tier 2, and
+every model greets the same way.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 
 import openai
 import pytest
+from click.testing import CliRunner
 
 from sim_support import CLOUD, FAST, HEAVY, calls, since
 from tiered_router.chat import ChatRequest, ChatResult, Message, ToolCall, Usage
+from tiered_router.cli import main
 from tiered_router.config import load_settings
 from tiered_router.errors import ConfigError
 from tiered_router.learn import Agreement
-from tiered_router.learn.from_log import label_of
+from tiered_router.learn.from_log import label_of, labelled_requests
 from tiered_router.options import RouteOptions
 from tiered_router.routing.compare import compare
 from tiered_router.tiers import Tier
@@ -253,3 +260,132 @@ def test_through_the_server_with_the_openai_client(serve, simulator) -> None:
     assert router.shadows.pending == 0 and router.shadows.stats.unlogged == 0
     shadow = shadow_of(router, raw.headers["x-request-id"])
     assert (shadow["agree"], shadow["tier"], shadow["model"]) == (False, 2, HEAVY)
+
+
+# ---- downward: tier 1 tries what tier 2 answered (TIER_SHADOW_DOWN_RATE) -------------------------------------
+
+LOW = 0.05  # the heavy threshold that starts a greeting on tier 2
+
+
+def down_of(router, request_id: str) -> dict | None:
+    shadow_of(router, request_id)  # flushes
+    return router.log_store.get(request_id).get("router.shadow_down")
+
+
+async def test_tier_1_tries_a_tier_2_request_and_would_have_done(make_router, simulator, records) -> None:
+    router = make_router(shadow_down_rate=1.0, heavy_threshold=LOW)
+    before = calls(simulator)
+    r = await router.complete("Hello")
+    # The client's answer is tier 2's alone, where the classifier started it.
+    assert (r.classified_tier, r.tier, r.model, len(r.attempts), r.escalated) == (
+        Tier.LOCAL_HEAVY, Tier.LOCAL_HEAVY, HEAVY, 1, False)
+    await router.shadows.drain()
+    assert since(simulator, before) == {"fast": 1, "heavy": 1, "cloud": 0}
+    down = down_of(router, r.request_id)
+    assert {k: down[k] for k in ("agree", "tier", "model", "method", "cost_usd")} == {
+        "agree": True, "tier": 1, "model": FAST, "method": "text", "cost_usd": 0.0}
+    assert shadow_of(router, r.request_id) is None  # no upward sample: its own kind, its own rate
+    assert label_of(router.log_store.get(r.request_id)) == (0.0, "shadow_down")  # tier 1 would have done
+    assert len(records) == 1 and len(records[0]["router.attempts"]) == 1
+    assert router.shadows.stats.by_tier == {(1, "agree"): 1}
+
+
+async def test_tier_1_would_not_have_done(make_router) -> None:
+    router = make_router(shadow_down_rate=1.0, heavy_threshold=LOW)
+    different = await router.complete(f"Hello [[sim:bad-json@{FAST}]]")  # passes the gate, disagrees
+    refused = await router.complete(f"Hello [[sim:refuse@{FAST}]]")  # the gate would reject it: a "no" too
+    failed = await router.complete(f"Hello [[sim:http500@{FAST}]]")  # says nothing: nothing stored
+    assert [r.tier for r in (different, refused, failed)] == [Tier.LOCAL_HEAVY] * 3
+    assert all(r.text.startswith("Hello!") for r in (different, refused, failed))
+    await router.shadows.drain()
+    assert (down_of(router, different.request_id)["agree"], down_of(router, different.request_id)["method"]) == (
+        False, "text")
+    assert (down_of(router, refused.request_id)["agree"], down_of(router, refused.request_id)["method"]) == (
+        False, "gate:refusal")
+    assert down_of(router, failed.request_id) is None
+    assert [label_of(router.log_store.get(r.request_id)) for r in (different, refused, failed)] == [
+        (1.0, "shadow_down"), (1.0, "shadow_down"), None]
+    assert router.shadows.stats.by_tier == {(1, "disagree"): 1, (1, "rejected"): 1, (1, "failed"): 1}
+
+
+async def test_down_only_for_accepted_tier_2_answers_the_classifier_chose(make_router, simulator) -> None:
+    router = make_router(shadow_down_rate=1.0, heavy_threshold=LOW)
+    verifying = make_router(shadow_down_rate=1.0, heavy_threshold=LOW, verify=0.3)
+    started_on_1 = make_router(shadow_down_rate=1.0)  # the default threshold: a greeting starts on tier 1
+    before = calls(simulator)
+    pinned = await router.complete("Hello", {"tier": "tier-2"})
+    tools = await router.complete("Tell me about the weather", tools=[WEATHER])
+    flagged = await router.complete(f"Hello [[sim:refuse@{HEAVY}]]", {"allow_cloud": False})  # the last tier
+    assert [r.tier for r in (pinned, tools, flagged)] == [Tier.LOCAL_HEAVY] * 3 and flagged.quality == "refusal"
+    verified = await verifying.complete("Hello")  # |0.22 − 0.05| ≤ 0.3: tier 1 has answered it already
+    assert [int(a.tier) for a in verified.attempts] == [1, 2]
+    escalated = await started_on_1.complete(f"Hello [[sim:refuse@{FAST}]]")
+    assert (escalated.classified_tier, escalated.tier) == (Tier.LOCAL_FAST, Tier.LOCAL_HEAVY)
+    for each in (router, verifying, started_on_1):
+        await each.shadows.drain()
+    assert since(simulator, before) == {"fast": 2, "heavy": 5, "cloud": 0}  # tier 1: the second opinion, the cascade
+    assert all(down_of(router, r.request_id) is None for r in (pinned, tools, flagged))
+    assert down_of(verifying, verified.request_id) is None and down_of(started_on_1, escalated.request_id) is None
+    assert router.shadows.stats.sampled == verifying.shadows.stats.sampled == started_on_1.shadows.stats.sampled == 0
+
+
+async def test_off_by_default(make_router, simulator) -> None:
+    router = make_router(heavy_threshold=LOW)
+    before = calls(simulator)
+    r = await router.complete("Hello")
+    await router.shadows.drain()
+    assert r.tier == Tier.LOCAL_HEAVY and since(simulator, before) == {"fast": 0, "heavy": 1, "cloud": 0}
+    assert down_of(router, r.request_id) is None
+
+
+async def test_both_ways_on_one_tier_2_answer(make_router, simulator) -> None:
+    """With TIER_SHADOW_CLOUD the cloud checks a tier-2 answer while tier 1 tries it: two judgements."""
+    router = make_router(shadow_rate=1.0, shadow_cloud=True, shadow_down_rate=1.0, heavy_threshold=LOW)
+    before = calls(simulator)
+    r = await router.complete("Hello")
+    await router.shadows.drain()
+    assert since(simulator, before) == {"fast": 1, "heavy": 1, "cloud": 1}
+    assert (shadow_of(router, r.request_id)["tier"], down_of(router, r.request_id)["tier"]) == (3, 1)
+    assert label_of(router.log_store.get(r.request_id)) == (0.0, "shadow_down")
+
+
+async def test_the_answer_does_not_wait_for_tier_1(make_router) -> None:
+    router = make_router(shadow_down_rate=1.0, heavy_threshold=LOW)
+    r = await router.complete(f"Hello [[sim:hang@{FAST}]]")  # tier 1 would take its whole timeout (2 s)
+    assert r.tier == Tier.LOCAL_HEAVY and r.text.startswith("Hello!")
+    assert router.shadows.pending == 1
+    assert await router.shadows.drain(timeout=0) is False
+    assert router.shadows.pending == 0 and down_of(router, r.request_id) is None
+
+
+def test_the_down_rate_from_the_environment(monkeypatch) -> None:
+    assert load_settings().shadow_down_rate == 0.0
+    monkeypatch.setenv("TIER_SHADOW_DOWN_RATE", "0.05")
+    assert load_settings().shadow_down_rate == 0.05
+    monkeypatch.setenv("TIER_SHADOW_DOWN_RATE", "-0.1")
+    with pytest.raises(ConfigError, match="TIER_SHADOW_DOWN_RATE"):
+        load_settings()
+
+
+def test_down_through_the_server_teaches_the_learner(serve, tmp_path, monkeypatch) -> None:
+    """Requests through the server with the openai client; shutdown waits for tier 1's tries; ``tiered-router
+    learn`` reads them as labels."""
+    db = str(tmp_path / "down.db")
+    server = serve(db=db, shadow_down_rate=1.0, heavy_threshold=LOW, log_content=True)
+    router = server.router
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+    ids = []
+    for text in ("Hello", f"Hello [[sim:bad-json@{FAST}]]"):
+        raw = client.chat.completions.with_raw_response.create(model="auto",
+                                                               messages=[{"role": "user", "content": text}])
+        assert (raw.headers["x-router-tier"], raw.headers["x-router-attempts"]) == ("2", "1")
+        ids.append(raw.headers["x-request-id"])
+    server.stop()  # waits for the samples still running, then their judgements
+    assert router.shadows.pending == 0 and router.shadows.stats.sampled == 2
+    found, _ = labelled_requests(router.log_store.recent(10))
+    assert {item.request_id: (item.label, item.source) for item in found} == {
+        ids[0]: (0.0, "shadow_down"), ids[1]: (1.0, "shadow_down")}
+    monkeypatch.setenv("TIER_DB", db)
+    result = CliRunner().invoke(main, ["learn", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["sources"] == {"shadow_down": 2}

@@ -11,10 +11,15 @@ two models' plans disagree by number (8 against 70). With the default heavy thre
 
 from __future__ import annotations
 
+import json
+
 import openai
 import pytest
+from click.testing import CliRunner
 
 from sim_support import CLOUD, FAST, HEAVY, calls, since
+from tiered_router.cli import main
+from tiered_router.learn.from_log import label_of, labelled_requests
 from tiered_router.tiers import Tier
 
 BAND = 0.3
@@ -24,6 +29,15 @@ DIFFERENT = f"Hello [[sim:bad-json@{HEAVY}]]"
 
 def outcomes(response) -> list[tuple[int, str, str | None]]:
     return [(int(a.tier), str(a.outcome), a.quality) for a in response.attempts]
+
+
+def logged(router, request_id: str) -> dict:
+    """The request's record as the routing log gives it back, judgements included."""
+    router.recorder.flush()
+    router.log_store.flush()
+    record = router.log_store.get(request_id)
+    assert record is not None, "the request's own record is in the log"
+    return record
 
 
 async def test_agreeing_answers_in_the_band_return_tier_1s(make_router, simulator, records) -> None:
@@ -161,3 +175,81 @@ def test_through_the_server_with_the_openai_client(serve, simulator) -> None:
         model="auto", messages=[{"role": "user", "content": DIFFERENT}])
     assert (other.headers["x-router-tier"], other.headers["x-router-attempts"]) == ("3", "3")
     assert other.headers["x-router-model"] == CLOUD and float(other.headers["x-router-cost-usd"]) > 0
+
+
+# ---- the comparison as a label for the learner (learn/from_log.py) ---------------------------------------------
+
+
+async def test_the_comparison_is_stored_with_the_request_and_read_as_a_label(make_router) -> None:
+    router = make_router(verify=BAND)
+    same = await router.complete("Hello")
+    other = await router.complete(DIFFERENT)  # disagreeing: the cloud answers
+    started_on_2 = await router.complete("Compare the two swords", {"allow_cloud": False})
+    assert (same.tier, other.tier, started_on_2.tier) == (Tier.LOCAL_FAST, Tier.CLOUD_API, Tier.LOCAL_HEAVY)
+    assert started_on_2.classified_tier == Tier.LOCAL_HEAVY
+    await router.shadows.drain()  # the judgements are written after the answers
+    verify = logged(router, same.request_id)["router.verify"]
+    assert {k: verify[k] for k in ("agree", "tier", "model", "method", "cost_usd")} == {
+        "agree": True, "tier": 2, "model": HEAVY, "method": "text", "cost_usd": 0.0}
+    assert label_of(logged(router, same.request_id)) == (0.0, "verify")  # tier 1 would have done
+    assert logged(router, other.request_id)["router.verify"]["agree"] is False
+    # Disagreement marks tier 1's attempt rejected; the label is the second opinion's, not the gate's.
+    assert label_of(logged(router, other.request_id)) == (1.0, "verify")
+    # A request that started on tier 2 teaches about tier 1 too: the first signal that goes down.
+    assert label_of(logged(router, started_on_2.request_id)) == (1.0, "verify")
+    assert router.shadows.verified == {"stored": 3}
+    assert router.verifier.stats == {"agree": 1, "disagree": 2}
+
+
+async def test_no_label_when_the_answers_were_not_compared(make_router) -> None:
+    router = make_router(verify=BAND)
+    refused = await router.complete(f"Hello [[sim:refuse@{FAST}]]")  # tier 1 rejected: one passed
+    failed = await router.complete(f"Hello [[sim:http500@{HEAVY}]]")  # tier 2 failed: one passed
+    neither = await router.complete(f"Hello [[sim:refuse@{FAST}]] [[sim:empty@{HEAVY}]]")
+    outside = await router.complete("Walk to the next room")  # not verified
+    await router.shadows.drain()
+    records = {r.request_id: logged(router, r.request_id) for r in (refused, failed, neither, outside)}
+    assert all("router.verify" not in record for record in records.values())
+    # The gate still says tier 1 was not enough when it rejected tier 1's answer.
+    assert [label_of(records[r.request_id]) for r in (refused, failed, neither, outside)] == [
+        (1.0, "gate"), None, (1.0, "gate"), None]
+    assert router.verifier.stats == {"one-passed": 2, "neither": 1}
+    assert not router.shadows.verified
+
+
+async def test_no_judgement_without_the_routing_log(make_router) -> None:
+    router = make_router(verify=BAND, log_enabled=False)
+    r = await router.complete("Hello")
+    assert r.tier == Tier.LOCAL_FAST and len(r.attempts) == 2
+    assert router.shadows.pending == 0 and router.verifier.stats == {"agree": 1}
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_through_the_server_the_learner_reads_the_second_opinion(serve, tmp_path, monkeypatch) -> None:
+    """Requests through the server with the openai client; ``tiered-router learn`` finds their labels."""
+    db = str(tmp_path / "verify.db")
+    server = serve(db=db, verify=BAND, log_content=True)
+    router = server.router
+    client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+    ids = {}
+    for name, text in (("same", "Hello"), ("other", DIFFERENT), ("outside", "Walk to the next room")):
+        raw = client.chat.completions.with_raw_response.create(model="auto",
+                                                               messages=[{"role": "user", "content": text}])
+        ids[name] = raw.headers["x-request-id"]
+    assert raw.headers["x-router-attempts"] == "1"  # the last one was not verified
+    server.stop()  # waits for the judgements still being written
+    assert router.shadows.verified == {"stored": 2}
+    found, without_prompt = labelled_requests(router.log_store.recent(10))
+    assert without_prompt == 0
+    assert {item.request_id: (item.label, item.source) for item in found} == {
+        ids["same"]: (0.0, "verify"), ids["other"]: (1.0, "verify")}
+    assert [m.text for m in next(i for i in found if i.request_id == ids["same"]).messages] == ["Hello"]
+    monkeypatch.setenv("TIER_DB", db)
+    code, out = cli("learn", "--json")
+    assert code == 0, out
+    run = json.loads(out)
+    assert (run["labelled"], run["sources"]) == (2, {"verify": 2})

@@ -205,6 +205,10 @@ class Settings(BaseSettings):
     # the routing log (router.shadow). Tier 3 is asked only with shadow_cloud, and is then paid from the budget.
     shadow_rate: float = Field(0.0, ge=0.0, le=1.0)
     shadow_cloud: bool = False
+    # Downward shadow samples: this share (0..1) of the accepted answers to requests the classifier started on
+    # tier 2 is also tried on tier 1, in the background; whether tier 1 would have done (its answer passes the
+    # gate and agrees) is stored with the request (router.shadow_down). Local tiers only.
+    shadow_down_rate: float = Field(0.0, ge=0.0, le=1.0)
 
     # The second opinion: a request scored within this distance of the heavy threshold is answered by tier 1
     # and tier 2 at once; if their answers disagree, the cloud answers. Off when unset or 0.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -31,6 +32,25 @@ from .ledger import (
 )
 
 log = logging.getLogger("tiered_router.budget")
+
+
+def use_wal(conn: sqlite3.Connection, timeout_s: float) -> str:
+    """Put ``conn``'s database in WAL mode; the journal mode it is in after (``memory`` for ``:memory:``).
+
+    Switching a new file to WAL needs the file to itself, and when another connection has it open SQLite
+    answers "database is locked" at once, without waiting out the busy timeout. Two connections opening a new
+    file together (the budget ledger and the routing log share one by default) saw one of them fail, one time
+    in six; the switch is retried here for up to ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.001
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)  # on the connecting thread, never an event loop's
+        delay = min(delay * 2, 0.05)
 
 # Numbered migrations. Never edit one that has shipped: append a new number.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -141,7 +161,7 @@ class SqliteLedger(Ledger):
         self._conn = conn
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = use_wal(conn, busy_timeout_s)
             if str(mode).lower() != "wal" and path != ":memory:":
                 log.warning("SQLite budget ledger %s is in journal_mode=%s, not WAL", path, mode)
             conn.execute("PRAGMA synchronous = NORMAL")

@@ -5,11 +5,26 @@ tier 1. A request says so, most trusted first:
 
 1. ``feedback`` on a tier-1 answer: the label is ``1 − score`` (a bad answer needed more);
 2. a ``shadow`` answer of tier 2 to a tier-1 answer (``TIER_SHADOW_RATE``): disagreement is 1, agreement 0;
-3. the gate: tier 1's answer was rejected and a higher tier's accepted: 1.
+   or a downward shadow, ``shadow_down``, of tier 1 to a tier-2 answer of a request the classifier started on
+   tier 2 (``TIER_SHADOW_DOWN_RATE``): 0 when tier 1's answer passes the gate and agrees (tier 1 would have
+   done), else 1;
+3. the second opinion (``verify``, ``TIER_VERIFY``): tiers 1 and 2 both answered and their answers were
+   compared: disagreement 1, agreement 0, whichever tier the request started on and whichever answered;
+4. the gate: tier 1's answer was rejected and a higher tier's accepted: 1.
 
-Other requests (answered by tier 1 with no judgement, or started above tier 1) teach nothing and are left
-out. Features need the prompt, and the log holds prompts only when the user opted in
-(``TIER_LOG_CONTENT=true``): without them there is nothing to learn from, and ``learn`` says so.
+Why this order. Feedback is a person judging the answer itself. A shadow and the second opinion ask the same
+question (does tier 2's answer say what tier 1's said?) and never both answer it for one request, since a
+request the other tier has answered already is not sampled; if a log holds both, the shadow is preferred
+because it checked the answer the client was given, after the router had accepted it. The second opinion comes before
+the gate because a disagreement also marks tier 1's attempt ``rejected`` (``verify-disagree``), which the
+gate's rule would count as its own, and because it says more: it compared tier 1's answer with tier 2's,
+where the gate only looks at one answer's form (a refusal, an empty or repeated answer), and it says when
+tier 1 was enough, which the gate never does.
+
+Other requests (answered by tier 1 with no judgement, or started above tier 1 with neither a downward shadow
+nor a second opinion) teach nothing and are left out. Features need the prompt, and the log holds prompts only
+when the user opted in (``TIER_LOG_CONTENT=true``): without them there is nothing to learn from, and ``learn``
+says so.
 
 **Promotion.** The labelled requests are split by a hash of their id: 70 % to fit the candidate, 30 % held
 out. Both the live classifier (the heuristic, or the heuristic blended with the live model) and the candidate
@@ -58,7 +73,7 @@ class Labelled:
     request_id: str
     messages: tuple[Message, ...]
     label: float  # 1: needed more than tier 1; 0: tier 1 was enough
-    source: str  # feedback | shadow | gate
+    source: str  # feedback | shadow | shadow_down | verify | gate
 
 
 @dataclass
@@ -86,11 +101,16 @@ def label_of(record: Mapping[str, Any]) -> tuple[float, str] | None:
     if record.get("router.status") != "ok":
         return None
     final = record.get("router.final_tier")
-    feedback, shadow = record.get("router.feedback"), record.get("router.shadow")
+    feedback, shadow, verify = record.get("router.feedback"), record.get("router.shadow"), record.get("router.verify")
     if final == 1 and feedback is not None:
         return 1.0 - float(feedback["score"]), "feedback"
     if final == 1 and shadow is not None and shadow.get("tier") == 2:
         return (0.0 if shadow["agree"] else 1.0), "shadow"
+    down = record.get("router.shadow_down")
+    if final == 2 and down is not None and down.get("tier") == 1:
+        return (0.0 if down["agree"] else 1.0), "shadow_down"
+    if verify is not None and verify.get("tier") == 2:
+        return (0.0 if verify["agree"] else 1.0), "verify"
     attempts = record.get("router.attempts") or ()
     tier1_rejected = any(a.get("tier") == 1 and a.get("router.outcome") == "rejected" for a in attempts)
     if tier1_rejected and final in (2, 3):

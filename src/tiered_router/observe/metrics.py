@@ -2,7 +2,9 @@
 
 The two histograms follow the OpenTelemetry GenAI semantic conventions,
 ``gen_ai.client.operation.duration`` (seconds) and ``gen_ai.client.token.usage`` (tokens), with
-their attributes as labels; Prometheus spells dots as underscores. Router counters sit beside them.
+their attributes as labels; Prometheus spells dots as underscores. Router counters sit beside them, and
+two that no record carries, read from the router at each scrape: ``router_shadow_samples_total{tier,outcome}``
+and ``router_verify_total{outcome}`` (docs/observability.md).
 
 Observations are aggregated here, under one lock per record, and handed to ``prometheus_client`` as
 metric families when scraped (its documented custom-collector interface). ``prometheus_client``'s own
@@ -14,8 +16,8 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -29,6 +31,7 @@ _GENAI_LABELS = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_reques
 _TOKEN_LABELS = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type")
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+K = TypeVar("K")
 
 
 class _Histogram:
@@ -77,7 +80,14 @@ class _Counter:
 
 
 class Metrics:
-    def __init__(self, budget_remaining: Callable[[], dict[str, float]] | None = None) -> None:
+    """The server's metrics. Most are fed by routing records (``observe``); the rest are read at each scrape:
+    ``budget_remaining`` (window → USD), ``shadows`` ((tier asked, outcome) → samples) and ``verify``
+    (outcome → requests), counts kept by the router's shadow samples and second opinion, which happen
+    apart from any one record."""
+
+    def __init__(self, budget_remaining: Callable[[], dict[str, float]] | None = None, *,
+                 shadows: Callable[[], Mapping[tuple[int, str], float]] | None = None,
+                 verify: Callable[[], Mapping[str, float]] | None = None) -> None:
         self._lock = threading.Lock()
         self.duration = _Histogram("gen_ai_client_operation_duration_seconds",
                                    "GenAI operation duration (one upstream attempt).", _GENAI_LABELS,
@@ -95,6 +105,8 @@ class Metrics:
         self.cost = _Counter("router_cost_usd", "Spend in USD by provider and model.",
                              ("gen_ai_provider_name", "gen_ai_request_model"))
         self._budget_remaining = budget_remaining
+        self._shadows = shadows
+        self._verify = verify
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(self)  # a collector is anything with collect()
 
@@ -134,10 +146,29 @@ class Metrics:
             except Exception:  # an unreadable ledger must not break the scrape
                 pass
         families.append(budget)
+        shadows = CounterMetricFamily("router_shadow_samples", "Shadow samples by the tier asked and how they "
+                                      "ended (TIER_SHADOW_RATE, TIER_SHADOW_DOWN_RATE).", labels=("tier", "outcome"))
+        for (tier, outcome), count in _read(self._shadows).items():
+            shadows.add_metric([str(tier), outcome], count)
+        verify = CounterMetricFamily("router_verify", "Requests given a second opinion, by outcome (TIER_VERIFY).",
+                                     labels=("outcome",))
+        for outcome, count in _read(self._verify).items():
+            verify.add_metric([outcome], count)
+        families += [shadows, verify]
         yield from families
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _read(counts: Callable[[], Mapping[K, float]] | None) -> dict[K, float]:
+    """A copy of what ``counts`` gives (nothing when it is None or fails: a scrape never breaks on it)."""
+    if counts is None:
+        return {}
+    try:
+        return dict(counts())
+    except Exception:
+        return {}
 
 
 def _reason_class(reason: str | None) -> str:

@@ -45,6 +45,23 @@ class EngineSettings:
                    settings.stream_hold_tokens, settings.stream_hold_ms / 1000, settings.confidence)
 
 
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What the second opinion (``verify.py``) found for one request. ``outcome``: ``agree`` or ``disagree``
+    (both local answers passed the gate and were compared, by ``method``), ``one-passed`` (one answer
+    passed, the other was rejected or failed) or ``neither``. ``model`` and ``cost_usd`` are tier 2's, the
+    answer tier 1's was compared with."""
+
+    outcome: str
+    method: str | None = None
+    model: str | None = None
+    cost_usd: float = 0.0
+
+    @property
+    def compared(self) -> bool:
+        return self.outcome in ("agree", "disagree")
+
+
 @dataclass
 class Call:
     """Everything known about one request while it is routed."""
@@ -59,6 +76,7 @@ class Call:
     attempts: list[Attempt] = field(default_factory=list)
     escalation_reason: str | None = None
     degraded_reason: str | None = None
+    verification: Verification | None = None  # what the second opinion found, when it ran (verify.py)
 
     @property
     def messages(self) -> list[Message]:

@@ -93,7 +93,7 @@ class TieredModelRouter:
         self.tool_tiers = ToolCallTiers()
         self.verifier = Verifier(self.engine, self.settings.verify)
         self.shadows = Shadows(self.engine, self.log_store, self.settings.shadow_rate, cloud=self.settings.shadow_cloud,
-                               cloud_enabled=self.cloud_enabled)
+                               cloud_enabled=self.cloud_enabled, down_rate=self.settings.shadow_down_rate)
         self._sync: _LoopThread | None = None
 
     def _default_sinks(self, sinks: Iterable[RecordSink] | None) -> list[RecordSink]:

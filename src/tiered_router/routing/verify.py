@@ -19,17 +19,22 @@ replays it). Not verified, and routed as usual: a forced tier, a request startin
 that offers tools (agent steps: exact agreement of tool arguments would send most of them to the cloud,
 and the gate already checks calls), and streamed requests (not supported yet: both answers are needed
 before the first byte, which would take away what streaming is for).
+
+What it found goes on the call (``call.verification``: agree, disagree, one-passed, neither) and is counted
+in ``stats``. When both answers were compared, the router has that comparison stored with the request after
+the answer (``shadow.py``, a ``verify`` judgement): it is the learner's "would tier 1 have done?" label.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from ..errors import AllTiersFailed, CloudBudgetExceeded, RouterError
 from ..tiers import Tier
-from .call import Buffered, Call
+from .call import Buffered, Call, Verification
 from .compare import compare
 from .engine import Engine, failure_summary
 from .results import AttemptOutcome
@@ -37,6 +42,8 @@ from .results import AttemptOutcome
 log = logging.getLogger("tiered_router")
 
 DISAGREE = "verify-disagree"
+ONE_PASSED, NEITHER = "one-passed", "neither"
+OUTCOMES = ("agree", "disagree", ONE_PASSED, NEITHER)  # Verification.outcome, as counted in ``stats``
 
 
 class Verifier:
@@ -45,6 +52,16 @@ class Verifier:
     def __init__(self, engine: Engine, band: float | None) -> None:
         self.engine = engine
         self.band = band or 0.0
+        self.stats: Counter[str] = Counter()  # verified requests since start-up, by outcome (/metrics)
+
+    def counts(self) -> dict[str, int]:
+        """Verified requests by outcome, every outcome shown from 0 when the second opinion is on (what
+        ``/metrics`` shows as ``router_verify_total``)."""
+        return {**dict.fromkeys(OUTCOMES if self.band > 0 else (), 0), **self.stats}
+
+    def _found(self, call: Call, verification: Verification) -> None:
+        call.verification = verification
+        self.stats[verification.outcome] += 1
 
     def applies(self, call: Call, heavy: float, streaming: bool) -> bool:
         """Whether ``call`` gets a second opinion (see the module docstring for what does not)."""
@@ -63,6 +80,8 @@ class Verifier:
         call.attempts += first_call.attempts + second_call.attempts  # in tier order, whichever ended first
         if first is not None and second is not None:
             agreement = compare(first.result, second.result, call.request, call.options)
+            self._found(call, Verification("agree" if agreement.agrees else "disagree", agreement.method,
+                                           second.attempt.model, second.attempt.cost_usd))
             if agreement.agrees:
                 second.attempt.outcome = AttemptOutcome.VERIFIED
                 return first
@@ -74,6 +93,7 @@ class Verifier:
                 return second
             _outvoted(second)
             return cloud
+        self._found(call, Verification(ONE_PASSED if first is not None or second is not None else NEITHER))
         _note(call, first_call, Tier.LOCAL_FAST)
         if first is not None:
             return first

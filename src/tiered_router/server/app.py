@@ -210,7 +210,8 @@ def create_app(router: TieredModelRouter | None = None, settings: Settings | Non
     settings = settings or (router.settings if router else load_settings())
     owns_router = router is None
     given = router or TieredModelRouter(settings, sinks=[log_sink])
-    metrics = Metrics(_budget_remaining(given) if given.cloud_enabled else None)
+    metrics = Metrics(_budget_remaining(given) if given.cloud_enabled else None, shadows=given.shadows.counts,
+                      verify=given.verifier.counts)
     records = BatchingRecorder(_with_sink(given.recorder, metrics.observe))
     router = given.using(recorder=records)
 

@@ -31,7 +31,8 @@ This package is split like ``budget/``. Other code imports from the package; its
   works in; ``sqlite.py`` and ``postgres.py`` implement it;
 - ``schema.py``: the column mapping, the migrations and the SQL both databases share;
 - ``rows.py``: routing record ↔ rows; ``errors.py``: ``LogStoreError``;
-- ``judgements.py``: what is learned about a request later (feedback, shadow answers), ``router_judgements``;
+- ``judgements.py``: what is learned about a request later (feedback, shadow answers, the second opinion's
+  comparison), ``router_judgements``;
 - ``models.py``: the learned classifiers (``router_models``) and which one is live;
 - ``direct.py``: the connection those two side tables write through.
 """

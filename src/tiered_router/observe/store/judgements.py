@@ -1,15 +1,21 @@
 """Judgements: what is learned about a request after its record was written, stored beside it.
 
-Two kinds, one row per request and kind in ``router_judgements`` (migration 2), keyed by the request's
+Four kinds, one row per request and kind in ``router_judgements`` (migration 2), keyed by the request's
 ``log_id`` so that retention removes them with the request:
 
 - ``feedback``: a score in [0, 1] from the user (1 good, 0 bad) and an optional comment
   (``POST /v1/router/feedback``, ``router.feedback``, ``tiered-router feedback``);
 - ``shadow``: the next tier up answered the same request after the client had its answer; ``score`` is
-  1 when the two answers agreed, 0 when not, with the tier, model, comparison method and cost.
+  1 when the two answers agreed, 0 when not, with the tier, model, comparison method and cost;
+- ``shadow_down``: tier 1 answered a request that tier 2 had answered, after the client had its answer;
+  ``score`` is 1 when tier 1 would have done (its answer passes the gate and agrees), 0 when not, with tier
+  1's tier, model, method (``gate:REASON`` when the gate would have rejected it) and cost;
+- ``verify``: the second opinion (``TIER_VERIFY``) had tier 1 and tier 2 answer the request and compared the
+  two answers; the same fields as ``shadow``, with tier 2's tier, model and cost.
 
 Writing one again replaces it (the newest feedback counts), so sending the same feedback twice is
-harmless. Reads give them back in the record's shape, as ``router.feedback`` and ``router.shadow``.
+harmless. Reads give them back in the record's shape, as ``router.feedback``, ``router.shadow``,
+``router.shadow_down`` and ``router.verify``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 from ...budget.money import micro_to_usd, usd_to_micro
 from .direct import DirectConnection
 
-KINDS = ("feedback", "shadow")
+KINDS = ("feedback", "shadow", "shadow_down", "verify")
 MAX_COMMENT_CHARS = 2000
 _COLUMNS = ("log_id", "kind", "request_id", "time_us", "score", "comment", "tier", "model", "method", "cost_micro")
 _UPSERT = (f"INSERT INTO router_judgements ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
@@ -47,7 +53,7 @@ class Judgement:
     time: float = 0.0
 
     def as_field(self) -> dict[str, Any]:
-        """The value of ``router.feedback`` / ``router.shadow`` in a record read back."""
+        """The value of ``router.feedback``, ``router.shadow``, ... in a record read back."""
         if self.kind == "feedback":
             return {"score": self.score, "comment": self.comment, "time": self.time}
         return {"agree": self.score >= 0.5, "tier": self.tier, "model": self.model, "method": self.method,

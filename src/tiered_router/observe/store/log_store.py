@@ -119,7 +119,7 @@ class RoutingLogStore(LogWriter):
         return found[0] if found else None
 
     def add_judgement(self, judgement: Judgement) -> bool:
-        """Store what was learned about a logged request (feedback, a shadow answer); replaces one of the
+        """Store what was learned about a logged request (feedback, a shadow answer, ...); replaces one of the
         same kind. False when no request with that id is in the log (records still queued are written
         first). Raises LogStoreError when the database cannot be used."""
         self.flush(timeout=5.0)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ...budget.sqlite import use_wal
 from ...migrations import apply_migrations
 from .dialect import Dialect, paced
 from .schema import INSERT_ATTEMPT, INSERT_REQUEST, MIGRATIONS, SCHEMA_TABLE
@@ -55,7 +56,7 @@ class SqliteDialect(Dialect):
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             if create:
-                conn.execute("PRAGMA journal_mode = WAL")
+                use_wal(conn, self.busy_timeout_s)  # retried: a new file's switch to WAL does not wait
             conn.execute("PRAGMA synchronous = NORMAL")
         except BaseException:
             conn.close()
