@@ -149,12 +149,24 @@ async def test_both_rejected_without_the_cloud_falls_back_to_an_answer_with_text
     assert [str(a.outcome) for a in r.attempts] == ["rejected", "rejected"]
 
 
-async def test_not_for_streams_forced_tiers_or_tools(make_router, simulator) -> None:
+async def test_a_stream_is_verified_and_gets_the_chosen_answer_replayed(make_router, simulator, records) -> None:
     router = make_router(verify=BAND)
     before = calls(simulator)
     stream = await router.stream("Hello")
-    text = "".join([chunk.text async for chunk in stream])
-    assert text.startswith("Hello!") and len(stream.attempts) == 1
+    chunks = [chunk.text async for chunk in stream]
+    assert "".join(chunks).startswith("Hello!") and len(chunks) > 1  # replayed in pieces, not one blob
+    assert [(int(a.tier), str(a.outcome)) for a in stream.attempts] == [(1, "accepted"), (2, "verified")]
+    assert since(simulator, before) == {"fast": 1, "heavy": 1, "cloud": 0}
+    different = await router.stream(DIFFERENT)
+    text = "".join([chunk.text async for chunk in different])
+    assert different.tier == Tier.CLOUD_API and different.model == CLOUD and text.startswith("Hello!")
+    assert since(simulator, before) == {"fast": 2, "heavy": 2, "cloud": 1}  # the cloud answered, as a stream
+    assert records[-1]["router.escalation_reason"] == "verify-disagree"
+
+
+async def test_not_for_forced_tiers_or_tools(make_router, simulator) -> None:
+    router = make_router(verify=BAND)
+    before = calls(simulator)
     forced = await router.complete("Hello", {"tier": "tier-1"})
     assert len(forced.attempts) == 1
     tool = {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}}
@@ -175,6 +187,12 @@ def test_through_the_server_with_the_openai_client(serve, simulator) -> None:
         model="auto", messages=[{"role": "user", "content": DIFFERENT}])
     assert (other.headers["x-router-tier"], other.headers["x-router-attempts"]) == ("3", "3")
     assert other.headers["x-router-model"] == CLOUD and float(other.headers["x-router-cost-usd"]) > 0
+    before = calls(simulator)
+    streamed = client.chat.completions.create(model="auto", stream=True,
+                                              messages=[{"role": "user", "content": DIFFERENT}])
+    chunks = [chunk for chunk in streamed if chunk.choices]
+    assert chunks[0].model == CLOUD and "".join(c.choices[0].delta.content or "" for c in chunks).startswith("Hello!")
+    assert since(simulator, before) == {"fast": 1, "heavy": 1, "cloud": 1}  # verified, disagreed, cloud streamed
 
 
 # ---- the comparison as a label for the learner (learn/from_log.py) ---------------------------------------------

@@ -168,8 +168,8 @@ class TieredModelRouter:
     async def _run(self, call: Call, streaming: bool) -> Buffered | Live:
         """Run the engine (or the second opinion on it); a request that fails still leaves its record."""
         try:
-            if self.verifier.applies(call, self.thresholds.heavy, streaming):
-                return await self.verifier.run(call)
+            if self.verifier.applies(call, self.thresholds.heavy):
+                return await self.verifier.run(call)  # streamed too: the chosen answer is replayed
             return await self.engine.run(call, streaming)
         except RouterError as exc:
             exc.request_id = call.request_id  # type: ignore[attr-defined]  # the error's answer carries it

@@ -15,10 +15,11 @@ but no escalation of its own). Then:
 
 Both local calls are paid (time, or money where a local tier is priced), and the cloud on every
 disagreement: the band sets the cost (``docs/routing-eval.md``, where ``bench-routing --verify BAND``
-replays it). Not verified, and routed as usual: a forced tier, a request starting on the cloud, a request
-that offers tools (agent steps: exact agreement of tool arguments would send most of them to the cloud,
-and the gate already checks calls), and streamed requests (not supported yet: both answers are needed
-before the first byte, which would take away what streaming is for).
+replays it). A streamed request is verified too: the chosen answer is replayed to the client as a stream
+once both are in, so its first byte waits for both answers (the price of a second opinion, paid only in the
+band). Not verified, and routed as usual: a forced tier, a request starting on the cloud, and a request that
+offers tools (agent steps: exact agreement of tool arguments would send most of them to the cloud, and the
+gate already checks calls).
 
 What it found goes on the call (``call.verification``: agree, disagree, one-passed, neither) and is counted
 in ``stats``. When both answers were compared, the router has that comparison stored with the request after
@@ -63,9 +64,9 @@ class Verifier:
         call.verification = verification
         self.stats[verification.outcome] += 1
 
-    def applies(self, call: Call, heavy: float, streaming: bool) -> bool:
+    def applies(self, call: Call, heavy: float) -> bool:
         """Whether ``call`` gets a second opinion (see the module docstring for what does not)."""
-        return (self.band > 0 and not streaming and call.forced is None
+        return (self.band > 0 and call.forced is None
                 and call.decision.tier in (Tier.LOCAL_FAST, Tier.LOCAL_HEAVY) and not call.request.tools
                 and Tier.LOCAL_FAST in self.engine.backends and Tier.LOCAL_HEAVY in self.engine.backends
                 and abs(call.decision.score - heavy) <= self.band)
