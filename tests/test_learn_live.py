@@ -41,15 +41,20 @@ def cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def ask_and_judge(server, items: list[tuple[str, bool]], score=None) -> list[str]:
-    """Each prompt through the server with the openai client; feedback on each answer when ``score`` is given."""
+def ask_and_judge(server, items: list[tuple[str, bool]], score=None, tag: str = "req") -> list[str]:
+    """Each prompt through the server with the openai client; feedback on each answer when ``score`` is given.
+
+    The requests carry their own ids (``x-request-id``, which the router keeps): ``learn`` holds out 30 % of
+    the requests by a hash of their id, so random ids would draw a new held-out set on every run, and whether
+    a model wins its replay would change from run to run (now and then, noise won it)."""
     client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
     ids = []
-    for text, hard in items:
+    for i, (text, hard) in enumerate(items):
         raw = client.chat.completions.with_raw_response.create(
-            model="auto", messages=[{"role": "user", "content": text}])
+            model="auto", messages=[{"role": "user", "content": text}], extra_headers={"x-request-id": f"{tag}-{i}"})
         assert raw.parse().router["tier"] == 1  # the heuristic keeps all of them on tier 1
         ids.append(raw.headers["x-request-id"])
+        assert ids[-1] == f"{tag}-{i}"  # the router kept the client's id
         if score is not None:
             r = httpx.post(server.url + "/v1/router/feedback", json={"request_id": ids[-1], "score": score(hard)})
             assert r.status_code == 200, r.text
@@ -70,10 +75,10 @@ def test_feedback_and_shadows_teach_the_router_and_only_a_better_model_goes_live
     assert code == 0 and "no learned model yet" in out
 
     # Feedback on 120 answers: those about daedric, enchanted or dwemer goods needed more than tier 1.
-    ask_and_judge(server, prompts(120), lambda hard: "bad" if hard else "good")
+    ask_and_judge(server, prompts(120), lambda hard: "bad" if hard else "good", tag="judged")
     # No feedback on 80 more: tier 2's shadow answers say it. It disagrees with tier 1 on the hard lookups
     # (the simulated models answer differently) and agrees on greetings.
-    ask_and_judge(server, [p for p in prompts(80, seed=9) if p[1]] + greetings(40))
+    ask_and_judge(server, [p for p in prompts(80, seed=9) if p[1]] + greetings(40), tag="shadowed")
     server.stop()  # waits for the shadow samples still running
     assert server.router.shadows.stats.unlogged == 0
 
@@ -118,7 +123,7 @@ def test_noise_is_not_promoted(serve, tmp_path, monkeypatch) -> None:
     db = str(tmp_path / "noise.db")
     server = serve(db=db, log_content=True)
     rng = random.Random(3)
-    ask_and_judge(server, prompts(100, seed=11), lambda hard: rng.choice(["good", "bad"]))
+    ask_and_judge(server, prompts(100, seed=11), lambda hard: rng.choice(["good", "bad"]), tag="noise")
     monkeypatch.setenv("TIER_DB", db)
     code, out = cli("learn", "--json")
     run = json.loads(out)
