@@ -15,15 +15,12 @@ transform, and its commas are items, not constraints.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from itertools import pairwise
 from typing import NamedTuple
 
 from .lexicon import (
     ACTION_LEAD,
     CAUSAL_AFTER_WHAT,
     COMPARATIVES,
-    DATA_NOUNS,
     DELIVERABLES,
     GENERIC_LEAD,
     HEAVY_NOUN,
@@ -36,7 +33,6 @@ from .lexicon import (
     LONGFORM_WORDS,
     LOOKUP_LEAD,
     MEDIUM_LEAD,
-    NORMATIVE,
     PLAN_PAIRS,
     PLAN_VERBS,
     PLAN_WORDS,
@@ -52,6 +48,19 @@ from .lexicon import (
     WHY_PAIRS,
     WRITE_VERBS,
 )
+from .readings import (
+    DETERMINERS,
+    asks_brief,
+    asks_question,
+    embedded_request,
+    final_lookup_question,
+    imperative,
+    noun_first,
+    on_data,
+    value_question,
+    weighs,
+    why_interjection,
+)
 from .text import Text, closing_request, enumeration, narrated_move, read_text, split_head
 
 __all__ = ["SUPPLIED_WEIGHT", "Ask", "add_intent", "closed_form", "read_ask"]
@@ -60,15 +69,6 @@ _LENGTH_REQUIREMENT_RE = re.compile(
     r"(under|below|at\s+most|no\s+more\s+than|fewer\s+than|less\s+than|max(?:imum)?|up\s+to|within)?\s*"
     r"(\d[\d,]*)[\s-]*(words?|pages?|paragraphs?|sections?|slides?)\b"
 )
-# A final question that asks for a value ("what is the total", "which of these"), not for advice, a
-# hypothetical or a cause ("what should", "what would", "what if", "what caused").
-_VALUE_CLAUSE_RE = re.compile(
-    r"(?:^|[,;:]\s*|\b(?:then|and|so)\s+)(?:how\s+(?:many|much|long|old|far|fast|tall|big|large|often|high|deep|wide|"
-    r"heavy)\b|(?:what|which|who|"
-    r"when|where)\b(?!'?s?\s+(?:should|would|could|might|if|happens?|do|does|can|caus\w*|led|leads|makes?|went)\b))"
-)
-_SENTENCE_BREAK_RE = re.compile(r"[.!?]\s|\n")
-_LAST_SENTENCE_RE = re.compile(r"(?:^|[.!?]\s+|\n\s*)([^.!?\n]*[.?!]?)$")
 
 _YES_NO = frozenset({"is", "are", "was", "were", "does", "do", "did", "can", "could", "would", "will"})
 _CHOICE_LEADS = _YES_NO | {"should"}
@@ -92,8 +92,6 @@ _INTO_DELIVERABLE_RE = re.compile(
 # "compare 0.5 and 0.45"): arithmetic, not an evaluation or a comparison of ideas.
 _OPERATE_VERBS = frozenset({"evaluate", "compare", "compute", "calculate", "simplify", "expand", "multiply",
                             "divide", "round", "convert"})
-_DETERMINERS = frozenset({"the", "this", "these", "those", "that", "a", "an", "my", "our", "your", "two",
-                          "both", "each", "every", "all", "following", "given", "me", "us"})
 # The head of a mechanical edit holds none of these: "Fix this deadlock and explain it: ..." is not one.
 _NOT_MECHANICAL = HEAVY_NOUN | STRONG_ANY | REASON_VERBS | DELIVERABLES | MEDIUM_LEAD
 # Supplied content that is code or an equation is a problem to work on, not material to reformat.
@@ -106,59 +104,12 @@ _BACK_UP_RE = re.compile(
     r"\b(?:back\s+up|support|defend|justify|argue\s+for)\s+(?:your|the|this|that|each|every|my)\s+"
     r"(?:answers?|claims?|positions?|views?|choices?|reasoning|conclusions?|arguments?|opinions?|picks?|verdict)\b"
 )
-# A yes/no question that asks whether a claim holds, not for a fact: "Are electric cars really greener?",
-# "Can a machine ever understand language?", "Is it ever right to lie?".
-_CONTESTED = frozenset({"really", "actually", "truly", "genuinely", "necessarily", "ever", "overrated",
-                        "underrated", "myth"})
-# What a yes/no question about is a matter of philosophy, not fact: "Is free will real?", "Does money buy
-# happiness?". ("free will" is read as its second word.)
-_ABSTRACT = frozenset({"happiness", "consciousness", "conscious", "morality", "justice", "truth", "reality",
-                       "existence", "identity", "knowledge", "beauty", "virtue", "fate", "soul", "god", "ethics",
-                       "freedom", "meaningful", "objective", "subjective", "determinism", "will"})
-# "Why hello there!": "why" as an interjection, not a question.
-_WHY_INTERJECTION = frozenset({"hello", "hi", "hey", "thank", "thanks", "yes", "certainly", "sure", "good"})
 # Questions whose answer is a list of considerations, not a value: "what are the trade-offs of ...".
 _NOT_A_VALUE = frozenset({"tradeoffs", "trade-offs", "pros", "cons", "implications", "consequences", "risks",
                           "advantages", "disadvantages", "benefits", "drawbacks", "causes", "alternatives",
                           "lessons", "arguments"})
-# A first word that may be a verb or a noun ("Plan B for dinner is pasta", "Design team needs this"): it is a
-# noun when a finite verb follows it within a few words. Verbs that take a clause ("prove the sum is even",
-# "check the door is locked") are not read this way.
-_FINITE = frozenset({"is", "are", "was", "were", "can", "will", "needs", "need", "has", "have", "should", "must",
-                     "looks", "seems", "got", "isnt", "arent", "wasnt", "cant", "wont"})
-_CLAUSE_OPENERS = frozenset({"that", "which", "who", "whether", "if", "why", "how", "what", "where", "when", "it",
-                             "there", "this", "these", "they", "we", "i", "you", "he", "she"})
-_CLAUSE_VERBS = frozenset({"prove", "show", "argue", "explain", "check", "verify", "determine", "decide", "evaluate",
-                           "assess", "estimate", "predict", "demonstrate", "justify", "confirm", "establish",
-                           "analyse", "analyze", "compare", "calculate", "compute", "derive", "discuss", "consider",
-                           "suppose", "assume", "imagine", "describe", "identify", "find", "investigate", "weigh",
-                           "critique", "diagnose", "debug", "reason", "contrast", "interpret", "research",
-                           "recommend", "suggest"})
 # The asker's situation first, then the request: "I'm a nurse and I need to convert ...".
 _SELF_WORDS = frozenset({"i", "im", "ive", "id", "we", "were", "weve", "my", "our"})
-_EMBEDDED_REQUEST_RE = re.compile(
-    r"\b(?:i|we)\s+(?:just\s+|only\s+|really\s+)?(?:need|want|have|would\s+like|'?d\s+like)\s+(?:you\s+)?to\s+"
-    r"([a-z]+)"
-)
-# Comparatives that weigh rather than measure: "Is nuclear safer than coal?" (not "Is K2 taller than Everest?").
-_EVALUATIVE = frozenset({"better", "worse", "safer", "riskier", "healthier", "greener", "fairer", "wiser",
-                         "smarter"})
-_WEIGHED_QUALITIES = frozenset({"effective", "efficient", "dangerous", "harmful", "beneficial", "useful",
-                                "important", "valuable", "reliable", "secure", "humane", "productive", "ethical",
-                                "sustainable", "just", "moral", "fair", "risky", "plausible", "likely",
-                                "convincing", "credible", "accurate", "persuasive", "rational", "reasonable"})
-# Asking for an answer of a word, a value or one sentence: a small model can give it whatever the topic.
-_BRIEF_RE = re.compile(
-    r"\b(?:(?:in|with|using)\s+(?:just\s+|only\s+)?(?:one|a\s+single|a|1)\s+(?:word|number|letter|sentence|line)"
-    r"|one[- ]word\s+(?:answer|reply|response)|(?:just|only)\s+(?:pick\s+one|say|one\s+word|yes\s+or\s+no"
-    r"|the\s+(?:answer|number|name|word|result|total|letter))"
-    r"|(?:answer|reply|respond)\s+(?:only\s+)?(?:with\s+)?(?:a\s+)?(?:yes\s+or\s+no|yes/no)"
-    r"|no\s+explanations?\b|(?:don'?t|do\s+not|without)\s+(?:explain|explanation|elaborat))"
-)
-# Nearly every phrasing _BRIEF_RE matches holds one of these words ("in one number" alone does not): the
-# regex runs only when one is there. Common words ("answer", "number") would run it on most long prompts.
-_BRIEF_WORDS = frozenset({"word", "letter", "sentence", "one-word", "just", "only", "yes", "explanation",
-                          "explanations", "explain", "elaborate", "elaborating", "elaboration"})
 _WORD_RE = re.compile(r"[a-z][a-z'-]*")
 # Edits that change code's layout or names, not what it does: code supplied to them is material, not a problem.
 _CODE_SAFE_EDITS = frozenset({"rename", "reformat", "format", "indent", "prettify", "pretty", "minify", "sort",
@@ -173,7 +124,6 @@ _GOAL_VERBS = frozenset({"beat", "defeat", "win", "survive", "counter", "overcom
 # Planning verbs made of two words, as the request's verb: "work out", "figure out", "map out".
 _PLANNING_PHRASAL = frozenset({("work", "out"), ("figure", "out"), ("map", "out"), ("lay", "out"),
                                ("sort", "out"), ("think", "through"), ("come", "up")})
-_ALWAYS = frozenset({"always", "never"})
 _NARRATORS = frozenset({"i", "we", "she", "he", "they"})
 _CLOSING_ACTION_WORDS = 20  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
 _LAYOUT_WORDS = frozenset({"spelling", "typo", "typos", "comments", "indentation", "whitespace", "formatting",
@@ -262,7 +212,7 @@ def _read_ask(t: Text) -> Ask:
         n_plan += 1
     if "or" in wset and not wset.isdisjoint(COMPARATIVES) and ("which" in wset or first in _CHOICE_LEADS):
         n_plan += 1  # a choice between options: "which is cheaper, X or Y?", "is it better to X or Y?"
-    n_why = len(pairs & WHY_PAIRS) + ("why" in wset and (first != "why" or not _why_interjection(second, pairs)))
+    n_why = len(pairs & WHY_PAIRS) + ("why" in wset and (first != "why" or not why_interjection(second, pairs)))
     if "how" in wset and not wset.isdisjoint(HOW_VERBS) and _HOW_NOT_LOOKUP_RE.search(lowered):
         n_why += 1  # "how the immune system works", not "how much does she earn if she works"
     if not wset.isdisjoint(_MODALS) and _ADVICE_RE.search(lowered):
@@ -290,7 +240,7 @@ def _read_ask(t: Text) -> Ask:
     # ---- questions that ask for a cause, a mechanism or a judgement, however short ----
     n_judge = 0
     open_lead = ""
-    if (first == "why" and not _why_interjection(second, pairs)) or (
+    if (first == "why" and not why_interjection(second, pairs)) or (
             first == "what" and second in CAUSAL_AFTER_WHAT and third != "up") or (
             first in ("what", "whats") and "really" in wset) or (
             first == "where" and ("come", "from") in pairs and second in _HOW_AUX):
@@ -309,7 +259,7 @@ def _read_ask(t: Text) -> Ask:
     elif second in ("me", "us") and third == "through":
         open_lead = "plan-request"  # "take me through", "walk us through"
         n_plan += 1
-    elif _asks(lowered, t.n_boundaries) and (first == "should" or (first in _YES_NO and _weighs(wset, pairs))):
+    elif asks_question(lowered, t.n_boundaries) and (first == "should" or (first in _YES_NO and weighs(wset, pairs))):
         open_lead = "judgement"  # "Should cities ban cars?", "Is it ethical to eat meat?"
         n_judge = 1
     elif first == "how" and second and second not in _HOW_EMBEDDED_STOP and third:
@@ -318,12 +268,12 @@ def _read_ask(t: Text) -> Ask:
     any_phrase = bool(n_plan or n_why or n_prove or n_long or n_judge)
 
     # ---- how the request opens ----
-    obj = [w for w in lead[1:5] if w not in _DETERMINERS][:2]
+    obj = [w for w in lead[1:5] if w not in DETERMINERS][:2]
     kind, reason = "", ""
     if open_lead:
         kind, reason = "open", open_lead
-    elif (first in STRONG_LEAD or first in MEDIUM_LEAD) and not _noun_first(lead):
-        if _on_data(lead) or (first in _OPERATE_VERBS and t.after_first and not t.after_first.isalpha()):
+    elif (first in STRONG_LEAD or first in MEDIUM_LEAD) and not noun_first(lead):
+        if on_data(lead) or (first in _OPERATE_VERBS and t.after_first and not t.after_first.isalpha()):
             kind, reason = "action", "action-verb"  # "compare these two numbers", "analyse the word 'x'"
         elif first in STRONG_LEAD:
             kind, reason = "strong", ("plan-request" if first in PLAN_VERBS else "analysis-request")
@@ -331,7 +281,7 @@ def _read_ask(t: Text) -> Ask:
             kind, reason = "open", "plan-request"  # "create a plan", "draft a strategy"
         else:
             kind, reason = "task", "task-verb"
-    elif (first, second) in _PLANNING_PHRASAL and not _on_data(lead[1:]):
+    elif (first, second) in _PLANNING_PHRASAL and not on_data(lead[1:]):
         kind, reason = "open", "plan-request"  # "work out stat priorities for a mage", "figure out how to ..."
     elif (first, second) in PROVE_PAIRS:
         kind, reason = "open", "analysis-request"  # "show that ...", "show there are ..."
@@ -345,7 +295,7 @@ def _read_ask(t: Text) -> Ask:
         pass  # "give me the risks"
     elif first in ACTION_LEAD and HEAVY_NOUN.isdisjoint(obj):  # "fix this deadlock" is not a simple action
         kind, reason = "action", "action-verb"
-    elif first in _SELF_WORDS and HEAVY_NOUN.isdisjoint(wset) and _embedded_request(lowered) in TRANSFORM_LEAD:
+    elif first in _SELF_WORDS and HEAVY_NOUN.isdisjoint(wset) and embedded_request(lowered) in TRANSFORM_LEAD:
         kind, reason = "action", "action-verb"  # "I'm a nurse and I need to convert ..."
     elif first in _NARRATORS and "?" not in lowered and HEAVY_NOUN.isdisjoint(wset) and narrated_move(lowered):
         kind, reason = "action", "action-verb"  # "I climb the rope ladder up to the lookout platform"
@@ -382,14 +332,14 @@ def _read_ask(t: Text) -> Ask:
                 and _simple(lowered, closing_at)):
             # "The corridor is dark, water drips ... Take the torch.": a scene, then a simple action.
             kind, reason, scene = "action", "action-verb", True
-        elif closing_at and n_closing <= 10 and _value_question(lowered, closing_at):
+        elif closing_at and n_closing <= 10 and value_question(lowered, closing_at):
             # "... so we agreed I'd ask you to settle it: how many legs does a spider have?"
             kind, reason, scene = "lookup", "lookup", True
         if scene:
             n_head = n_closing
             supplied = closing_at
     shortness = max(0.0, 1.0 - max(0, n_head - 6) / 22.0)  # 1 for short requests, 0 from ~28 words
-    brief = not wset.isdisjoint(_BRIEF_WORDS) and _asks_brief(lowered)
+    brief = asks_brief(wset, lowered)
     return Ask(n_plan, n_why, n_prove, n_long, n_judge, kind, reason, open_intent, edit, scene, supplied,
                shortness, head, brief)
 
@@ -434,56 +384,20 @@ def closed_form(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     The answer is a value the quality gate can check (format, arithmetic), so starting low is cheap; being
     closed-form says nothing about difficulty."""
     if not ask.open_intent and (t.options or (t.wset.isdisjoint(_NOT_A_VALUE)
-                                              and _final_lookup_question(t.window, _imperative(t.first)))):
+                                              and final_lookup_question(t.window, imperative(t.first)))):
         reasons.append("closed-form")
         return logit - 1.0
     return logit
 
 
-def _weighs(wset: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
-    """Whether a yes/no question asks for a weighing: a word of judgement ("ethical", "worth"), a claim put to
-    the test ("really", "ever"), a matter of philosophy ("happiness", "free will"), or a comparative that
-    weighs ("safer than", "more effective")."""
-    if not (wset.isdisjoint(NORMATIVE) and wset.isdisjoint(_CONTESTED) and wset.isdisjoint(_EVALUATIVE)
-            and wset.isdisjoint(_ABSTRACT)):
-        return "will" not in wset or ("free", "will") in pairs
-    if not wset.isdisjoint(_ALWAYS) and not wset.isdisjoint(HEAVY_NOUN):
-        return True  # "can a greedy algorithm always solve it optimally?"
-    return any(("more", w) in pairs or ("less", w) in pairs for w in _WEIGHED_QUALITIES & wset)
 
 
-def _asks(lowered: str, n_boundaries: int) -> bool:
-    """Whether the request is a question: it has a question mark, or it is one unpunctuated line, as chat
-    often is ("is it wrong to eat meat")."""
-    return "?" in lowered or n_boundaries == 0
 
 
-def _why_interjection(second: str, pairs: frozenset[tuple[str, str]]) -> bool:
-    """"Why hello there!", "Why not. Set a timer": "why" that asks nothing."""
-    return second in _WHY_INTERJECTION or (second == "not" and ("not", "|") in pairs)
 
 
-def _noun_first(lead: Sequence[str]) -> bool:
-    """Whether the first word, which may be a verb, is the head of a subject or a name: "Plan B for dinner is
-    pasta", "Design doc review can wait", "Plan B, forget the window"."""
-    if not lead or lead[0] in _CLAUSE_VERBS:
-        return False
-    if len(lead) > 1 and ((len(lead[1]) == 1 and lead[1] not in ("a", "i")) or lead[1].isdigit()):
-        return True  # "Plan B", "Design 2": a name
-    for before, word in pairwise(lead):
-        if word in _FINITE:
-            return before not in _CLAUSE_OPENERS
-        if word in _CLAUSE_OPENERS:
-            return False
-    return False
 
 
-def _asks_brief(lowered: str) -> bool:
-    """Whether the request asks for a one-word, one-value or one-sentence answer: said at its start ("In one
-    word, ...") or its end ("... Just pick one.")."""
-    if len(lowered) <= 600:
-        return bool(_BRIEF_RE.search(lowered))
-    return bool(_BRIEF_RE.search(lowered, 0, 200) or _BRIEF_RE.search(lowered, len(lowered) - 400))
 
 
 def _layout_edit(verb: str, head: frozenset[str]) -> bool:
@@ -499,53 +413,17 @@ def _simple(lowered: str, at: int) -> bool:
     return words.isdisjoint(_NOT_MECHANICAL) and not _code_or_math(lowered)
 
 
-def _embedded_request(lowered: str) -> str:
-    """The verb of "I need to ...", "we'd like you to ..." in the first sentence, or ""."""
-    m = _EMBEDDED_REQUEST_RE.search(lowered, 0, 240)
-    return m.group(1) if m else ""
-
-
-def _value_question(lowered: str, at: int) -> bool:
-    """Whether the part of the request at ``at`` is a question asking for a value ("how many legs ...?",
-    "what is the capital ...?") after context that holds no numbers (a word problem's numbers are its
-    data, not context; a "how to" in it is a problem being worked on)."""
-    question = lowered[at:at + 200]
-    return (lowered.rstrip().endswith("?") and bool(_VALUE_CLAUSE_RE.match(question))
-            and not any(c.isdigit() for c in lowered[:at]) and "how to" not in lowered[:at])
 
 
 
 
-def _on_data(lead: Sequence[str]) -> bool:
-    """Whether a reasoning or task verb is applied to a small piece of given data: a word, a number, a
-    name ("compare these two numbers", "analyse the word 'unhappiness'"), not "the number of ways"."""
-    for i in range(1, min(4, len(lead))):
-        w = lead[i]
-        if w in DATA_NOUNS:
-            return i + 1 >= len(lead) or lead[i + 1] != "of"
-        if w not in _DETERMINERS:
-            return False
-    return False
+
+
 
 
 def _code_or_math(lowered: str) -> bool:
     return any(token in lowered for token in _CODE_OR_MATH)
 
 
-def _imperative(first: str) -> bool:
-    return first in ACTION_LEAD or first in MEDIUM_LEAD or first in STRONG_LEAD or first in GENERIC_LEAD
 
 
-def _final_lookup_question(window: str, imperative: bool) -> bool:
-    """Whether the request ends by asking for a value: a last sentence with a "how many / how much / what /
-    which / who / when / where" clause ("If he has 24 feet to dig, how long will it take?"). A one-sentence
-    instruction that ends in a full stop asks no question: its "what" is a relative clause ("Write a function
-    to remove the brackets and what is between them.")."""
-    t = window.rstrip()
-    if t.endswith(")") and "(" in t[-200:]:
-        t = t[: t.rindex("(")].rstrip()  # "How many ...? (Remember there are 31 days in March.)"
-    if not t or t[-1] not in "?." or (imperative and t[-1] == "." and not _SENTENCE_BREAK_RE.search(t[:-1])):
-        return False
-    m = _LAST_SENTENCE_RE.search(t[-400:])
-    sentence = (m.group(1) if m else t[-400:]).lower()
-    return bool(_VALUE_CLAUSE_RE.search(sentence))

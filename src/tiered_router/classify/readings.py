@@ -1,0 +1,171 @@
+"""Small readers of how a request is phrased, for ``intent.read_ask``: whether a yes/no question weighs a claim
+(``weighs``), whether the request is a question at all (``asks_question``), whether its first word is a noun
+(``noun_first``) or its "why" an interjection (``why_interjection``), whether it asks for a brief answer
+(``asks_brief``), what it asks the assistant to do after "I need to" (``embedded_request``), whether a part of
+it or its end asks for a value (``value_question``, ``final_lookup_question``), and whether a verb applies to a
+small piece of data (``on_data``). Each reads words or text the caller already has; none scores anything."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from itertools import pairwise
+
+from .lexicon import ACTION_LEAD, DATA_NOUNS, GENERIC_LEAD, HEAVY_NOUN, MEDIUM_LEAD, NORMATIVE, STRONG_LEAD
+
+__all__ = ["DETERMINERS", "asks_brief", "asks_question", "embedded_request", "final_lookup_question", "imperative",
+           "noun_first", "on_data", "value_question", "weighs", "why_interjection"]
+
+DETERMINERS = frozenset({"the", "this", "these", "those", "that", "a", "an", "my", "our", "your", "two",
+                          "both", "each", "every", "all", "following", "given", "me", "us"})
+# A final question that asks for a value ("what is the total", "which of these"), not for advice, a
+# hypothetical or a cause ("what should", "what would", "what if", "what caused").
+_VALUE_CLAUSE_RE = re.compile(
+    r"(?:^|[,;:]\s*|\b(?:then|and|so)\s+)(?:how\s+(?:many|much|long|old|far|fast|tall|big|large|often|high|deep|wide|"
+    r"heavy)\b|(?:what|which|who|"
+    r"when|where)\b(?!'?s?\s+(?:should|would|could|might|if|happens?|do|does|can|caus\w*|led|leads|makes?|went)\b))"
+)
+_SENTENCE_BREAK_RE = re.compile(r"[.!?]\s|\n")
+_LAST_SENTENCE_RE = re.compile(r"(?:^|[.!?]\s+|\n\s*)([^.!?\n]*[.?!]?)$")
+# A yes/no question that asks whether a claim holds, not for a fact: "Are electric cars really greener?",
+# "Can a machine ever understand language?", "Is it ever right to lie?".
+_CONTESTED = frozenset({"really", "actually", "truly", "genuinely", "necessarily", "ever", "overrated",
+                        "underrated", "myth"})
+# What a yes/no question about is a matter of philosophy, not fact: "Is free will real?", "Does money buy
+# happiness?". ("free will" is read as its second word.)
+_ABSTRACT = frozenset({"happiness", "consciousness", "conscious", "morality", "justice", "truth", "reality",
+                       "existence", "identity", "knowledge", "beauty", "virtue", "fate", "soul", "god", "ethics",
+                       "freedom", "meaningful", "objective", "subjective", "determinism", "will"})
+# "Why hello there!": "why" as an interjection, not a question.
+_WHY_INTERJECTION = frozenset({"hello", "hi", "hey", "thank", "thanks", "yes", "certainly", "sure", "good"})
+# A first word that may be a verb or a noun ("Plan B for dinner is pasta", "Design team needs this"): it is a
+# noun when a finite verb follows it within a few words. Verbs that take a clause ("prove the sum is even",
+# "check the door is locked") are not read this way.
+_FINITE = frozenset({"is", "are", "was", "were", "can", "will", "needs", "need", "has", "have", "should", "must",
+                     "looks", "seems", "got", "isnt", "arent", "wasnt", "cant", "wont"})
+_CLAUSE_OPENERS = frozenset({"that", "which", "who", "whether", "if", "why", "how", "what", "where", "when", "it",
+                             "there", "this", "these", "they", "we", "i", "you", "he", "she"})
+_CLAUSE_VERBS = frozenset({"prove", "show", "argue", "explain", "check", "verify", "determine", "decide", "evaluate",
+                           "assess", "estimate", "predict", "demonstrate", "justify", "confirm", "establish",
+                           "analyse", "analyze", "compare", "calculate", "compute", "derive", "discuss", "consider",
+                           "suppose", "assume", "imagine", "describe", "identify", "find", "investigate", "weigh",
+                           "critique", "diagnose", "debug", "reason", "contrast", "interpret", "research",
+                           "recommend", "suggest"})
+_EMBEDDED_REQUEST_RE = re.compile(
+    r"\b(?:i|we)\s+(?:just\s+|only\s+|really\s+)?(?:need|want|have|would\s+like|'?d\s+like)\s+(?:you\s+)?to\s+"
+    r"([a-z]+)"
+)
+# Comparatives that weigh rather than measure: "Is nuclear safer than coal?" (not "Is K2 taller than Everest?").
+_EVALUATIVE = frozenset({"better", "worse", "safer", "riskier", "healthier", "greener", "fairer", "wiser",
+                         "smarter"})
+_WEIGHED_QUALITIES = frozenset({"effective", "efficient", "dangerous", "harmful", "beneficial", "useful",
+                                "important", "valuable", "reliable", "secure", "humane", "productive", "ethical",
+                                "sustainable", "just", "moral", "fair", "risky", "plausible", "likely",
+                                "convincing", "credible", "accurate", "persuasive", "rational", "reasonable"})
+# Asking for an answer of a word, a value or one sentence: a small model can give it whatever the topic.
+_BRIEF_RE = re.compile(
+    r"\b(?:(?:in|with|using)\s+(?:just\s+|only\s+)?(?:one|a\s+single|a|1)\s+(?:word|number|letter|sentence|line)"
+    r"|one[- ]word\s+(?:answer|reply|response)|(?:just|only)\s+(?:pick\s+one|say|one\s+word|yes\s+or\s+no"
+    r"|the\s+(?:answer|number|name|word|result|total|letter))"
+    r"|(?:answer|reply|respond)\s+(?:only\s+)?(?:with\s+)?(?:a\s+)?(?:yes\s+or\s+no|yes/no)"
+    r"|no\s+explanations?\b|(?:don'?t|do\s+not|without)\s+(?:explain|explanation|elaborat))"
+)
+# Nearly every phrasing _BRIEF_RE matches holds one of these words ("in one number" alone does not): the
+# regex runs only when one is there. Common words ("answer", "number") would run it on most long prompts.
+_BRIEF_WORDS = frozenset({"word", "letter", "sentence", "one-word", "just", "only", "yes", "explanation",
+                          "explanations", "explain", "elaborate", "elaborating", "elaboration"})
+_ALWAYS = frozenset({"always", "never"})
+
+
+def weighs(wset: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
+    """Whether a yes/no question asks for a weighing: a word of judgement ("ethical", "worth"), a claim put to
+    the test ("really", "ever"), a matter of philosophy ("happiness", "free will"), or a comparative that
+    weighs ("safer than", "more effective")."""
+    if not (wset.isdisjoint(NORMATIVE) and wset.isdisjoint(_CONTESTED) and wset.isdisjoint(_EVALUATIVE)
+            and wset.isdisjoint(_ABSTRACT)):
+        return "will" not in wset or ("free", "will") in pairs
+    if not wset.isdisjoint(_ALWAYS) and not wset.isdisjoint(HEAVY_NOUN):
+        return True  # "can a greedy algorithm always solve it optimally?"
+    return any(("more", w) in pairs or ("less", w) in pairs for w in _WEIGHED_QUALITIES & wset)
+
+
+def asks_question(lowered: str, n_boundaries: int) -> bool:
+    """Whether the request is a question: it has a question mark, or it is one unpunctuated line, as chat
+    often is ("is it wrong to eat meat")."""
+    return "?" in lowered or n_boundaries == 0
+
+
+def why_interjection(second: str, pairs: frozenset[tuple[str, str]]) -> bool:
+    """"Why hello there!", "Why not. Set a timer": "why" that asks nothing."""
+    return second in _WHY_INTERJECTION or (second == "not" and ("not", "|") in pairs)
+
+
+def noun_first(lead: Sequence[str]) -> bool:
+    """Whether the first word, which may be a verb, is the head of a subject or a name: "Plan B for dinner is
+    pasta", "Design doc review can wait", "Plan B, forget the window"."""
+    if not lead or lead[0] in _CLAUSE_VERBS:
+        return False
+    if len(lead) > 1 and ((len(lead[1]) == 1 and lead[1] not in ("a", "i")) or lead[1].isdigit()):
+        return True  # "Plan B", "Design 2": a name
+    for before, word in pairwise(lead):
+        if word in _FINITE:
+            return before not in _CLAUSE_OPENERS
+        if word in _CLAUSE_OPENERS:
+            return False
+    return False
+
+
+def asks_brief(wset: frozenset[str], lowered: str) -> bool:
+    """Whether the request asks for a one-word, one-value or one-sentence answer: said at its start ("In one
+    word, ...") or its end ("... Just pick one.")."""
+    if wset.isdisjoint(_BRIEF_WORDS):
+        return False
+    if len(lowered) <= 600:
+        return bool(_BRIEF_RE.search(lowered))
+    return bool(_BRIEF_RE.search(lowered, 0, 200) or _BRIEF_RE.search(lowered, len(lowered) - 400))
+
+
+def embedded_request(lowered: str) -> str:
+    """The verb of "I need to ...", "we'd like you to ..." in the first sentence, or ""."""
+    m = _EMBEDDED_REQUEST_RE.search(lowered, 0, 240)
+    return m.group(1) if m else ""
+
+
+def value_question(lowered: str, at: int) -> bool:
+    """Whether the part of the request at ``at`` is a question asking for a value ("how many legs ...?",
+    "what is the capital ...?") after context that holds no numbers (a word problem's numbers are its
+    data, not context; a "how to" in it is a problem being worked on)."""
+    question = lowered[at:at + 200]
+    return (lowered.rstrip().endswith("?") and bool(_VALUE_CLAUSE_RE.match(question))
+            and not any(c.isdigit() for c in lowered[:at]) and "how to" not in lowered[:at])
+
+
+def on_data(lead: Sequence[str]) -> bool:
+    """Whether a reasoning or task verb is applied to a small piece of given data: a word, a number, a
+    name ("compare these two numbers", "analyse the word 'unhappiness'"), not "the number of ways"."""
+    for i in range(1, min(4, len(lead))):
+        w = lead[i]
+        if w in DATA_NOUNS:
+            return i + 1 >= len(lead) or lead[i + 1] != "of"
+        if w not in DETERMINERS:
+            return False
+    return False
+
+
+def imperative(first: str) -> bool:
+    return first in ACTION_LEAD or first in MEDIUM_LEAD or first in STRONG_LEAD or first in GENERIC_LEAD
+
+
+def final_lookup_question(window: str, imperative: bool) -> bool:
+    """Whether the request ends by asking for a value: a last sentence with a "how many / how much / what /
+    which / who / when / where" clause ("If he has 24 feet to dig, how long will it take?"). A one-sentence
+    instruction that ends in a full stop asks no question: its "what" is a relative clause ("Write a function
+    to remove the brackets and what is between them.")."""
+    t = window.rstrip()
+    if t.endswith(")") and "(" in t[-200:]:
+        t = t[: t.rindex("(")].rstrip()  # "How many ...? (Remember there are 31 days in March.)"
+    if not t or t[-1] not in "?." or (imperative and t[-1] == "." and not _SENTENCE_BREAK_RE.search(t[:-1])):
+        return False
+    m = _LAST_SENTENCE_RE.search(t[-400:])
+    sentence = (m.group(1) if m else t[-400:]).lower()
+    return bool(_VALUE_CLAUSE_RE.search(sentence))
