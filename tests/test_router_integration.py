@@ -144,8 +144,9 @@ async def test_cloud_without_key_is_disabled_not_crashing(make_router, caplog):
     assert [a.tier for a in info.value.attempts] == [Tier.LOCAL_HEAVY]
 
 
-async def test_auth_error_is_never_retried_on_that_backend(router):
-    r = await router.complete(f"Open the inventory [[sim:http401@{FAST}]]")
+@pytest.mark.parametrize("marker", ["http401", "http403", "http404"])
+async def test_auth_error_is_never_retried_on_that_backend(router, marker):
+    r = await router.complete(f"Open the inventory [[sim:{marker}@{FAST}]]")
     assert (r.attempts[0].outcome, r.attempts[0].error_kind) == ("error", "auth")
     r = await router.complete("Open the inventory")
     assert r.tier == Tier.LOCAL_HEAVY

@@ -371,7 +371,11 @@ def test_auth_and_not_found_markers_raise_the_official_clients_exceptions(
         claude.messages.create(model=CLAUDE, max_tokens=10, messages=user("hi [[sim:http401]]"))
     with pytest.raises(anthropic.NotFoundError):
         claude.messages.create(model=CLAUDE, max_tokens=10, messages=user("hi [[sim:http404]]"))
-    for marker, status in [("http401", 401), ("http404", 404)]:
+    with pytest.raises(openai.PermissionDeniedError):
+        oai.chat.completions.create(model=GPT, messages=user("hi [[sim:http403]]"))
+    with pytest.raises(anthropic.PermissionDeniedError):
+        claude.messages.create(model=CLAUDE, max_tokens=10, messages=user("hi [[sim:http403]]"))
+    for marker, status in [("http401", 401), ("http403", 403), ("http404", 404)]:
         with pytest.raises(ollama.ResponseError) as err:
             olla.chat(model=SMALL, messages=user(f"hi [[sim:{marker}]]"))
         assert err.value.status_code == status

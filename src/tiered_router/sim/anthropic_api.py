@@ -50,6 +50,9 @@ def _error_reply(reply: Reply, model: str) -> Response:
         return error(500, "api_error", "Internal server error (simulated by [[sim:http500]])")
     if reply.error == "http401":
         return error(401, "authentication_error", "invalid x-api-key (simulated by [[sim:http401]])")
+    if reply.error == "http403":
+        return error(403, "permission_error", "Your API key does not have permission to use the specified "
+                     "resource. (simulated by [[sim:http403]])")
     if reply.error == "http404":
         return error(404, "not_found_error", f"model: {model} (simulated by [[sim:http404]])")
     if reply.error == "http429":

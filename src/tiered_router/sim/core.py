@@ -26,10 +26,10 @@ CUT_AFTER_DELTAS = 3  # content deltas sent before a [[sim:cut-stream]] connecti
 
 BEHAVIOURS = frozenset({
     "refuse", "empty", "truncate", "repeat", "bad-json", "http500", "http429", "hang", "cut-stream",
-    "context-too-long", "http401", "http404", "tool", "tool-as-text", "bad-tool-args", "unknown-tool", "unsure",
-    "overcount",
+    "context-too-long", "http401", "http403", "http404", "tool", "tool-as-text", "bad-tool-args", "unknown-tool",
+    "unsure", "overcount",
 })
-ERROR_BEHAVIOURS = frozenset({"http500", "http429", "http401", "http404", "hang", "context-too-long"})
+ERROR_BEHAVIOURS = frozenset({"http500", "http429", "http401", "http403", "http404", "hang", "context-too-long"})
 TOOL_BEHAVIOURS = frozenset({"tool", "tool-as-text", "bad-tool-args", "unknown-tool"})
 # [[sim:BEHAVIOUR]], [[sim:BEHAVIOUR:ARG]] (the tool of [[sim:tool:NAME]], the seconds of [[sim:http429:N]], the
 # factor of [[sim:overcount:N]]), either with @MODEL; model names may
@@ -81,7 +81,7 @@ class Reply:
     deltas: tuple[str, ...] = ()
     finish: str = "stop"  # "stop" | "length"
     stop_sequence: str | None = None
-    error: str | None = None  # "http500" | "http429" | "http401" | "http404" | "hang" | "context-too-long"
+    error: str | None = None  # "http500" | "http429" | "http401" | "http403" | "http404" | "hang" | ...
     context_window: int = 0
     cut: bool = False
     tool_calls: tuple[tuple[str, str, str], ...] = ()  # (id, name, arguments as JSON text)

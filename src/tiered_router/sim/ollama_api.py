@@ -62,6 +62,8 @@ def _error_reply(reply: Reply, model: str) -> Response:
         return error(500, "llama runner process has terminated: simulated by [[sim:http500]]")
     if reply.error == "http401":
         return error(401, "unauthorized (simulated by [[sim:http401]])")
+    if reply.error == "http403":  # a proxy in front of Ollama refusing the key
+        return error(403, "forbidden (simulated by [[sim:http403]])")
     if reply.error == "http404":  # Ollama's answer for a model that was never pulled
         return error(404, f'model "{model}" not found, try pulling it first (simulated by [[sim:http404]])')
     if reply.error == "http429":

@@ -54,6 +54,9 @@ def _error_reply(reply: Reply, model: str) -> Response:
     if reply.error == "http401":
         return error(401, "Incorrect API key provided. (simulated by [[sim:http401]])", "invalid_request_error",
                      None, "invalid_api_key")
+    if reply.error == "http403":  # a key without access to the model or the region
+        return error(403, "You are not allowed to sample from this model (simulated by [[sim:http403]])",
+                     "invalid_request_error", None, "model_not_allowed")
     if reply.error == "http404":
         return error(404, f"The model `{model}` does not exist or you do not have access to it. "
                      "(simulated by [[sim:http404]])", "invalid_request_error", None, "model_not_found")
