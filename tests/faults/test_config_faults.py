@@ -9,7 +9,6 @@ waits for its ledger.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -21,32 +20,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+from serving import child_env, free_port
 from waiting import polled
 
-import tiered_router
 from sim_support import CLOUD, FAST, HEAVY
-
-SRC = Path(tiered_router.__file__).resolve().parent.parent  # the child runs the code under test, not an install
-
-
-def child_env(**settings: str) -> dict[str, str]:
-    """This process's environment without its TIER_ settings or keys, plus ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIER_") and not k.endswith("_API_KEY")}
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])])
-    env.update(PYTHONUNBUFFERED="1", **settings)
-    return env
 
 
 def serve(env: dict[str, str], port: int = 0, **kwargs: Any) -> subprocess.Popen[str]:
     """``tiered-router serve`` as an operator starts it, in a child process."""
     return subprocess.Popen([sys.executable, "-m", "tiered_router.cli", "serve", "--host", "127.0.0.1",
                              "--port", str(port)], env=env, text=True, **kwargs)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 SECRET = "s3cret-pw"  # a password in a bad URL, which the error must not repeat

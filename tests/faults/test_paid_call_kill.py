@@ -8,11 +8,8 @@ and PostgreSQL through the ``db`` fixture."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -24,6 +21,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from serving import ServeChild, local_tiers
 from waiting import polled, wait_for
 
 from tiered_router.budget import BudgetExceeded, BudgetTracker, usd_to_micro
@@ -40,12 +38,6 @@ MARGIN_S = 10.0  # for a loaded machine: the child may wait for a core
 START_S = 60.0  # how long a server may take to answer /healthz
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[ServerThread]:
     """The simulator every tier of the child talks to; ``[[sim:hang]]`` holds a call open until its client dies."""
@@ -55,38 +47,15 @@ def cloud() -> Iterator[ServerThread]:
         yield server
 
 
-class PaidServer:
+class PaidServer(ServeChild):
     """``tiered-router serve`` in a child process with a cloud tier (on the simulator) and a small daily budget."""
 
     def __init__(self, sim_url: str, db: str, out: Path) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TIER_")}
-        env.update(TIER_LOCAL_FAST_MODEL="ollama/llama3.1:8b", TIER_LOCAL_FAST_URL=sim_url,
-                   TIER_LOCAL_HEAVY_MODEL="ollama/hermes3:70b", TIER_LOCAL_HEAVY_URL=sim_url,
-                   TIER_CLOUD_MODEL="anthropic/claude-haiku-4-5", TIER_CLOUD_URL=sim_url,
-                   TIER_CLOUD_API_KEY="simulator-key", TIER_CLOUD_DAILY_BUDGET_USD=str(DAILY_USD),
-                   TIER_RESERVATION_TTL_S=str(TTL_S), TIER_DB=db, PYTHONUNBUFFERED="1")
-        self.out = out
-        port = self.url.rsplit(":", 1)[1]
-        with out.open("wb") as sink:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tiered_router.cli", "serve", "--host", "127.0.0.1", "--port", port],
-                env=env, stdout=sink, stderr=subprocess.STDOUT)
-        self.client = httpx.Client(base_url=self.url, timeout=30)
+        super().__init__({**local_tiers(sim_url), "TIER_CLOUD_MODEL": "anthropic/claude-haiku-4-5",
+                          "TIER_CLOUD_URL": sim_url, "TIER_CLOUD_API_KEY": "simulator-key",
+                          "TIER_CLOUD_DAILY_BUDGET_USD": str(DAILY_USD), "TIER_RESERVATION_TTL_S": str(TTL_S),
+                          "TIER_DB": db}, out, start_s=START_S, timeout_s=30)
         self.statuses: list[int] = []  # of every response this test asked for
-        started = time.monotonic()
-        if not polled(self._up, START_S):
-            self.stop()
-            raise AssertionError(f"the server did not start:\n{self.output()}")
-        self.start_s = time.monotonic() - started
-
-    def _up(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"the server exited with {self.proc.returncode}:\n{self.output()}")
-        try:
-            return self.client.get("/healthz").status_code == 200
-        except httpx.HTTPError:
-            return False
 
     def cloud(self, text: str, max_tokens: int) -> httpx.Response:
         """A forced cloud call (model "cloud")."""
@@ -100,15 +69,6 @@ class PaidServer:
         self.statuses.append(r.status_code)
         assert r.status_code == 200, r.text
         return r.json()["daily"]  # type: ignore[no-any-return]
-
-    def output(self) -> str:
-        return self.out.read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        self.client.close()
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(30)
 
 
 @pytest.fixture

@@ -6,10 +6,7 @@ leaves its record, charged for what was produced.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -19,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from serving import ServeChild, local_tiers
 from waiting import polled
 
 from tiered_router.demo import demo_settings
@@ -36,39 +34,11 @@ USER = [{"role": "user", "content": "Walk to the next room"}]
 
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Child:
+class Child(ServeChild):
     """``tiered-router serve`` in a child process, tier 1 and 2 on the simulator, the cloud tier off."""
 
     def __init__(self, sim_url: str, db: str, out: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TIER_")}
-        env.update(TIER_LOCAL_FAST_MODEL="ollama/llama3.1:8b", TIER_LOCAL_FAST_URL=sim_url,
-                   TIER_LOCAL_HEAVY_MODEL="ollama/hermes3:70b", TIER_LOCAL_HEAVY_URL=sim_url,
-                   TIER_CLOUD_ENABLED="false", TIER_DB=db, PYTHONUNBUFFERED="1")
-        self.out = out
-        with out.open("wb") as sink:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tiered_router.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=env, stdout=sink, stderr=subprocess.STDOUT)
-        self.client = httpx.Client(base_url=self.url, timeout=10)
-        if not polled(self._up, 60):
-            self.stop()
-            raise AssertionError(f"the server did not start:\n{self.output()}")
-
-    def _up(self) -> bool:
-        if self.proc.poll() is not None:
-            raise AssertionError(f"the server exited with {self.proc.returncode}:\n{self.output()}")
-        try:
-            return self.client.get("/healthz").status_code == 200
-        except httpx.HTTPError:
-            return False
+        super().__init__({**local_tiers(sim_url), "TIER_CLOUD_ENABLED": "false", "TIER_DB": db}, out)
 
     def ask(self) -> str:
         """One answered request; its request id."""
@@ -77,15 +47,6 @@ class Child:
                              headers={"x-request-id": request_id})
         assert r.status_code == 200, r.text
         return request_id
-
-    def output(self) -> str:
-        return self.out.read_text(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        self.client.close()
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(30)
 
 
 @pytest.fixture
