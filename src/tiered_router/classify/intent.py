@@ -61,7 +61,7 @@ from .readings import (
     weighs,
     why_interjection,
 )
-from .text import Text, closing_request, enumeration, narrated_move, read_text, split_head
+from .text import NARRATORS, Text, closing_request, enumeration, narrated_move, read_text, split_head
 
 __all__ = ["SUPPLIED_WEIGHT", "Ask", "add_intent", "closed_form", "read_ask"]
 
@@ -124,7 +124,6 @@ _GOAL_VERBS = frozenset({"beat", "defeat", "win", "survive", "counter", "overcom
 # Planning verbs made of two words, as the request's verb: "work out", "figure out", "map out".
 _PLANNING_PHRASAL = frozenset({("work", "out"), ("figure", "out"), ("map", "out"), ("lay", "out"),
                                ("sort", "out"), ("think", "through"), ("come", "up")})
-_NARRATORS = frozenset({"i", "we", "she", "he", "they"})
 _CLOSING_ACTION_WORDS = 20  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
 _LAYOUT_WORDS = frozenset({"spelling", "typo", "typos", "comments", "indentation", "whitespace", "formatting",
                            "capitalisation", "capitalization"})
@@ -297,7 +296,7 @@ def _read_ask(t: Text) -> Ask:
         kind, reason = "action", "action-verb"
     elif first in _SELF_WORDS and HEAVY_NOUN.isdisjoint(wset) and embedded_request(lowered) in TRANSFORM_LEAD:
         kind, reason = "action", "action-verb"  # "I'm a nurse and I need to convert ..."
-    elif first in _NARRATORS and "?" not in lowered and HEAVY_NOUN.isdisjoint(wset) and narrated_move(lowered):
+    elif first in NARRATORS and "?" not in lowered and HEAVY_NOUN.isdisjoint(wset) and narrated_move(lowered):
         kind, reason = "action", "action-verb"  # "I climb the rope ladder up to the lookout platform"
     elif first in LOOKUP_LEAD and (first != "how" or second in HOW_LOOKUP):
         kind, reason = "lookup", "lookup"
