@@ -104,8 +104,12 @@ class BearerAuth:
         challenge = 'Basic realm="tiered-router"' if scope["path"].startswith("/dashboard") else "Bearer"
         problem = HTTPProblem(401, "missing or invalid API key: send Authorization: Bearer <key> (or x-api-key)",
                               "invalid_request_error", "invalid_api_key", headers={"www-authenticate": challenge})
-        client_id = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
-        await front_error(scope["path"], problem, client_id or None)(scope, receive, send)
+        await front_error(scope["path"], problem, _client_request_id(scope))(scope, receive, send)
+
+
+def _client_request_id(scope: Scope) -> str | None:
+    """The client's ``x-request-id`` for an error answered before a route reads the request."""
+    return next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1") or None
 
 
 async def over_capacity(scope: Scope, receive: Receive, send: Send) -> None:
@@ -114,8 +118,7 @@ async def over_capacity(scope: Scope, receive: Receive, send: Send) -> None:
     problem = HTTPProblem(503, "the server has as many connections open as it allows (TIER_MAX_CONNECTIONS); "
                           "try again shortly", "server_overloaded", "too_many_connections",
                           headers={"retry-after": "1", "connection": "close"})
-    client_id = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
-    await front_error(scope["path"], problem, client_id or None)(scope, receive, send)
+    await front_error(scope["path"], problem, _client_request_id(scope))(scope, receive, send)
 
 
 class ChatFirst:
