@@ -121,11 +121,14 @@ def path(record: dict[str, Any]) -> list[tuple[int, str, str | None]]:
 AUTH_COOLDOWN_S = 2.0  # short, but long enough for the requests made inside it on a loaded machine
 
 
-def test_a_401_or_404_cools_that_backend_down_then_it_is_tried_again(edge, simulator) -> None:
+@pytest.mark.parametrize(("fast_fault", "heavy_fault"), [("http401", "http404"), ("http403", "http403")])
+def test_a_401_403_or_404_cools_that_backend_down_then_it_is_tried_again(edge, simulator, fast_fault: str,
+                                                                         heavy_fault: str) -> None:
     server = edge(auth_cooldown_s=AUTH_COOLDOWN_S)
     before = calls(simulator)
-    # Tier 1 rejects its key (401), tier 2 has no such model (404): the cloud answers, the client sees no error.
-    first, answer = server.chat(f"Walk to the next room [[sim:http401@{FAST}]] [[sim:http404@{HEAVY}]]")
+    # Tier 1 rejects its key (401) or its permissions (403), tier 2 has no such model (404) or refuses it (403):
+    # the cloud answers, the client sees no error.
+    first, answer = server.chat(f"Walk to the next room [[sim:{fast_fault}@{FAST}]] [[sim:{heavy_fault}@{HEAVY}]]")
     assert answer.model == CLOUD and answer.choices[0].message.content
     assert since(simulator, before) == {"fast": 1, "heavy": 1, "cloud": 1}
 
