@@ -245,3 +245,74 @@ def test_a_move_told_first_is_an_action_unless_a_question_follows() -> None:
     asked = classify("I sit by the fire and think hard about how to win the three barons over before winter. "
                      "What's my best move?")
     assert asked.tier == Tier.LOCAL_HEAVY, asked
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Postgres or MongoDB for a booking system?",
+        "Sell the car now or wait until spring for my trade-in?",
+        "Rent or buy for our family of four in Austin?",
+        "Python or Go for our internal CLI tools?",
+    ],
+)
+def test_an_alternative_for_a_purpose_or_with_a_stake_is_a_decision(prompt: str) -> None:
+    d = classify(prompt)
+    assert d.tier == Tier.LOCAL_HEAVY and "judgement" in d.reasons, d
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["Left or right?", "Take the sword or the shield?", "Tea or coffee for breakfast?", "Is 29 prime or composite?",
+     "Which is heavier, a kilo of feathers or a kilo of steel?", "Attack the goblin or flee?"],
+)
+def test_an_alternative_with_no_purpose_or_stake_or_asked_as_a_lookup_is_not(prompt: str) -> None:
+    d = classify(prompt)
+    assert d.tier == Tier.LOCAL_FAST and "judgement" not in d.reasons, d
+
+
+def test_telling_or_asking_a_person_close_to_you_is_advice_but_telling_a_thing_is_not() -> None:
+    for prompt in ("How should I tell my manager I'm burning out?",
+                   "how do we break the news to our kids about the move"):
+        d = classify(prompt)
+        assert d.tier == Tier.LOCAL_HEAVY and "plan-request" in d.reasons, d
+    for prompt in ("How do I tell if an egg is bad?", "How do I tell my phone to stop autocorrecting?"):
+        assert classify(prompt).tier == Tier.LOCAL_FAST, prompt
+
+
+def test_how_long_or_how_often_should_i_asks_for_a_quantity_not_advice() -> None:
+    for prompt in ("How many minutes should I microwave rice?", "How long should I steep green tea?"):
+        d = classify(prompt)
+        assert d.tier == Tier.LOCAL_FAST and "plan-request" not in d.reasons, d
+    assert classify("How should I structure my savings across three accounts?").tier == Tier.LOCAL_HEAVY
+
+
+def test_asking_for_the_short_version_is_a_brief_answer() -> None:
+    d = classify("what's the difference between its and it's, short answer")
+    assert d.tier == Tier.LOCAL_FAST and "brief-answer" in d.reasons, d
+    assert classify("Explain the difference between TCP and UDP congestion control in depth.").tier == Tier.LOCAL_HEAVY
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        # The question is not the last sentence: a remark follows it.
+        "good evening, i am learning english and also learning some history at night school, the teacher is very "
+        "kind but fast and i miss things often. who was the first president of the united states? my notes say "
+        "lincoln but that looks wrong.",
+        # "What does X stand for / mean" asks for a definition.
+        "So I started a new job at a logistics firm last week and everyone speaks in acronyms in the standup, I "
+        "nod along and write them down to look up later. Here's the first one: what does ETA stand for?",
+    ],
+)
+def test_a_simple_question_after_a_long_preamble_is_a_lookup(prompt: str) -> None:
+    d = classify(prompt)
+    assert d.tier == Tier.LOCAL_FAST and "context-then-question" in d.reasons, d
+
+
+def test_the_words_of_notes_to_reformat_do_not_make_the_edit_a_plan() -> None:
+    d = classify("Turn these notes into bullet points, change nothing else:\n\nwe agreed the rollout strategy "
+                 "needs a risk analysis before the budget review, our team owns the migration, priya drafts the "
+                 "architecture proposal by friday, legal reviews the contract next week.")
+    assert d.tier == Tier.LOCAL_FAST and "mechanical-edit" in d.reasons, d
+    assert "reasoning-words" not in d.reasons and "substantial-deliverable" not in d.reasons, d

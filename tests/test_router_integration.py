@@ -101,7 +101,7 @@ async def test_every_tier_failing_is_a_clear_error_with_the_attempts(router, rec
 
 
 async def test_prompt_too_long_for_tier_1_skips_it_without_a_call(make_router, simulator):
-    router = make_router(local_fast_context=300, heavy_threshold=0.99)  # start on tier 1 however long
+    router = make_router(local_fast_context=300, heavy_threshold=0.999)  # start on tier 1 however long
     before = simulator.sim.requests.copy()
     r = await router.complete("Open the inventory " + "and check each pouch " * 200)
     assert r.attempts[0].outcome == "skipped" and r.attempts[0].error == "context-too-small"

@@ -52,6 +52,7 @@ from .readings import (
     DETERMINERS,
     asks_brief,
     asks_question,
+    delicate_ask,
     embedded_request,
     final_lookup_question,
     imperative,
@@ -59,6 +60,7 @@ from .readings import (
     on_data,
     value_question,
     weighs,
+    weighs_alternatives,
     why_interjection,
 )
 from .text import NARRATORS, Text, closing_request, enumeration, narrated_move, read_text, split_head
@@ -205,6 +207,8 @@ def _read_ask(t: Text) -> Ask:
 
     # ---- intent phrases anywhere in the request ----
     n_plan = len(pairs & PLAN_PAIRS) + len(wset & PLAN_WORDS)
+    if n_plan and first == "how" and second in HOW_LOOKUP and "should" in lead[2:4]:
+        n_plan -= 1  # "how long should I boil an egg?", "how many minutes should I ...": a quantity, not advice
     if ("put", "together") in pairs and not pairs.isdisjoint(PUT_TOGETHER_OBJECTS):
         n_plan += 1
     if not pairs.isdisjoint(WALK_THROUGH) and pairs.isdisjoint(WALK_AS_NOUN):
@@ -255,11 +259,17 @@ def _read_ask(t: Text) -> Ask:
     elif first == "how" and second in _MODALS:
         open_lead = "plan-request"  # "how could a town attract ...", "how would you build ..."
         n_plan += 1
+    elif first == "how" and delicate_ask(lowered):
+        open_lead = "plan-request"  # "how do I tell my cofounder I want out?"
+        n_plan += 1
     elif second in ("me", "us") and third == "through":
         open_lead = "plan-request"  # "take me through", "walk us through"
         n_plan += 1
     elif asks_question(lowered, t.n_boundaries) and (first == "should" or (first in _YES_NO and weighs(wset, pairs))):
         open_lead = "judgement"  # "Should cities ban cars?", "Is it ethical to eat meat?"
+        n_judge = 1
+    elif weighs_alternatives(lowered, first, wset, t.n_words):
+        open_lead = "judgement"  # "Kafka or RabbitMQ for our order pipeline?"
         n_judge = 1
     elif first == "how" and second and second not in _HOW_EMBEDDED_STOP and third:
         open_lead = "explain-why"  # "how a mortgage offset saves interest", "(help me understand) how X works"

@@ -11,10 +11,11 @@ import re
 from collections.abc import Sequence
 from itertools import pairwise
 
-from .lexicon import ACTION_LEAD, DATA_NOUNS, GENERIC_LEAD, HEAVY_NOUN, MEDIUM_LEAD, NORMATIVE, STRONG_LEAD
+from .lexicon import ACTION_LEAD, DATA_NOUNS, GENERIC_LEAD, HEAVY_NOUN, LOOKUP_LEAD, MEDIUM_LEAD, NORMATIVE, STRONG_LEAD
 
-__all__ = ["DETERMINERS", "asks_brief", "asks_question", "embedded_request", "final_lookup_question", "imperative",
-           "noun_first", "on_data", "value_question", "weighs", "why_interjection"]
+__all__ = ["DETERMINERS", "asks_brief", "asks_question", "delicate_ask", "embedded_request", "final_lookup_question",
+           "imperative", "noun_first", "on_data", "value_question", "weighs", "weighs_alternatives",
+           "why_interjection"]
 
 DETERMINERS = frozenset({"the", "this", "these", "those", "that", "a", "an", "my", "our", "your", "two",
                           "both", "each", "every", "all", "following", "given", "me", "us"})
@@ -25,6 +26,8 @@ _VALUE_CLAUSE_RE = re.compile(
     r"heavy)\b|(?:what|which|who|"
     r"when|where)\b(?!'?s?\s+(?:should|would|could|might|if|happens?|do|does|can|caus\w*|led|leads|makes?|went)\b))"
 )
+# "what does CPM stand for?", "what does 'ennui' mean?": a definition, not an explanation.
+_MEANING_RE = re.compile(r"what\s+does\s+\S+(?:\s+\S+)?\s+(?:stand\s+for|mean)\b")
 _SENTENCE_BREAK_RE = re.compile(r"[.!?]\s|\n")
 _LAST_SENTENCE_RE = re.compile(r"(?:^|[.!?]\s+|\n\s*)([^.!?\n]*[.?!]?)$")
 # A yes/no question that asks whether a claim holds, not for a fact: "Are electric cars really greener?",
@@ -68,13 +71,31 @@ _BRIEF_RE = re.compile(
     r"|one[- ]word\s+(?:answer|reply|response)|(?:just|only)\s+(?:pick\s+one|say|one\s+word|yes\s+or\s+no"
     r"|the\s+(?:answer|number|name|word|result|total|letter))"
     r"|(?:answer|reply|respond)\s+(?:only\s+)?(?:with\s+)?(?:a\s+)?(?:yes\s+or\s+no|yes/no)"
-    r"|no\s+explanations?\b|(?:don'?t|do\s+not|without)\s+(?:explain|explanation|elaborat))"
+    r"|no\s+explanations?\b|(?:don'?t|do\s+not|without)\s+(?:explain|explanation|elaborat)"
+    r"|(?:quick|short|brief)\s+(?:version|answer)\b)"
 )
 # Nearly every phrasing _BRIEF_RE matches holds one of these words ("in one number" alone does not): the
 # regex runs only when one is there. Common words ("answer", "number") would run it on most long prompts.
-_BRIEF_WORDS = frozenset({"word", "letter", "sentence", "one-word", "just", "only", "yes", "explanation",
-                          "explanations", "explain", "elaborate", "elaborating", "elaboration"})
+_BRIEF_WORDS = frozenset({"word", "letter", "sentence", "one-word", "just", "only", "yes", "version", "quick",
+                          "short", "brief", "explanation", "explanations", "explain", "elaborate", "elaborating",
+                          "elaboration"})
 _ALWAYS = frozenset({"always", "never"})
+# An alternative asked with no question word, for a purpose or with the asker's stake in it: "Kafka or
+# RabbitMQ for our order pipeline?", "Pay off my mortgage early or invest the difference?". ("Left or
+# right?", "Take the sword or the shield?" name no purpose and no stake: a move, not a decision.)
+_ALTERNATIVE_MAX_WORDS = 16
+_PURPOSE_MIN_WORDS = 6
+_STAKE = frozenset({"my", "our", "we", "i", "us", "me"})
+# Telling, asking or persuading a person close to the asker: "How do I tell my cofounder I want out?",
+# "how should we ask our landlord for a rent cut". (Not "how do I tell if an egg is bad".)
+_DELICATE_ASK_RE = re.compile(
+    r"\bhow\s+(?:do|can|should|would|could|might)\s+(?:i|we)\s+(?:best\s+)?(?:tell|ask|approach|confront|convince"
+    r"|persuade|talk\s+to|break\s+(?:it|the\s+news)\s+to|bring\s+(?:it|this|that)\s+up\s+with)\s+(?:my|our)\s+"
+    r"(?:[a-z-]+\s+)?(?:boss|manager|cofounder|co-founder|partner|wife|husband|spouse|girlfriend|boyfriend|friends?"
+    r"|parents?|mom|mum|dad|mother|father|kids?|son|daughter|children|team|employees?|landlord|clients?"
+    r"|colleagues?|co-?workers?|teacher|roommate|flatmate|sister|brother|family|investors?|customers?"
+    r"|neighbou?rs?|in-laws|ex)\b"
+)
 
 
 def weighs(wset: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
@@ -87,6 +108,26 @@ def weighs(wset: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
     if not wset.isdisjoint(_ALWAYS) and not wset.isdisjoint(HEAVY_NOUN):
         return True  # "can a greedy algorithm always solve it optimally?"
     return any(("more", w) in pairs or ("less", w) in pairs for w in _WEIGHED_QUALITIES & wset)
+
+
+def weighs_alternatives(t_lowered: str, first: str, wset: frozenset[str], n_words: int) -> bool:
+    """Whether a short question asks to choose between alternatives for a purpose or with the asker's stake,
+    with no question word before them ("Rust or Go for our payments backend?", "Monolith or microservices
+    for a 4-person startup?", "Pay off my mortgage early or invest the difference?")."""
+    if "or" not in wset or n_words > _ALTERNATIVE_MAX_WORDS or first in LOOKUP_LEAD or first == "should":
+        return False
+    question = t_lowered.strip()
+    if not question.endswith("?") or any(c in question[:-1] for c in ".!?\n"):
+        return False
+    after_or = question[question.find(" or ") + 4:] if " or " in question else ""
+    # A purpose named in a few words is a preference ("Tea or coffee for breakfast?"), not a decision.
+    purpose = " for " in f" {after_or}" and n_words >= _PURPOSE_MIN_WORDS
+    return bool(after_or) and (purpose or not wset.isdisjoint(_STAKE))
+
+
+def delicate_ask(lowered: str) -> bool:
+    """Whether the request asks how to tell, ask or persuade a person close to the asker."""
+    return bool(_DELICATE_ASK_RE.search(lowered, 0, 300))
 
 
 def asks_question(lowered: str, n_boundaries: int) -> bool:
@@ -136,7 +177,7 @@ def value_question(lowered: str, at: int) -> bool:
     "what is the capital ...?") after context that holds no numbers (a word problem's numbers are its
     data, not context; a "how to" in it is a problem being worked on)."""
     question = lowered[at:at + 200]
-    return (lowered.rstrip().endswith("?") and bool(_VALUE_CLAUSE_RE.match(question))
+    return ("?" in question and bool(_VALUE_CLAUSE_RE.match(question) or _MEANING_RE.match(question))
             and not any(c.isdigit() for c in lowered[:at]) and "how to" not in lowered[:at])
 
 

@@ -41,9 +41,10 @@ __all__ = ["score"]
 
 # The logit starts at _BIAS; score = logistic(_SCORE_SLOPE * logit), so a logit of 0 is a score of 0.5.
 # The slope keeps long, signal-rich prompts from all saturating at 1.0.
-_BIAS = -2.2
+_BIAS = -2.4
 _SCORE_SLOPE = 0.6
 _TIE = 0.01
+_LENGTH_WEIGHT = 1.0  # per doubling of the characters (past 40)
 _OPTION_SIMILARITY_WEIGHT = 5.0
 
 _OPTION_WORD_RE = re.compile(r"[a-z][a-z'-]*|\d+(?:[.,]\d+)?")
@@ -78,7 +79,7 @@ def score(text: str, system_chars: int, users: int, assistants: int, agentic: Ag
     logit = _length(t, ask, logit, reasons)
     logit = add_intent(ask, logit, reasons)
     logit = closed_form(t, ask, logit, reasons)
-    logit = _vocabulary(t, logit, reasons)
+    logit = _vocabulary(t, ask, logit, reasons)
     logit = _structure(t, ask, logit, reasons)
     logit = _content(t, ask, logit, reasons)
     logit = _conversation(system_chars, users, assistants, logit, reasons)
@@ -107,7 +108,7 @@ def _length(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     edit, or the scene before a simple action, counts at a quarter: a longer list to sort is not a harder
     request."""
     n_chars, n_words = t.n_chars, t.n_words
-    logit += 0.75 * math.log2(1.0 + (n_chars - (1.0 - SUPPLIED_WEIGHT) * ask.supplied) / 40.0)
+    logit += _LENGTH_WEIGHT * math.log2(1.0 + (n_chars - (1.0 - SUPPLIED_WEIGHT) * ask.supplied) / 40.0)
     if n_words >= 60 or n_chars > 400:
         reasons.append("long-prompt")
     if n_words:
@@ -115,11 +116,12 @@ def _length(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     return logit
 
 
-def _vocabulary(t: Text, logit: float, reasons: list[str]) -> float:
+def _vocabulary(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     """Words anywhere: the asker's own situation ("I have already...", "our team...") asks for advice
     (``personal-context``); reasoning words (``reasoning-words``); nouns of substantial deliverables and hard
-    subject matter (``substantial-deliverable``)."""
-    wset = t.wset
+    subject matter (``substantial-deliverable``). A mechanical edit is read on its instruction alone: "we
+    talked about the launch budget" in meeting notes to reformat is material, not the asker's situation."""
+    wset = ask.head if ask.edit else t.wset
     if t.n_words >= 10 and not wset.isdisjoint(PERSONAL):
         logit += 0.4
         reasons.append("personal-context")

@@ -325,7 +325,9 @@ def closing_request(lowered: str) -> tuple[str, int, int]:
             if verb:
                 word, at = verb, verb_at
         if word in ACTION_LEAD or word in LOOKUP_LEAD:
-            colon = trimmed.find(": ", at)
-            n_words = len(_FIRST_WORDS_RE.findall(trimmed, at, colon if colon >= 0 else len(trimmed)))
+            # The instruction ends at a colon (supplied content follows) or at its question mark (a remark may
+            # follow: "what is the capital of australia? i think it is sydney but my friend say no").
+            ends = [i for i in (trimmed.find(": ", at), trimmed.find("?", at)) if i >= 0]
+            n_words = len(_FIRST_WORDS_RE.findall(trimmed, at, min(ends) if ends else len(trimmed)))
             return word, n_words, at
     return "", 0, 0
