@@ -316,3 +316,66 @@ def test_the_words_of_notes_to_reformat_do_not_make_the_edit_a_plan() -> None:
                  "architecture proposal by friday, legal reviews the contract next week.")
     assert d.tier == Tier.LOCAL_FAST and "mechanical-edit" in d.reasons, d
     assert "reasoning-words" not in d.reasons and "substantial-deliverable" not in d.reasons, d
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Which user has the highest score in this export?\nname,score,team\nana,82,red\nbo,97,blue\ncy,64,red\n"
+        "dee,91,blue\neli,77,green",
+        "so this is the config our deploy bot printed, what's the replica count?\n\nreplicas: 3\nimage: api:2.4.1\n"
+        "memory: 512Mi\ncpu: 250m\nport: 8080",
+        'What is the order id in this webhook body?\n\n{"event": "order.created", "data": {"order_id": "ord_5512", '
+        '"total": 42.5, "currency": "EUR"}, "ts": 1718000000}',
+    ],
+)
+def test_a_value_looked_up_in_pasted_data_is_a_lookup_whatever_the_data_holds(prompt: str) -> None:
+    d = classify(prompt)
+    assert d.tier == Tier.LOCAL_FAST and "context-then-question" in d.reasons and "code" not in d.reasons, d
+
+
+def test_a_question_about_what_pasted_code_does_is_not_a_lookup() -> None:
+    d = classify("What does this function print?\n\ndef g(xs):\n    out = []\n    for x in xs:\n        if x % 3 == 0:"
+                 "\n            out.append(x * x)\n    print(sum(out))\ng(range(10))")
+    assert d.tier == Tier.LOCAL_HEAVY and "context-then-question" not in d.reasons, d
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "my teacher keeps writing 'sic' next to quotes in my essay, what does sic mean?",
+        "We're repainting the hallway this weekend and my partner keeps saying eggshell, I keep saying satin, and "
+        "the shop guy said something else entirely. Quick question: what is eggshell paint?",
+    ],
+)
+def test_a_short_question_at_the_end_of_chat_is_a_lookup(prompt: str) -> None:
+    d = classify(prompt)
+    assert d.tier == Tier.LOCAL_FAST and "context-then-question" in d.reasons and "judgement" not in d.reasons, d
+
+
+def test_a_word_problem_with_quantities_in_words_is_not_a_question_after_context() -> None:
+    d = classify("Jan has three times as many pens as Marco. Marco has two more pens than Lea. If Lea has four "
+                 "pens, how many pens do the three have?")
+    assert "context-then-question" not in d.reasons, d
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Best loadout for a sniper in Warzone?",
+        "What's the best opening against a player who always plays the King's Indian?",
+        "help me negotiate my rent renewal",
+        "Tell me how to prioritise my side projects so none of them stall",
+        "what breaks if we switch our queue from SQS to Kafka",
+        "Is my plan feasible: opening a second cafe with one manager?",
+        "Ann says Ben lies. Ben says Cal lies. Cal says Ann and Ben both lie. Who is telling the truth?",
+    ],
+)
+def test_strategy_consequences_feasibility_and_liar_puzzles_are_tier_2(prompt: str) -> None:
+    assert classify(prompt).tier == Tier.LOCAL_HEAVY, classify(prompt)
+
+
+def test_a_one_line_summary_is_a_brief_answer_and_negotiating_in_a_game_is_an_action() -> None:
+    d = classify("Give me a one-line summary: 'The meeting moved to Thursday and lunch is provided.'")
+    assert d.tier == Tier.LOCAL_FAST and "brief-answer" in d.reasons, d
+    assert classify("Negotiate with the merchant.").tier == Tier.LOCAL_FAST

@@ -26,7 +26,7 @@ MEDIUM_LEAD = _lex(
     implement solve explain outline draft estimate recommend predict develop organize organise decide
     describe sketch build create construct calculate compute determine interpret review research
     structure schedule reason elaborate prepare compose tackle choose select identify find rank
-    suggest teach
+    suggest teach negotiate
     """
 )
 # Imperative physical/game actions and simple edits: a short request opening with one is tier 1.
@@ -77,7 +77,7 @@ DELIVERABLES = _lex(
 NORMATIVE = _lex(
     """
     ethical unethical moral immoral morally ethically fair unfair justified unjustified justifiable wise wrong
-    unwise worth worthwhile desirable acceptable sustainable responsible
+    unwise worth worthwhile desirable acceptable sustainable responsible viable feasible realistic profitable
     """
 )
 # After "what" opening a question, a verb of cause: "what caused", "what led to", "what makes X safe".
@@ -212,7 +212,9 @@ PLAN_PAIRS = frozenset(
     | set(product(SUPERLATIVES, PLAN_TARGETS))
     | set(product(("most", "least"), _lex("efficient effective optimal reliable robust profitable")))
     | set(product(("i", "we"), PROBLEM_VERBS))
-    | {("me", v) for v in _lex("decide choose plan figure understand design prepare")}
+    | {("me", v) for v in _lex("decide choose plan figure understand design prepare negotiate")}
+    # ordering or dividing work under constraints: "how to sequence quests so none get locked out"
+    | {("to", v) for v in _lex("sequence prioritize prioritise allocate negotiate")}
     | set(product(_lex("pick choose decide select"), ("between",)))  # a decision between options
     | {("what", "should"), ("should", "i"), ("should", "we"), ("should", "my"), ("should", "our")}
 )
@@ -227,6 +229,8 @@ WHY_PAIRS = frozenset(
     | {("what", w) for w in CAUSAL_AFTER_WHAT if w not in ("made", "makes", "went")}
     | {("what", "makes"), ("went", "wrong"), ("how", "come"), ("what", "led"), ("through", "how")}
     | {("through", "why")}
+    # the consequences of a change: "what breaks if we move from REST to GraphQL"
+    | {("breaks", "if"), ("break", "if"), ("wrong", "if")}
 )
 HOW_VERBS = _lex(
     "work works solve solves handle handles prevent prevents achieve achieves guarantee guarantees "

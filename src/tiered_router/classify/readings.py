@@ -68,7 +68,8 @@ _WEIGHED_QUALITIES = frozenset({"effective", "efficient", "dangerous", "harmful"
 # Asking for an answer of a word, a value or one sentence: a small model can give it whatever the topic.
 _BRIEF_RE = re.compile(
     r"\b(?:(?:in|with|using)\s+(?:just\s+|only\s+)?(?:one|a\s+single|a|1)\s+(?:word|number|letter|sentence|line)"
-    r"|one[- ]word\s+(?:answer|reply|response)|(?:just|only)\s+(?:pick\s+one|say|one\s+word|yes\s+or\s+no"
+    r"|one[- ](?:word|line|sentence)\s+(?:answer|reply|response|summary|description|version|explanation)"
+    r"|(?:just|only)\s+(?:pick\s+one|say|one\s+word|yes\s+or\s+no"
     r"|the\s+(?:answer|number|name|word|result|total|letter))"
     r"|(?:answer|reply|respond)\s+(?:only\s+)?(?:with\s+)?(?:a\s+)?(?:yes\s+or\s+no|yes/no)"
     r"|no\s+explanations?\b|(?:don'?t|do\s+not|without)\s+(?:explain|explanation|elaborat)"
@@ -76,9 +77,9 @@ _BRIEF_RE = re.compile(
 )
 # Nearly every phrasing _BRIEF_RE matches holds one of these words ("in one number" alone does not): the
 # regex runs only when one is there. Common words ("answer", "number") would run it on most long prompts.
-_BRIEF_WORDS = frozenset({"word", "letter", "sentence", "one-word", "just", "only", "yes", "version", "quick",
-                          "short", "brief", "explanation", "explanations", "explain", "elaborate", "elaborating",
-                          "elaboration"})
+_BRIEF_WORDS = frozenset({"word", "letter", "sentence", "one-word", "one-line", "one-sentence", "line", "just",
+                          "only", "yes", "version", "quick", "short", "brief", "explanation", "explanations",
+                          "explain", "elaborate", "elaborating", "elaboration"})
 _ALWAYS = frozenset({"always", "never"})
 # An alternative asked with no question word, for a purpose or with the asker's stake in it: "Kafka or
 # RabbitMQ for our order pipeline?", "Pay off my mortgage early or invest the difference?". ("Left or
