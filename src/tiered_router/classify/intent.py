@@ -15,7 +15,6 @@ transform, and its commas are items, not constraints.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import NamedTuple
 
 from .lexicon import (
@@ -43,7 +42,6 @@ from .lexicon import (
     REASON_VERBS,
     STRONG_ANY,
     STRONG_LEAD,
-    SUPERLATIVES,
     TRANSFORM_LEAD,
     WALK_AS_NOUN,
     WALK_THROUGH,
@@ -60,10 +58,21 @@ from .readings import (
     imperative,
     noun_first,
     on_data,
+    superlative_plan,
     value_question,
+    we_are,
     weighs,
     weighs_alternatives,
     why_interjection,
+)
+from .supplied import (
+    CODE_BEHAVIOUR,
+    code_or_math,
+    head_before_content,
+    layout_edit,
+    question_after_context,
+    question_before_data,
+    value_in_data,
 )
 from .text import NARRATORS, Text, closing_request, enumeration, narrated_move, read_text, split_head
 
@@ -98,8 +107,6 @@ _OPERATE_VERBS = frozenset({"evaluate", "compare", "compute", "calculate", "simp
                             "divide", "round", "convert"})
 # The head of a mechanical edit holds none of these: "Fix this deadlock and explain it: ..." is not one.
 _NOT_MECHANICAL = HEAVY_NOUN | STRONG_ANY | REASON_VERBS | DELIVERABLES | MEDIUM_LEAD
-# Supplied content that is code or an equation is a problem to work on, not material to reformat.
-_CODE_OR_MATH = ("```", "{", "==", "=>", "->", "def ", "();", " = ", "\n    ")
 # Asking for an argued position: "make a case for ...", "take a side".
 _MAKE_A_CASE_RE = re.compile(r"\b(?:make|build|put|present)\s+(?:me\s+|us\s+)?(?:a|the|your)\s+case\b")
 _TAKE_A_SIDE_RE = re.compile(r"\b(?:take|pick|choose)\s+(?:a\s+|one\s+)?sides?\b")
@@ -115,10 +122,6 @@ _NOT_A_VALUE = frozenset({"tradeoffs", "trade-offs", "pros", "cons", "implicatio
 # The asker's situation first, then the request: "I'm a nurse and I need to convert ...".
 _SELF_WORDS = frozenset({"i", "im", "ive", "id", "we", "were", "weve", "my", "our"})
 _WORD_RE = re.compile(r"[a-z][a-z'-]*")
-# Edits that change code's layout or names, not what it does: code supplied to them is material, not a problem.
-_CODE_SAFE_EDITS = frozenset({"rename", "reformat", "format", "indent", "prettify", "pretty", "minify", "sort",
-                              "uppercase", "lowercase", "capitalise", "capitalize", "replace", "swap", "extract",
-                              "copy", "count", "remove", "delete"})
 _WH = frozenset({"what", "which", "how", "whats"})
 _OPTIMAL_SUFFIXES = ("-efficient", "-effective", "-optimal")
 # Verbs of overcoming in a how-to question: "how do we beat the lich king without fire resistance?" asks
@@ -129,8 +132,6 @@ _GOAL_VERBS = frozenset({"beat", "defeat", "win", "survive", "counter", "overcom
 _PLANNING_PHRASAL = frozenset({("work", "out"), ("figure", "out"), ("map", "out"), ("lay", "out"),
                                ("sort", "out"), ("think", "through"), ("come", "up")})
 _CLOSING_ACTION_WORDS = 20  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
-_LAYOUT_WORDS = frozenset({"spelling", "typo", "typos", "comments", "indentation", "whitespace", "formatting",
-                           "capitalisation", "capitalization"})
 _BLOCK_MIN_CHARS = 150  # a block of supplied content before its instruction is at least this long
 _PARAGRAPH_WORDS = 30  # ... and the instruction after it at most this many words
 # Puzzles of who lies: "who's telling the truth?", "which of them is lying?". (An optimum to find, "fewest
@@ -140,23 +141,6 @@ _PUZZLE_WORDS = frozenset({"truth", "lying", "liar", "liars"})
 _PUZZLE_RE = re.compile(
     r"\b(?:who|which\s+of\s+them)(?:'?s|\s+is|\s+are)\s+(?:telling\s+the\s+truth|lying|the\s+liars?)\b"
 )
-# A superlative asking for a plan of a kind ("best build", "cheapest setup"), after "what's the" at most.
-_SUPERLATIVE_OPENERS = frozenset({"what", "whats", "is", "the", "which", "a", "your"})
-_STRATEGIC_TARGETS = frozenset({"build", "builds", "strategy", "setup", "loadout", "allocation", "combination",
-                                "approach", "opening", "rotation", "lineup", "team", "deck", "composition"})
-# The last question of a first paragraph, after a comma, a sentence end or a colon: "here's our log, what's
-# the first timestamp?"; at most ten words.
-_LAST_QUESTION_RE = re.compile(
-    r"(?:^|[,;:.!?]\s+)((?:what|whats|what's|which|who|when|where|how)\b(?:\s*[^\s?]+){0,9}\s*\?)$"
-)
-# Quantities written as words: "three times as many", "two more", "half as many", "a dozen".
-_NUMBER_WORDS = frozenset({"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-                           "twelve", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "dozen",
-                           "dozens", "half", "twice", "thrice", "double", "triple", "times"})
-# A question about what code does, not a value in data: "what is the output", "how many times does it loop".
-_CODE_BEHAVIOUR = frozenset({"output", "outputs", "return", "returns", "print", "prints", "loop", "loops", "run",
-                             "runs", "execute", "executes", "evaluate", "evaluates", "compile", "compiles", "crash",
-                             "crashes", "bug", "bugs", "wrong", "fail", "fails", "happen", "happens"})
 _HOW_EMBEDDED_STOP = frozenset({"to", "about", "come", "so", "is", "are", "was", "were", "do", "does", "did", "can",
                                 "will", "would", "should", "could", "might", "many", "much", "long", "old", "far",
                                 "tall", "big", "large", "often", "fast", "high", "deep", "wide", "heavy"})
@@ -217,9 +201,9 @@ def _instruction_after_block(t: Text) -> Ask | None:
     inner = _read_ask(inner_text)
     if inner.n_plan or inner.n_prove or inner.n_long or inner.lead == "strong":
         return None
-    code = _code_or_math(lowered[:cut])
+    code = code_or_math(lowered[:cut])
     if inner.lead == "action" and not inner.open_intent and inner.head.isdisjoint(_NOT_MECHANICAL) and (
-            not code or _layout_edit(inner_text.first, inner.head)):
+            not code or layout_edit(inner_text.first, inner.head)):
         return inner._replace(edit=True, scene=False, supplied=cut)
     if not code and (tail.endswith("?") or inner.lead in ("lookup", "open")) and inner.head.isdisjoint(HEAVY_NOUN):
         return inner._replace(lead="lookup", lead_reason="lookup", open_intent=False, n_why=0, n_judge=0,
@@ -295,10 +279,10 @@ def _read_ask(t: Text) -> Ask:
         open_lead = "plan-request"  # "take me through", "walk us through"
         n_plan += 1
     elif asks_question(lowered, t.n_boundaries) and (first == "should" or (
-            first in _YES_NO and weighs(wset, pairs) and not _we_are(first, lowered))):
+            first in _YES_NO and weighs(wset, pairs) and not we_are(first, lowered))):
         open_lead = "judgement"  # "Should cities ban cars?", "Is it ethical to eat meat?"
         n_judge = 1
-    elif _superlative_plan(lead):
+    elif superlative_plan(lead):
         open_lead = "plan-request"  # "Best build for a stealth archer?", "what's the best opening against e4?"
         n_plan += 1
     elif weighs_alternatives(lowered, first, wset, t.n_words):
@@ -341,7 +325,7 @@ def _read_ask(t: Text) -> Ask:
         kind, reason = "action", "action-verb"  # "I'm a nurse and I need to convert ..."
     elif first in NARRATORS and "?" not in lowered and HEAVY_NOUN.isdisjoint(wset) and narrated_move(lowered):
         kind, reason = "action", "action-verb"  # "I climb the rope ladder up to the lookout platform"
-    elif first in LOOKUP_LEAD and (first != "how" or second in HOW_LOOKUP) and not _we_are(first, lowered):
+    elif first in LOOKUP_LEAD and (first != "how" or second in HOW_LOOKUP) and not we_are(first, lowered):
         kind, reason = "lookup", "lookup"
     if kind in ("", "lookup", "task") and (argued or not pairs.isdisjoint(_REASON_CLAUSES)):
         kind, reason = "open", "analysis-request"  # "Is P equal to NP? Argue."; "... ? Make a case."
@@ -358,25 +342,25 @@ def _read_ask(t: Text) -> Ask:
         if head_words is not None:
             head, n_head = frozenset(head_words), len(head_words)
         if ((head_words is not None or n_items >= 4) and head.isdisjoint(_NOT_MECHANICAL)
-                and (_layout_edit(first, head) or not _code_or_math(lowered))):
+                and (layout_edit(first, head) or not code_or_math(lowered))):
             edit = True
             supplied = max(len(lowered) - head_end if head_words is not None else 0, list_chars)
         else:
             head, n_head = wset, t.n_words
     elif kind == "lookup" and not open_intent and "\n" in lowered and not (t.options or t.few_shot):
-        head_end, head_words = _head_before_content(lowered)
+        head_end, head_words = head_before_content(lowered)
         asked = frozenset(head_words or ())
         if (head_words is not None
-                and (asked.isdisjoint(_CODE_BEHAVIOUR) or not _code_or_math(lowered[head_end:]))):
+                and (asked.isdisjoint(CODE_BEHAVIOUR) or not code_or_math(lowered[head_end:]))):
             # "Who scored the second goal?\n\n<the match report>": a question on text it supplies. ("What
             # is the output of this code?\n\n<code>" is a problem to work through.)
             scene, n_head, supplied = True, len(head_words), len(lowered) - head_end
-            in_data = _value_in_data(lowered, head_end, asked, 0)
+            in_data = value_in_data(lowered, head_end, asked)
             head = asked if in_data else head
     elif not kind and not open_intent and first not in GENERIC_LEAD:
         if "\n" in lowered and not (t.options or t.few_shot):
             # "here's a chunk of our nginx log, what's the timestamp of the first error?\n\n<the log>"
-            scene, n_head, supplied, head = _question_before_data(lowered, n_head, head)
+            scene, n_head, supplied, head = question_before_data(lowered, n_head, head)
             if scene:
                 kind, reason, in_data = "lookup", "lookup", True
         closing, n_closing, closing_at = (("", 0, 0) if scene else closing_request(lowered))
@@ -390,7 +374,7 @@ def _read_ask(t: Text) -> Ask:
         if closing_at and scene:
             n_head = n_closing
             supplied = closing_at
-        elif not (scene or t.options or t.few_shot) and (question_at := _question_after_context(lowered)):
+        elif not (scene or t.options or t.few_shot) and (question_at := question_after_context(lowered)):
             # "strategy guide says to 'kite' enemies, what does kite mean in games?"
             kind, reason, scene = "lookup", "lookup", True
             n_head, supplied = len(_WORD_RE.findall(lowered, question_at)), question_at
@@ -446,89 +430,8 @@ def closed_form(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     return logit
 
 
-def _layout_edit(verb: str, head: frozenset[str]) -> bool:
-    """Whether an edit changes code's layout, names or spelling, not what it does ("rename tmp", "fix the
-    spelling in the comments"): code supplied to it is material, not a problem."""
-    return verb in _CODE_SAFE_EDITS or not head.isdisjoint(_LAYOUT_WORDS)
-
-
 def _simple(lowered: str, at: int) -> bool:
     """Whether the action at ``at`` is simple and what comes before it is a scene, not a problem: no hard
     subject matter in the action ("tell me the risks"), no code or equation anywhere."""
     words = frozenset(w.replace("'", "") for w in _WORD_RE.findall(lowered, at))
-    return words.isdisjoint(_NOT_MECHANICAL) and not _code_or_math(lowered)
-
-
-def _we_are(first: str, lowered: str) -> bool:
-    """"We're thinking about a trip …": "were" read from "we're", not a question."""
-    return first == "were" and ("we're" in lowered[:60] or "we’re" in lowered[:60])
-
-
-def _superlative_plan(lead: Sequence[str]) -> bool:
-    """Whether the request opens by asking for the best plan of a kind: "best build for a stealth archer",
-    "what's the best opening against e4", "the cheapest setup for a home lab" (not "the best way to boil an
-    egg" or "the fastest route to the inn": a way or a route is a lookup)."""
-    at = 0
-    while at < len(lead) and lead[at] in _SUPERLATIVE_OPENERS:
-        at += 1
-    return at + 1 < len(lead) and lead[at] in SUPERLATIVES and lead[at + 1] in _STRATEGIC_TARGETS
-
-
-def _question_after_context(lowered: str) -> int:
-    """Where a short value question that ends the request starts, after a comma or a colon ("strategy guide
-    says to 'kite' enemies, what does kite mean in games?"), or 0. Not after quantities, in digits or in words
-    ("If Cindy has four pets, how many pets do the three have?" is a word problem)."""
-    m = _LAST_QUESTION_RE.search(lowered.rstrip())
-    if m is None or m.start(1) == 0 or not value_question(lowered, m.start(1)):
-        return 0
-    return m.start(1) if _NUMBER_WORDS.isdisjoint(_WORD_RE.findall(lowered, 0, m.start(1))) else 0
-
-
-def _head_before_content(lowered: str) -> tuple[int, list[str] | None]:
-    """(where the content starts, the instruction's words) when a first paragraph of at most 30 words ends at
-    a blank line, or a first line that is a question ends at a line break ("Which IP shows up most in this
-    snippet?\n<the log>"); (0, None) otherwise."""
-    head_end, head_words = split_head(lowered)
-    if head_words is not None and "\n\n" in lowered[head_end - 1:head_end + 1]:
-        return head_end, head_words
-    line_end = lowered.find("\n")
-    if 0 < line_end <= 300 and lowered[:line_end].rstrip().endswith("?") and lowered[line_end:].strip():
-        words = [w.replace("'", "") for w in _WORD_RE.findall(lowered, 0, line_end)]
-        if len(words) <= _PARAGRAPH_WORDS:
-            return line_end + 1, words
-    return 0, None
-
-
-def _question_before_data(lowered: str, n_head: int, head: frozenset[str]) -> tuple[bool, int, int, frozenset[str]]:
-    """(found, the question's words, the characters supplied, the instruction's words) when a first paragraph
-    asks for a value and data follows it: "here's a chunk of our nginx log, what's the timestamp on the
-    first line that says [error]?\n\n<the log>". The question is read on its own; the rest of the first
-    paragraph and the data are supplied content. Unchanged (not found) otherwise."""
-    head_end, head_words = _head_before_content(lowered)
-    if head_words is None:
-        return False, n_head, 0, head
-    region = lowered[:head_end].rstrip()
-    m = _LAST_QUESTION_RE.search(region)
-    if m is None or not value_question(region, m.start(1)):
-        return False, n_head, 0, head
-    question_at = m.start(1)
-    words = [w.replace("'", "") for w in _WORD_RE.findall(region, question_at)]
-    question = frozenset(words)
-    n_question = len(words)
-    if not _value_in_data(lowered, head_end, question, question_at):
-        return False, n_head, 0, head
-    return True, n_question, len(lowered) - (len(region) - question_at), question
-
-
-def _value_in_data(lowered: str, data_at: int, question: frozenset[str], question_at: int) -> bool:
-    """Whether the question (its words) asks for a value found in the data at ``data_at``: not about what
-    code does ("what is the output", "how many times does the loop run"), and the data is not code or an
-    equation (JSON is data: "what's the billing email in this payload?")."""
-    if not question.isdisjoint(_CODE_BEHAVIOUR):
-        return False
-    data = lowered[data_at:].lstrip()
-    return (data[:1] in "{[" and '":' in data[:400]) or not _code_or_math(data)
-
-
-def _code_or_math(lowered: str) -> bool:
-    return any(token in lowered for token in _CODE_OR_MATH)
+    return words.isdisjoint(_NOT_MECHANICAL) and not code_or_math(lowered)

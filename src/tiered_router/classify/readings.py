@@ -11,11 +11,21 @@ import re
 from collections.abc import Sequence
 from itertools import pairwise
 
-from .lexicon import ACTION_LEAD, DATA_NOUNS, GENERIC_LEAD, HEAVY_NOUN, LOOKUP_LEAD, MEDIUM_LEAD, NORMATIVE, STRONG_LEAD
+from .lexicon import (
+    ACTION_LEAD,
+    DATA_NOUNS,
+    GENERIC_LEAD,
+    HEAVY_NOUN,
+    LOOKUP_LEAD,
+    MEDIUM_LEAD,
+    NORMATIVE,
+    STRONG_LEAD,
+    SUPERLATIVES,
+)
 
 __all__ = ["DETERMINERS", "asks_brief", "asks_question", "delicate_ask", "embedded_request", "final_lookup_question",
-           "imperative", "noun_first", "on_data", "value_question", "weighs", "weighs_alternatives",
-           "why_interjection"]
+           "imperative", "noun_first", "on_data", "superlative_plan", "value_question", "we_are", "weighs",
+           "weighs_alternatives", "why_interjection"]
 
 DETERMINERS = frozenset({"the", "this", "these", "those", "that", "a", "an", "my", "our", "your", "two",
                           "both", "each", "every", "all", "following", "given", "me", "us"})
@@ -81,6 +91,10 @@ _BRIEF_WORDS = frozenset({"word", "letter", "sentence", "one-word", "one-line", 
                           "only", "yes", "version", "quick", "short", "brief", "explanation", "explanations",
                           "explain", "elaborate", "elaborating", "elaboration"})
 _ALWAYS = frozenset({"always", "never"})
+# A superlative asking for a plan of a kind ("best build", "cheapest setup"), after "what's the" at most.
+_SUPERLATIVE_OPENERS = frozenset({"what", "whats", "is", "the", "which", "a", "your"})
+_STRATEGIC_TARGETS = frozenset({"build", "builds", "strategy", "setup", "loadout", "allocation", "combination",
+                                "approach", "opening", "rotation", "lineup", "team", "deck", "composition"})
 # An alternative asked with no question word, for a purpose or with the asker's stake in it: "Kafka or
 # RabbitMQ for our order pipeline?", "Pay off my mortgage early or invest the difference?". ("Left or
 # right?", "Take the sword or the shield?" name no purpose and no stake: a move, not a decision.)
@@ -211,3 +225,18 @@ def final_lookup_question(window: str, imperative: bool) -> bool:
     m = _LAST_SENTENCE_RE.search(t[-400:])
     sentence = (m.group(1) if m else t[-400:]).lower()
     return bool(_VALUE_CLAUSE_RE.search(sentence))
+
+
+def we_are(first: str, lowered: str) -> bool:
+    """"We're thinking about a trip …": "were" read from "we're", not a question."""
+    return first == "were" and ("we're" in lowered[:60] or "we’re" in lowered[:60])
+
+
+def superlative_plan(lead: Sequence[str]) -> bool:
+    """Whether the request opens by asking for the best plan of a kind: "best build for a stealth archer",
+    "what's the best opening against e4", "the cheapest setup for a home lab" (not "the best way to boil an
+    egg" or "the fastest route to the inn": a way or a route is a lookup)."""
+    at = 0
+    while at < len(lead) and lead[at] in _SUPERLATIVE_OPENERS:
+        at += 1
+    return at + 1 < len(lead) and lead[at] in SUPERLATIVES and lead[at + 1] in _STRATEGIC_TARGETS

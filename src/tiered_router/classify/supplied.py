@@ -1,0 +1,108 @@
+"""Content a request supplies, and the question or edit around it: whether text is code or an equation
+(``code_or_math``), whether an edit only changes layout (``layout_edit``), where an instruction ends and pasted
+content starts (``head_before_content``), and whether a question asks for a value found in pasted data
+(``question_before_data``, ``value_in_data``) or ends a chat message after its context
+(``question_after_context``). Each reads text the caller already has; none scores anything: ``intent``
+decides what an answer means."""
+
+from __future__ import annotations
+
+import re
+
+from .readings import value_question
+from .text import split_head
+
+__all__ = ["CODE_BEHAVIOUR", "code_or_math", "head_before_content", "layout_edit", "question_after_context",
+           "question_before_data", "value_in_data"]
+
+_WORD_RE = re.compile(r"[a-z][a-z'-]*")
+_PARAGRAPH_WORDS = 30  # a first paragraph or line before pasted content is at most this many words
+# Supplied content that is code or an equation is a problem to work on, not material to reformat.
+_CODE_OR_MATH = ("```", "{", "==", "=>", "->", "def ", "();", " = ", "\n    ")
+# Edits that change code's layout or names, not what it does: code supplied to them is material, not a problem.
+_CODE_SAFE_EDITS = frozenset({"rename", "reformat", "format", "indent", "prettify", "pretty", "minify", "sort",
+                              "uppercase", "lowercase", "capitalise", "capitalize", "replace", "swap", "extract",
+                              "copy", "count", "remove", "delete"})
+_LAYOUT_WORDS = frozenset({"spelling", "typo", "typos", "comments", "indentation", "whitespace", "formatting",
+                           "capitalisation", "capitalization"})
+# The last question of a first paragraph, after a comma, a sentence end or a colon: "here's our log, what's
+# the first timestamp?"; at most ten words.
+_LAST_QUESTION_RE = re.compile(
+    r"(?:^|[,;:.!?]\s+)((?:what|whats|what's|which|who|when|where|how)\b(?:\s*[^\s?]+){0,9}\s*\?)$"
+)
+# Quantities written as words: "three times as many", "two more", "half as many", "a dozen".
+_NUMBER_WORDS = frozenset({"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+                           "twelve", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "dozen",
+                           "dozens", "half", "twice", "thrice", "double", "triple", "times"})
+# A question about what code does, not a value in data: "what is the output", "how many times does it loop".
+CODE_BEHAVIOUR = frozenset({"output", "outputs", "return", "returns", "print", "prints", "loop", "loops", "run",
+                             "runs", "execute", "executes", "evaluate", "evaluates", "compile", "compiles", "crash",
+                             "crashes", "bug", "bugs", "wrong", "fail", "fails", "happen", "happens"})
+
+
+def code_or_math(lowered: str) -> bool:
+    """Whether the text holds code or an equation: supplied to a request, a problem to work on, not material."""
+    return any(token in lowered for token in _CODE_OR_MATH)
+
+
+def layout_edit(verb: str, head: frozenset[str]) -> bool:
+    """Whether an edit changes code's layout, names or spelling, not what it does ("rename tmp", "fix the
+    spelling in the comments"): code supplied to it is material, not a problem."""
+    return verb in _CODE_SAFE_EDITS or not head.isdisjoint(_LAYOUT_WORDS)
+
+
+def question_after_context(lowered: str) -> int:
+    """Where a short value question that ends the request starts, after a comma or a colon ("strategy guide
+    says to 'kite' enemies, what does kite mean in games?"), or 0. Not after quantities, in digits or in words
+    ("If Cindy has four pets, how many pets do the three have?" is a word problem)."""
+    m = _LAST_QUESTION_RE.search(lowered.rstrip())
+    if m is None or m.start(1) == 0 or not value_question(lowered, m.start(1)):
+        return 0
+    return m.start(1) if _NUMBER_WORDS.isdisjoint(_WORD_RE.findall(lowered, 0, m.start(1))) else 0
+
+
+def head_before_content(lowered: str) -> tuple[int, list[str] | None]:
+    """(where the content starts, the instruction's words) when a first paragraph of at most 30 words ends at
+    a blank line, or a first line that is a question ends at a line break ("Which IP shows up most in this
+    snippet?\n<the log>"); (0, None) otherwise."""
+    head_end, head_words = split_head(lowered)
+    if head_words is not None and "\n\n" in lowered[head_end - 1:head_end + 1]:
+        return head_end, head_words
+    line_end = lowered.find("\n")
+    if 0 < line_end <= 300 and lowered[:line_end].rstrip().endswith("?") and lowered[line_end:].strip():
+        words = [w.replace("'", "") for w in _WORD_RE.findall(lowered, 0, line_end)]
+        if len(words) <= _PARAGRAPH_WORDS:
+            return line_end + 1, words
+    return 0, None
+
+
+def question_before_data(lowered: str, n_head: int, head: frozenset[str]
+                         ) -> tuple[bool, int, int, frozenset[str]]:
+    """(found, the question's words, the characters supplied, the instruction's words) when a first paragraph
+    asks for a value and data follows it: "here's a chunk of our nginx log, what's the timestamp on the
+    first line that says [error]?\n\n<the log>". The question is read on its own; the rest of the first
+    paragraph and the data are supplied content. Unchanged (not found) otherwise."""
+    head_end, head_words = head_before_content(lowered)
+    if head_words is None:
+        return False, n_head, 0, head
+    region = lowered[:head_end].rstrip()
+    m = _LAST_QUESTION_RE.search(region)
+    if m is None or not value_question(region, m.start(1)):
+        return False, n_head, 0, head
+    question_at = m.start(1)
+    words = [w.replace("'", "") for w in _WORD_RE.findall(region, question_at)]
+    question = frozenset(words)
+    n_question = len(words)
+    if not value_in_data(lowered, head_end, question):
+        return False, n_head, 0, head
+    return True, n_question, len(lowered) - (len(region) - question_at), question
+
+
+def value_in_data(lowered: str, data_at: int, question: frozenset[str]) -> bool:
+    """Whether the question (its words) asks for a value found in the data at ``data_at``: not about what
+    code does ("what is the output", "how many times does the loop run"), and the data is not code or an
+    equation (JSON is data: "what's the billing email in this payload?")."""
+    if not question.isdisjoint(CODE_BEHAVIOUR):
+        return False
+    data = lowered[data_at:].lstrip()
+    return (data[:1] in "{[" and '":' in data[:400]) or not code_or_math(data)
