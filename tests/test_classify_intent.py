@@ -379,3 +379,46 @@ def test_a_one_line_summary_is_a_brief_answer_and_negotiating_in_a_game_is_an_ac
     d = classify("Give me a one-line summary: 'The meeting moved to Thursday and lunch is provided.'")
     assert d.tier == Tier.LOCAL_FAST and "brief-answer" in d.reasons, d
     assert classify("Negotiate with the merchant.").tier == Tier.LOCAL_FAST
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "memory leak only in prod after a week — ideas?",
+        "redis vs memcached for session storage, thoughts?",
+        "Tell me whether we should rent or buy office space — we're 12 people",
+    ],
+)
+def test_asking_for_ideas_an_opinion_or_whether_to_do_something_is_tier_2(prompt: str) -> None:
+    assert classify(prompt).tier == Tier.LOCAL_HEAVY, classify(prompt)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "set the timeout to 30s and leave everything else alone\n\n```toml\n[server]\nhost = \"0.0.0.0\"\n"
+        "timeout = \"10s\"\nworkers = 4\n```",
+        "Add a docstring to this function, keep the code unchanged.\n\ndef area(w, h):\n    return w * h",
+        'turn this into a markdown table\n\n[{"city": "Oslo", "temp": 4}, {"city": "Rome", "temp": 17}, '
+        '{"city": "Cairo", "temp": 29}]',
+        "Support ticket follows. Just pull out the customer's email and the invoice number.\n\n\"Hi, I was charged "
+        "twice for invoice INV-2207 this month. Please refund one of them. You can reach me at lena@kraft.example. "
+        "Thanks, Lena\"",
+    ],
+)
+def test_an_edit_that_changes_nothing_else_or_works_on_json_data_is_mechanical(prompt: str) -> None:
+    d = classify(prompt)
+    assert d.tier == Tier.LOCAL_FAST and "mechanical-edit" in d.reasons, d
+
+
+def test_a_repair_that_changes_nothing_else_is_still_a_problem() -> None:
+    d = classify("Fix the race condition in this function and change nothing else\n\nasync def bump(counter):\n"
+                 "    value = await counter.get()\n    await counter.set(value + 1)")
+    assert d.tier == Tier.LOCAL_HEAVY and "mechanical-edit" not in d.reasons, d
+
+
+def test_a_lookup_asked_as_tell_me_after_chat_and_a_browser_click_are_tier_1() -> None:
+    d = classify("ugh my brother and I have been arguing about this all evening and neither of us will back down, "
+                 "dinner is getting cold. settle it for us: tell me who painted the Mona Lisa")
+    assert d.tier == Tier.LOCAL_FAST and "context-then-question" in d.reasons, d
+    assert "action-verb" in classify("Click the login button.").reasons

@@ -51,6 +51,7 @@ from .lexicon import (
 from .readings import (
     DETERMINERS,
     asks_brief,
+    asks_for_ideas,
     asks_question,
     delicate_ask,
     embedded_request,
@@ -63,6 +64,7 @@ from .readings import (
     we_are,
     weighs,
     weighs_alternatives,
+    whether_should,
     why_interjection,
 )
 from .supplied import (
@@ -70,6 +72,7 @@ from .supplied import (
     code_or_math,
     head_before_content,
     layout_edit,
+    material,
     question_after_context,
     question_before_data,
     value_in_data,
@@ -285,9 +288,12 @@ def _read_ask(t: Text) -> Ask:
     elif superlative_plan(lead):
         open_lead = "plan-request"  # "Best build for a stealth archer?", "what's the best opening against e4?"
         n_plan += 1
-    elif weighs_alternatives(lowered, first, wset, t.n_words):
-        open_lead = "judgement"  # "Kafka or RabbitMQ for our order pipeline?"
+    elif weighs_alternatives(lowered, first, wset, t.n_words) or whether_should(lowered):
+        open_lead = "judgement"  # "Kafka or RabbitMQ for our order pipeline?", "tell me if I should lease or buy"
         n_judge = 1
+    elif asks_for_ideas(lowered):
+        open_lead = "plan-request"  # "flaky test, only on CI — ideas?"
+        n_plan += 1
     elif first == "how" and second and second not in _HOW_EMBEDDED_STOP and third:
         open_lead = "explain-why"  # "how a mortgage offset saves interest", "(help me understand) how X works"
         n_why += 1
@@ -342,7 +348,7 @@ def _read_ask(t: Text) -> Ask:
         if head_words is not None:
             head, n_head = frozenset(head_words), len(head_words)
         if ((head_words is not None or n_items >= 4) and head.isdisjoint(_NOT_MECHANICAL)
-                and (layout_edit(first, head) or not code_or_math(lowered))):
+                and (layout_edit(first, head) or material(lowered[head_end:] if head_words is not None else lowered))):
             edit = True
             supplied = max(len(lowered) - head_end if head_words is not None else 0, list_chars)
         else:
@@ -363,7 +369,11 @@ def _read_ask(t: Text) -> Ask:
             scene, n_head, supplied, head = question_before_data(lowered, n_head, head)
             if scene:
                 kind, reason, in_data = "lookup", "lookup", True
-        closing, n_closing, closing_at = (("", 0, 0) if scene else closing_request(lowered))
+            elif action := _action_before_content(lowered):
+                # "Customer message below. Just pull out the order number.\n\n<the message>"
+                kind, reason, edit = "action", "action-verb", True
+                head, n_head, supplied = action
+        closing, n_closing, closing_at = (("", 0, 0) if scene or edit else closing_request(lowered))
         if (closing_at and closing in ACTION_LEAD and n_closing <= _CLOSING_ACTION_WORDS
                 and _simple(lowered, closing_at)):
             # "The corridor is dark, water drips ... Take the torch.": a scene, then a simple action.
@@ -428,6 +438,24 @@ def closed_form(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
         reasons.append("closed-form")
         return logit - 1.0
     return logit
+
+
+def _action_before_content(lowered: str) -> tuple[frozenset[str], int, int] | None:
+    """(the action's words, their count, the characters supplied) when a first paragraph ends with a simple
+    action on content that follows it ("Customer message below. Just pull out the order number and the
+    product name.\n\n<the message>"): a mechanical edit, with the rest of the paragraph and the content
+    supplied. None otherwise."""
+    head_end, head_words = head_before_content(lowered)
+    if head_words is None:
+        return None
+    region = lowered[:head_end].rstrip()
+    verb, n_words, at = closing_request(region)
+    if not at or verb not in ACTION_LEAD or n_words > _CLOSING_ACTION_WORDS:
+        return None
+    words = frozenset(w.replace("'", "") for w in _WORD_RE.findall(region, at))
+    if not words.isdisjoint(_NOT_MECHANICAL) or not (layout_edit(verb, words) or material(lowered[head_end:])):
+        return None
+    return words, n_words, len(lowered) - (len(region) - at)
 
 
 def _simple(lowered: str, at: int) -> bool:

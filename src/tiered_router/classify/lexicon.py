@@ -40,7 +40,7 @@ _SIMPLE_ACTIONS = _lex(
     dig extinguish douse read rename translate convert spell uppercase lowercase capitalize capitalise
     define name list count rephrase reword paraphrase fix correct thank remind make rewrite shorten
     repeat print show give play pause stop start save load check hand pay heal bow kick punch fill
-    swap add keep set
+    swap add keep set submit click tap press scroll hover
     """
 )
 # Mechanical edits of content the request supplies: sorting, reformatting, extracting, converting. With

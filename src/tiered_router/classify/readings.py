@@ -23,9 +23,25 @@ from .lexicon import (
     SUPERLATIVES,
 )
 
-__all__ = ["DETERMINERS", "asks_brief", "asks_question", "delicate_ask", "embedded_request", "final_lookup_question",
-           "imperative", "noun_first", "on_data", "superlative_plan", "value_question", "we_are", "weighs",
-           "weighs_alternatives", "why_interjection"]
+__all__ = [
+    "DETERMINERS",
+    "asks_brief",
+    "asks_for_ideas",
+    "asks_question",
+    "delicate_ask",
+    "embedded_request",
+    "final_lookup_question",
+    "imperative",
+    "noun_first",
+    "on_data",
+    "superlative_plan",
+    "value_question",
+    "we_are",
+    "weighs",
+    "weighs_alternatives",
+    "whether_should",
+    "why_interjection",
+]
 
 DETERMINERS = frozenset({"the", "this", "these", "those", "that", "a", "an", "my", "our", "your", "two",
                           "both", "each", "every", "all", "following", "given", "me", "us"})
@@ -100,6 +116,15 @@ _STRATEGIC_TARGETS = frozenset({"build", "builds", "strategy", "setup", "loadout
 # right?", "Take the sword or the shield?" name no purpose and no stake: a move, not a decision.)
 _ALTERNATIVE_MAX_WORDS = 16
 _PURPOSE_MIN_WORDS = 6
+_OR_WORDS = frozenset({"or", "vs", "versus"})
+# Asking for ideas or an opinion at the end: "flaky test, only on CI — ideas?", "postgres vs mongo for event
+# sourcing, thoughts?", "… what do you think?". ("Any tips?" is left alone: often a light request.)
+_IDEAS_RE = re.compile(
+    r"(?:^|[\s,;:(\u2014\u2013-])(?:any\s+)?(?:ideas|thoughts|suggestions|advice|opinions|recommendations)\s*\??\s*$"
+    r"|\bwhat\s+(?:do|would)\s+you\s+(?:think|suggest|recommend|advise)\b[^.!?]{0,40}\??\s*$"
+)
+# "Tell me if I should lease or buy": a decision asked for as "if / whether I should".
+_WHETHER_SHOULD_RE = re.compile(r"\b(?:if|whether)\s+(?:i|we)\s+should\b")
 _STAKE = frozenset({"my", "our", "we", "i", "us", "me"})
 # Telling, asking or persuading a person close to the asker: "How do I tell my cofounder I want out?",
 # "how should we ask our landlord for a rent cut". (Not "how do I tell if an egg is bad".)
@@ -129,15 +154,26 @@ def weighs_alternatives(t_lowered: str, first: str, wset: frozenset[str], n_word
     """Whether a short question asks to choose between alternatives for a purpose or with the asker's stake,
     with no question word before them ("Rust or Go for our payments backend?", "Monolith or microservices
     for a 4-person startup?", "Pay off my mortgage early or invest the difference?")."""
-    if "or" not in wset or n_words > _ALTERNATIVE_MAX_WORDS or first in LOOKUP_LEAD or first == "should":
+    if wset.isdisjoint(_OR_WORDS) or n_words > _ALTERNATIVE_MAX_WORDS or first in LOOKUP_LEAD or first == "should":
         return False
     question = t_lowered.strip()
     if not question.endswith("?") or any(c in question[:-1] for c in ".!?\n"):
         return False
-    after_or = question[question.find(" or ") + 4:] if " or " in question else ""
+    at = next((question.find(w) + len(w) for w in (" or ", " vs ", " vs. ", " versus ") if w in question), -1)
+    after_or = question[at:] if at >= 0 else ""
     # A purpose named in a few words is a preference ("Tea or coffee for breakfast?"), not a decision.
     purpose = " for " in f" {after_or}" and n_words >= _PURPOSE_MIN_WORDS
     return bool(after_or) and (purpose or not wset.isdisjoint(_STAKE))
+
+
+def asks_for_ideas(lowered: str) -> bool:
+    """Whether the request ends by asking for ideas, suggestions or an opinion."""
+    return bool(_IDEAS_RE.search(lowered[-80:]))
+
+
+def whether_should(lowered: str) -> bool:
+    """Whether the request asks if the asker should do something ("tell me if I should lease or buy")."""
+    return "should" in lowered and bool(_WHETHER_SHOULD_RE.search(lowered, 0, 300))
 
 
 def delicate_ask(lowered: str) -> bool:
@@ -192,7 +228,9 @@ def value_question(lowered: str, at: int) -> bool:
     "what is the capital ...?") after context that holds no numbers (a word problem's numbers are its
     data, not context; a "how to" in it is a problem being worked on)."""
     question = lowered[at:at + 200]
-    return ("?" in question and bool(_VALUE_CLAUSE_RE.match(question) or _MEANING_RE.match(question))
+    # A question mark, or nothing after it: "... I keep mixing up dates. Tell me what year the wall came down"
+    ends = "?" in question or (len(lowered) - at <= 200 and not _SENTENCE_BREAK_RE.search(question.rstrip(" .!\n")))
+    return (ends and bool(_VALUE_CLAUSE_RE.match(question) or _MEANING_RE.match(question))
             and not any(c.isdigit() for c in lowered[:at]) and "how to" not in lowered[:at])
 
 

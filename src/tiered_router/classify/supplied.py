@@ -12,10 +12,15 @@ import re
 from .readings import value_question
 from .text import split_head
 
-__all__ = ["CODE_BEHAVIOUR", "code_or_math", "head_before_content", "layout_edit", "question_after_context",
-           "question_before_data", "value_in_data"]
+__all__ = ["CODE_BEHAVIOUR", "code_or_math", "head_before_content", "layout_edit", "material",
+           "question_after_context", "question_before_data", "value_in_data"]
 
 _WORD_RE = re.compile(r"[a-z][a-z'-]*")
+# An edit that says it changes nothing else: "nothing else", "leave everything else", "no other changes".
+_ALL_ELSE = frozenset({"nothing", "everything", "anything"})
+_NO_OTHER = frozenset({"no", "other"})
+_REPAIRS = frozenset({"fix", "correct", "repair", "resolve", "solve", "debug", "improve", "optimise", "optimize",
+                      "make"})
 _PARAGRAPH_WORDS = 30  # a first paragraph or line before pasted content is at most this many words
 # Supplied content that is code or an equation is a problem to work on, not material to reformat.
 _CODE_OR_MATH = ("```", "{", "==", "=>", "->", "def ", "();", " = ", "\n    ")
@@ -24,7 +29,8 @@ _CODE_SAFE_EDITS = frozenset({"rename", "reformat", "format", "indent", "prettif
                               "uppercase", "lowercase", "capitalise", "capitalize", "replace", "swap", "extract",
                               "copy", "count", "remove", "delete"})
 _LAYOUT_WORDS = frozenset({"spelling", "typo", "typos", "comments", "indentation", "whitespace", "formatting",
-                           "capitalisation", "capitalization"})
+                           "capitalisation", "capitalization", "uppercase", "lowercase", "camelcase",
+                           "docstring", "docstrings"})
 # The last question of a first paragraph, after a comma, a sentence end or a colon: "here's our log, what's
 # the first timestamp?"; at most ten words.
 _LAST_QUESTION_RE = re.compile(
@@ -47,8 +53,28 @@ def code_or_math(lowered: str) -> bool:
 
 def layout_edit(verb: str, head: frozenset[str]) -> bool:
     """Whether an edit changes code's layout, names or spelling, not what it does ("rename tmp", "fix the
-    spelling in the comments"): code supplied to it is material, not a problem."""
-    return verb in _CODE_SAFE_EDITS or not head.isdisjoint(_LAYOUT_WORDS)
+    spelling in the comments"), or limits itself to what it names ("change the port to 9090 and leave
+    everything else alone", "add a docstring, keep the code unchanged", "no other changes"): code supplied
+    to it is material, not a problem."""
+    if verb in _CODE_SAFE_EDITS or not head.isdisjoint(_LAYOUT_WORDS):
+        return True
+    # "Fix the race condition, change nothing else" limits a repair, which is still a problem to solve.
+    return verb not in _REPAIRS and _scope_limited(head)
+
+
+def _scope_limited(head: frozenset[str]) -> bool:
+    return "unchanged" in head or ("else" in head and not head.isdisjoint(_ALL_ELSE)) or head >= _NO_OTHER
+
+
+def material(content: str) -> bool:
+    """Whether supplied content is material to transform or read, not a problem to work on: not code or an
+    equation, or JSON data ("convert this to csv: [{"id": 101, ...}]")."""
+    return not code_or_math(content) or _json_data(content)
+
+
+def _json_data(content: str) -> bool:
+    data = content.lstrip()
+    return data[:1] in "{[" and '":' in data[:400]
 
 
 def question_after_context(lowered: str) -> int:
@@ -104,5 +130,4 @@ def value_in_data(lowered: str, data_at: int, question: frozenset[str]) -> bool:
     equation (JSON is data: "what's the billing email in this payload?")."""
     if not question.isdisjoint(CODE_BEHAVIOUR):
         return False
-    data = lowered[data_at:].lstrip()
-    return (data[:1] in "{[" and '":' in data[:400]) or not code_or_math(data)
+    return material(lowered[data_at:])
