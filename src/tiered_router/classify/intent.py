@@ -40,7 +40,6 @@ from .lexicon import (
     PROVE_WORDS,
     PUT_TOGETHER_OBJECTS,
     REASON_VERBS,
-    STRONG_ANY,
     STRONG_LEAD,
     TRANSFORM_LEAD,
     WALK_AS_NOUN,
@@ -68,13 +67,17 @@ from .readings import (
     why_interjection,
 )
 from .supplied import (
+    CLOSING_ACTION_WORDS,
     CODE_BEHAVIOUR,
+    NOT_MECHANICAL,
+    action_before_content,
     code_or_math,
     head_before_content,
     layout_edit,
     material,
     question_after_context,
     question_before_data,
+    simple_action,
     value_in_data,
 )
 from .text import NARRATORS, Text, closing_request, enumeration, narrated_move, read_text, split_head
@@ -108,8 +111,6 @@ _INTO_DELIVERABLE_RE = re.compile(
 # "compare 0.5 and 0.45"): arithmetic, not an evaluation or a comparison of ideas.
 _OPERATE_VERBS = frozenset({"evaluate", "compare", "compute", "calculate", "simplify", "expand", "multiply",
                             "divide", "round", "convert"})
-# The head of a mechanical edit holds none of these: "Fix this deadlock and explain it: ..." is not one.
-_NOT_MECHANICAL = HEAVY_NOUN | STRONG_ANY | REASON_VERBS | DELIVERABLES | MEDIUM_LEAD
 # Asking for an argued position: "make a case for ...", "take a side".
 _MAKE_A_CASE_RE = re.compile(r"\b(?:make|build|put|present)\s+(?:me\s+|us\s+)?(?:a|the|your)\s+case\b")
 _TAKE_A_SIDE_RE = re.compile(r"\b(?:take|pick|choose)\s+(?:a\s+|one\s+)?sides?\b")
@@ -134,7 +135,6 @@ _GOAL_VERBS = frozenset({"beat", "defeat", "win", "survive", "counter", "overcom
 # Planning verbs made of two words, as the request's verb: "work out", "figure out", "map out".
 _PLANNING_PHRASAL = frozenset({("work", "out"), ("figure", "out"), ("map", "out"), ("lay", "out"),
                                ("sort", "out"), ("think", "through"), ("come", "up")})
-_CLOSING_ACTION_WORDS = 20  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
 _BLOCK_MIN_CHARS = 150  # a block of supplied content before its instruction is at least this long
 _PARAGRAPH_WORDS = 30  # ... and the instruction after it at most this many words
 # Puzzles of who lies: "who's telling the truth?", "which of them is lying?". (An optimum to find, "fewest
@@ -205,7 +205,7 @@ def _instruction_after_block(t: Text) -> Ask | None:
     if inner.n_plan or inner.n_prove or inner.n_long or inner.lead == "strong":
         return None
     code = code_or_math(lowered[:cut])
-    if inner.lead == "action" and not inner.open_intent and inner.head.isdisjoint(_NOT_MECHANICAL) and (
+    if inner.lead == "action" and not inner.open_intent and inner.head.isdisjoint(NOT_MECHANICAL) and (
             not code or layout_edit(inner_text.first, inner.head)):
         return inner._replace(edit=True, scene=False, supplied=cut)
     if not code and (tail.endswith("?") or inner.lead in ("lookup", "open")) and inner.head.isdisjoint(HEAVY_NOUN):
@@ -347,7 +347,7 @@ def _read_ask(t: Text) -> Ask:
         n_items, list_chars = enumeration(lowered)
         if head_words is not None:
             head, n_head = frozenset(head_words), len(head_words)
-        if ((head_words is not None or n_items >= 4) and head.isdisjoint(_NOT_MECHANICAL)
+        if ((head_words is not None or n_items >= 4) and head.isdisjoint(NOT_MECHANICAL)
                 and (layout_edit(first, head) or material(lowered[head_end:] if head_words is not None else lowered))):
             edit = True
             supplied = max(len(lowered) - head_end if head_words is not None else 0, list_chars)
@@ -369,13 +369,13 @@ def _read_ask(t: Text) -> Ask:
             scene, n_head, supplied, head = question_before_data(lowered, n_head, head)
             if scene:
                 kind, reason, in_data = "lookup", "lookup", True
-            elif action := _action_before_content(lowered):
+            elif action := action_before_content(lowered):
                 # "Customer message below. Just pull out the order number.\n\n<the message>"
                 kind, reason, edit = "action", "action-verb", True
                 head, n_head, supplied = action
         closing, n_closing, closing_at = (("", 0, 0) if scene or edit else closing_request(lowered))
-        if (closing_at and closing in ACTION_LEAD and n_closing <= _CLOSING_ACTION_WORDS
-                and _simple(lowered, closing_at)):
+        if (closing_at and closing in ACTION_LEAD and n_closing <= CLOSING_ACTION_WORDS
+                and simple_action(lowered, closing_at)):
             # "The corridor is dark, water drips ... Take the torch.": a scene, then a simple action.
             kind, reason, scene = "action", "action-verb", True
         elif closing_at and n_closing <= 10 and value_question(lowered, closing_at):
@@ -438,28 +438,3 @@ def closed_form(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
         reasons.append("closed-form")
         return logit - 1.0
     return logit
-
-
-def _action_before_content(lowered: str) -> tuple[frozenset[str], int, int] | None:
-    """(the action's words, their count, the characters supplied) when a first paragraph ends with a simple
-    action on content that follows it ("Customer message below. Just pull out the order number and the
-    product name.\n\n<the message>"): a mechanical edit, with the rest of the paragraph and the content
-    supplied. None otherwise."""
-    head_end, head_words = head_before_content(lowered)
-    if head_words is None:
-        return None
-    region = lowered[:head_end].rstrip()
-    verb, n_words, at = closing_request(region)
-    if not at or verb not in ACTION_LEAD or n_words > _CLOSING_ACTION_WORDS:
-        return None
-    words = frozenset(w.replace("'", "") for w in _WORD_RE.findall(region, at))
-    if not words.isdisjoint(_NOT_MECHANICAL) or not (layout_edit(verb, words) or material(lowered[head_end:])):
-        return None
-    return words, n_words, len(lowered) - (len(region) - at)
-
-
-def _simple(lowered: str, at: int) -> bool:
-    """Whether the action at ``at`` is simple and what comes before it is a scene, not a problem: no hard
-    subject matter in the action ("tell me the risks"), no code or equation anywhere."""
-    words = frozenset(w.replace("'", "") for w in _WORD_RE.findall(lowered, at))
-    return words.isdisjoint(_NOT_MECHANICAL) and not code_or_math(lowered)

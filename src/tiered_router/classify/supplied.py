@@ -2,20 +2,26 @@
 (``code_or_math``), whether an edit only changes layout (``layout_edit``), where an instruction ends and pasted
 content starts (``head_before_content``), and whether a question asks for a value found in pasted data
 (``question_before_data``, ``value_in_data``) or ends a chat message after its context
-(``question_after_context``). Each reads text the caller already has; none scores anything: ``intent``
-decides what an answer means."""
+(``question_after_context``); whether a simple action ends a scene or comes before pasted content
+(``simple_action``, ``action_before_content``). Each reads text the caller already has; none scores anything:
+``intent`` decides what a reading means."""
 
 from __future__ import annotations
 
 import re
 
+from .lexicon import ACTION_LEAD, DELIVERABLES, HEAVY_NOUN, MEDIUM_LEAD, REASON_VERBS, STRONG_ANY
 from .readings import value_question
-from .text import split_head
+from .text import closing_request, split_head
 
-__all__ = ["CODE_BEHAVIOUR", "code_or_math", "head_before_content", "layout_edit", "material",
-           "question_after_context", "question_before_data", "value_in_data"]
+__all__ = ["CLOSING_ACTION_WORDS", "CODE_BEHAVIOUR", "NOT_MECHANICAL", "action_before_content", "code_or_math",
+           "head_before_content", "layout_edit", "material", "question_after_context", "question_before_data",
+           "simple_action", "value_in_data"]
 
 _WORD_RE = re.compile(r"[a-z][a-z'-]*")
+# The head of a mechanical edit holds none of these: "Fix this deadlock and explain it: ..." is not one.
+NOT_MECHANICAL = HEAVY_NOUN | STRONG_ANY | REASON_VERBS | DELIVERABLES | MEDIUM_LEAD
+CLOSING_ACTION_WORDS = 20  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
 # An edit that says it changes nothing else: "nothing else", "leave everything else", "no other changes".
 _ALL_ELSE = frozenset({"nothing", "everything", "anything"})
 _NO_OTHER = frozenset({"no", "other"})
@@ -131,3 +137,28 @@ def value_in_data(lowered: str, data_at: int, question: frozenset[str]) -> bool:
     if not question.isdisjoint(CODE_BEHAVIOUR):
         return False
     return material(lowered[data_at:])
+
+
+def action_before_content(lowered: str) -> tuple[frozenset[str], int, int] | None:
+    """(the action's words, their count, the characters supplied) when a first paragraph ends with a simple
+    action on content that follows it ("Customer message below. Just pull out the order number and the
+    product name.\n\n<the message>"): a mechanical edit, with the rest of the paragraph and the content
+    supplied. None otherwise."""
+    head_end, head_words = head_before_content(lowered)
+    if head_words is None:
+        return None
+    region = lowered[:head_end].rstrip()
+    verb, n_words, at = closing_request(region)
+    if not at or verb not in ACTION_LEAD or n_words > CLOSING_ACTION_WORDS:
+        return None
+    words = frozenset(w.replace("'", "") for w in _WORD_RE.findall(region, at))
+    if not words.isdisjoint(NOT_MECHANICAL) or not (layout_edit(verb, words) or material(lowered[head_end:])):
+        return None
+    return words, n_words, len(lowered) - (len(region) - at)
+
+
+def simple_action(lowered: str, at: int) -> bool:
+    """Whether the action at ``at`` is simple and what comes before it is a scene, not a problem: no hard
+    subject matter in the action ("tell me the risks"), no code or equation anywhere."""
+    words = frozenset(w.replace("'", "") for w in _WORD_RE.findall(lowered, at))
+    return words.isdisjoint(NOT_MECHANICAL) and not code_or_math(lowered)
