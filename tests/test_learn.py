@@ -288,3 +288,31 @@ def test_promotion_refuses_a_worse_or_equal_model() -> None:
     assert not noisy.promote or noisy.ci_low > 0
     few = compare([0.1, 0.2], [0.2, 0.1], [(0.0, 1.0), (1.0, 1.0)])
     assert not few.promote and "at least" in few.reason
+
+
+def test_stored_features_round_trip_and_score_as_the_live_features_do() -> None:
+    from tiered_router.learn.stored import StoredFeaturesError, decode, encode, heuristic_score, request_features
+
+    prompts, labels = _toy()
+    model = fit(prompts, labels)
+    heuristic = HeuristicClassifier()
+    for text in ("Plan a three-city trip on a budget", "Open the door", "Why did Rome fall? " * 40):
+        messages = read_leniently([{"role": "user", "content": text}])
+        config, row = decode(request_features(messages, RouteOptions()))
+        assert config == FeatureConfig()
+        decision = heuristic.decide(messages, RouteOptions())
+        assert heuristic_score(row) == pytest.approx(decision.score, abs=1e-5)
+        # Repeated buckets are summed and values kept as float32: the model's score moves by far less than
+        # any threshold's resolution.
+        assert model.score_row(row) == pytest.approx(model.score(text, decision), abs=1e-5)
+    row = featurize("Open the door", heuristic.decide(read_leniently([{"role": "user", "content": "x"}]),
+                                                      RouteOptions()), FeatureConfig())
+    stored = json.loads(encode(row, FeatureConfig()))
+    for damaged in ({**stored, "format": 2}, {**stored, "n": stored["n"] + 1}, {**stored, "buckets": "!!"},
+                    {k: v for k, v in stored.items() if k != "dense"}):
+        with pytest.raises(StoredFeaturesError):
+            decode(json.dumps(damaged))
+    small = json.loads(encode(row, FeatureConfig()))
+    small["config"]["bits"] = 8  # buckets of an 18-bit configuration do not fit 8 bits
+    with pytest.raises(StoredFeaturesError):
+        decode(json.dumps(small))

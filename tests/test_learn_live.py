@@ -13,9 +13,13 @@ import openai
 import pytest
 from click.testing import CliRunner
 
+from tiered_router.chat import read_leniently
 from tiered_router.cli import main
+from tiered_router.learn import FeatureConfig
 from tiered_router.learn.from_log import MIN_TO_FIT, label_of, labelled_requests
+from tiered_router.learn.stored import request_features
 from tiered_router.observe.store import RoutingLogStore
+from tiered_router.options import RouteOptions
 
 TOWNS = ["Balmora", "Vivec", "Ald'ruhn", "Sadrith Mora", "Caldera", "Pelagiad", "Suran", "Gnisis", "Ebonheart",
          "Khuul", "Maar Gan", "Molag Mar"]
@@ -141,6 +145,45 @@ def test_learning_needs_the_prompts(serve, tmp_path, monkeypatch) -> None:
     assert code == 0 and "nothing fitted" in out and "TIER_LOG_CONTENT=true" in out
 
 
+def test_stored_features_teach_the_router_without_storing_a_prompt(serve, tmp_path, monkeypatch) -> None:
+    """TIER_LOG_FEATURES without TIER_LOG_CONTENT: the log keeps hashed features in place of the text, and
+    the learner fits, replays and promotes on them alone."""
+    db = str(tmp_path / "features.db")
+    server = serve(db=db, log_features=True)  # TIER_LOG_CONTENT off
+    ask_and_judge(server, prompts(120), lambda hard: "bad" if hard else "good", tag="hashed")
+    server.stop()
+
+    store = RoutingLogStore(db)
+    try:
+        records = store.recent(1000)
+        raw = store.query("SELECT prompt, answer, features FROM router_requests")
+    finally:
+        store.close()
+    assert len(records) == 120 and all(r.get("router.prompt") is None and r["router.features"] for r in records)
+    stored = " ".join(str(value) for row in raw for value in row).lower()
+    for word in ("daedric", "balmora", "look up the price"):  # no text of any prompt is in the log
+        assert word not in stored
+
+    monkeypatch.setenv("TIER_DB", db)
+    code, out = cli("learn", "--json")
+    assert code == 0, out
+    run = json.loads(out)
+    assert run["labelled"] == 120 and run["from_features"] == 120 and run["without_prompt"] == 0
+    assert run["promoted"], run["reason"]
+    assert run["comparison"]["apgr_candidate"] > run["comparison"]["apgr_live"]
+    code, table = cli("learn", "--status")
+    assert code == 0 and f"live: {run['version']}" in table
+    code, again = cli("learn")
+    assert code == 0 and "120 known by their stored features only" in again
+
+    # A server on this log routes with the model it learned from hashes: the hard request scores higher.
+    server = serve(db=db)
+    pair = ("Look up the price of daedric bread in Balmora", "Look up the price of worn bread in Balmora")
+    classify = [httpx.post(server.url + "/v1/router/classify", json={"prompt": p}).json() for p in pair]
+    assert any(r.startswith("learned:") for r in classify[0]["reasons"])
+    assert classify[0]["score"] > classify[1]["score"]
+
+
 def test_rollback_with_nothing_live_is_a_clear_error(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("TIER_DB", str(tmp_path / "empty.db"))
     code, out = cli("learn", "--rollback")
@@ -187,6 +230,19 @@ def test_labelled_requests_without_prompts_are_counted_not_used() -> None:
     without = {**with_prompt, "router.prompt": None}
     found, missing = labelled_requests([with_prompt, without, record(1)])
     assert [f.label for f in found] == [0.0] and missing == 1
+
+
+def test_labelled_requests_use_stored_features_of_the_default_configuration_only() -> None:
+    messages = read_leniently([{"role": "user", "content": "Look up the price of daedric bread in Balmora"}])
+    features = request_features(messages, RouteOptions())
+    other = request_features(messages, RouteOptions(), FeatureConfig(bits=12))
+    judged = {"router.feedback": {"score": 0.0}, "router.prompt": None}
+    found, missing = labelled_requests([record(1, **judged, **{"router.features": features}),
+                                        record(1, **judged, **{"router.features": other}),
+                                        record(1, **judged, **{"router.features": "{not json"})])
+    assert missing == 2 and len(found) == 1
+    [item] = found
+    assert item.label == 1.0 and item.messages == () and item.row is not None and item.example is item.row
 
 
 def test_model_store_promotes_and_rolls_back_atomically(db) -> None:

@@ -251,6 +251,9 @@ class Settings(BaseSettings):
 
     # Store prompt and answer text in routing records. Off: only a hash and a length are kept.
     log_content: bool = False
+    # Store each request's learning features (hashed n-grams, the heuristic's reasons and score; not the text)
+    # so that `tiered-router learn` can learn without TIER_LOG_CONTENT (docs/learning.md says what they reveal).
+    log_features: bool = False
     # The routing log (one row per request in the database above): on/off, and its retention.
     log_enabled: bool = True
     log_retention_days: int = Field(30, ge=0)

@@ -61,7 +61,8 @@ def learn(status: bool, rollback: bool, as_json: bool) -> None:
 
 def _print_run(run: Any) -> None:
     sources = ", ".join(f"{n} {source}" for source, n in sorted(run.sources.items())) or "none"
-    console.print(f"labelled requests: {run.labelled} ({sources}); fitted on {run.train}, replayed on "
+    hashed = f"; {run.from_features} known by their stored features only" if run.from_features else ""
+    console.print(f"labelled requests: {run.labelled} ({sources}){hashed}; fitted on {run.train}, replayed on "
                   f"{run.holdout}", highlight=False)
     c = run.comparison
     if c is not None:

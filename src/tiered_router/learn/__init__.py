@@ -10,7 +10,9 @@
   whose bootstrap interval excludes zero;
 * ``apgr``: APGR on weighted outcomes and its bootstrap interval (numpy; used by promotion and by the
   evaluation's confidence intervals);
-* ``agreement``: ``agree``: do two answers say the same (choice, number, JSON, code signature, text).
+* ``agreement``: ``agree``: do two answers say the same (choice, number, JSON, code signature, text);
+* ``stored``: a request's features as the routing log keeps them in place of its text (``TIER_LOG_FEATURES``);
+* ``from_log``: learning from the routing log: labels, fit, replay, promotion.
 
 No model download, no scikit-learn: numpy only.
 """

@@ -18,8 +18,9 @@ from tiered_router.chat import Message
 from tiered_router.classify import Decision, HeuristicClassifier, Thresholds, decision_at
 from tiered_router.options import RouteOptions
 
-from .features import featurize
+from .features import FeatureConfig, FeatureRow, featurize
 from .model import LearnedModel
+from .stored import heuristic_score
 
 __all__ = ["HALF_WEIGHT_AT", "BlendedClassifier", "default_weight"]
 
@@ -57,6 +58,16 @@ class BlendedClassifier:
             return 0.0
         w = float(self.weight_of(self.model.n_train))
         return min(max(w, 0.0), 1.0)
+
+    def score_features(self, row: FeatureRow, config: FeatureConfig) -> float:
+        """The blended score of a request known by its stored features (``learn.stored``): the heuristic's
+        score as it was logged, blended with this model's on the same features. A model of another feature
+        configuration cannot read them: the heuristic's score alone."""
+        base = heuristic_score(row)
+        model, w = self.model, self.weight
+        if model is None or w <= 0.0 or model.config != config:
+            return base
+        return (1.0 - w) * base + w * model.score_row(row)
 
     def decide(self, messages: Sequence[Message], options: RouteOptions) -> Decision:
         base = self.heuristic.decide(messages, options)

@@ -22,9 +22,9 @@ where the gate only looks at one answer's form (a refusal, an empty or repeated 
 tier 1 was enough, which the gate never does.
 
 Other requests (answered by tier 1 with no judgement, or started above tier 1 with neither a downward shadow
-nor a second opinion) teach nothing and are left out. Features need the prompt, and the log holds prompts only
-when the user opted in (``TIER_LOG_CONTENT=true``): without them there is nothing to learn from, and ``learn``
-says so.
+nor a second opinion) teach nothing and are left out. Features are read from the prompt when the log holds it
+(``TIER_LOG_CONTENT=true``), else from the features stored in its place (``TIER_LOG_FEATURES=true``,
+``stored``: hashed, not the text); a request logged with neither teaches nothing, and ``learn`` says how many.
 
 **Promotion.** The labelled requests are split by a hash of their id: 70 % to fit the candidate, 30 % held
 out. Both the live classifier (the heuristic, or the heuristic blended with the live model) and the candidate
@@ -49,8 +49,10 @@ from tiered_router.options import RouteOptions
 
 from .apgr import PairOutcomes
 from .blend import BlendedClassifier
-from .model import LearnedModel, fit
+from .features import FeatureConfig, FeatureRow
+from .model import Example, LearnedModel, fit
 from .promotion import Comparison, compare
+from .stored import StoredFeaturesError, decode, heuristic_score
 
 __all__ = [
     "HOLDOUT_SHARE",
@@ -70,10 +72,18 @@ READ_LIMIT = 10_000  # the newest requests read from the log per run
 
 @dataclass(frozen=True, slots=True)
 class Labelled:
+    """A request that teaches something: its prompt (``messages``) or, logged without it, its stored
+    features (``row``, of the default feature configuration)."""
+
     request_id: str
     messages: tuple[Message, ...]
     label: float  # 1: needed more than tier 1; 0: tier 1 was enough
     source: str  # feedback | shadow | shadow_down | verify | gate
+    row: FeatureRow | None = None
+
+    @property
+    def example(self) -> Example:
+        return list(self.messages) if self.row is None else self.row
 
 
 @dataclass
@@ -82,7 +92,8 @@ class LearnRun:
 
     labelled: int = 0
     sources: dict[str, int] = field(default_factory=dict)
-    without_prompt: int = 0  # labelled, but the log holds no prompt for them
+    without_prompt: int = 0  # labelled, but the log holds neither their prompt nor their features
+    from_features: int = 0  # labelled and learned from their stored features (no prompt stored)
     train: int = 0
     holdout: int = 0
     version: str | None = None  # of the fitted candidate, when one was fitted
@@ -119,21 +130,37 @@ def label_of(record: Mapping[str, Any]) -> tuple[float, str] | None:
 
 
 def labelled_requests(records: Iterable[Mapping[str, Any]]) -> tuple[list[Labelled], int]:
-    """The records that teach something, with their prompts; and how many taught something but had no prompt
-    stored (TIER_LOG_CONTENT off when they were logged)."""
+    """The records that teach something, with their prompts or, logged without them, their stored features;
+    and how many taught something but hold neither (TIER_LOG_CONTENT and TIER_LOG_FEATURES off when they
+    were logged, or features of another configuration)."""
     out, without_prompt = [], 0
     for record in records:
         found = label_of(record)
         if found is None:
             continue
+        request_id, (label, source) = str(record["request_id"]), found
         prompt = record.get("router.prompt")
-        if not prompt:
+        if prompt:
+            messages = tuple(read_leniently([{"role": m.get("role", "user"), "content": m.get("content") or ""}
+                                             for m in prompt]))
+            out.append(Labelled(request_id, messages, label, source))
+        elif (row := _stored_row(record)) is not None:
+            out.append(Labelled(request_id, (), label, source, row))
+        else:
             without_prompt += 1
-            continue
-        messages = tuple(read_leniently([{"role": m.get("role", "user"), "content": m.get("content") or ""}
-                                         for m in prompt]))
-        out.append(Labelled(str(record["request_id"]), messages, found[0], found[1]))
     return out, without_prompt
+
+
+def _stored_row(record: Mapping[str, Any]) -> FeatureRow | None:
+    """The record's stored features, if it has readable ones of the configuration ``fit`` uses."""
+    text = record.get("router.features")
+    if not text:
+        return None
+    try:
+        config, row = decode(str(text))
+    except StoredFeaturesError:
+        return None
+    return row if config == FeatureConfig() else None
 
 
 def in_holdout(request_id: str) -> bool:
@@ -158,6 +185,7 @@ def learn(store: RoutingLogStore, heuristic: HeuristicClassifier | None = None, 
     store.flush()
     labelled, without_prompt = labelled_requests(store.recent(READ_LIMIT))
     run = LearnRun(labelled=len(labelled), without_prompt=without_prompt,
+                   from_features=sum(item.row is not None for item in labelled),
                    sources=dict(Counter(item.source for item in labelled)))
     train = [item for item in labelled if not in_holdout(item.request_id)]
     held = [item for item in labelled if in_holdout(item.request_id)]
@@ -165,7 +193,7 @@ def learn(store: RoutingLogStore, heuristic: HeuristicClassifier | None = None, 
     if len(train) < MIN_TO_FIT:
         run.reason = _too_few(len(train), without_prompt)
         return run
-    candidate = fit([list(item.messages) for item in train], [item.label for item in train], heuristic=heuristic)
+    candidate = fit([item.example for item in train], [item.label for item in train], heuristic=heuristic)
     run.version = candidate.version
     live = live_classifier(store, heuristic)
     run.comparison = compare(_scores(live, held), _scores(BlendedClassifier(heuristic, candidate), held),
@@ -178,7 +206,16 @@ def learn(store: RoutingLogStore, heuristic: HeuristicClassifier | None = None, 
 
 def _scores(classifier: Classifier, items: Sequence[Labelled]) -> list[float]:
     options = RouteOptions()
-    return [classifier.decide(item.messages, options).score for item in items]
+    return [classifier.decide(item.messages, options).score if item.row is None
+            else _score_features(classifier, item.row) for item in items]
+
+
+def _score_features(classifier: Classifier, row: FeatureRow) -> float:
+    """A classifier's score of a request known by its stored features: the heuristic's as it was logged, or
+    the blend of it with the classifier's model."""
+    if isinstance(classifier, BlendedClassifier):
+        return classifier.score_features(row, FeatureConfig())
+    return heuristic_score(row)
 
 
 def _outcomes(items: Sequence[Labelled]) -> PairOutcomes:
@@ -189,6 +226,6 @@ def _outcomes(items: Sequence[Labelled]) -> PairOutcomes:
 def _too_few(train: int, without_prompt: int) -> str:
     reason = f"only {train} labelled requests to fit on (at least {MIN_TO_FIT} are needed)"
     if without_prompt:
-        reason += (f"; {without_prompt} more were labelled but logged without their prompt: learning needs "
-                   "TIER_LOG_CONTENT=true")
+        reason += (f"; {without_prompt} more were labelled but logged without their prompt or features: learning "
+                   "needs TIER_LOG_FEATURES=true (hashed features, not the text) or TIER_LOG_CONTENT=true")
     return reason

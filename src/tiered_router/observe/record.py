@@ -20,6 +20,8 @@ routing_log = logging.getLogger("tiered_router.routing")
 def log_sink(record: dict[str, Any]) -> None:
     """Emit the record as one JSON line through the standard logging module."""
     if routing_log.isEnabledFor(logging.INFO):
+        if "router.features" in record:  # hashed features are for the learner, not for reading in a log line
+            record = {k: v for k, v in record.items() if k != "router.features"}
         routing_log.info(json.dumps(record, separators=(",", ":"), default=str))
 
 

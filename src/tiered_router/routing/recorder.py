@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..errors import RouterError
+from ..learn.stored import request_features
 from ..observe.record import RecordSink, content_digest
 from .call import Call
 from .results import AttemptOutcome, RecordStatus, RoutedResponse
@@ -60,21 +61,25 @@ class FanOut:
 class SinkRecorder:
     """Builds each record at once and hands it to every sink; keeps the last ``keep`` in ``records``.
 
-    ``store_content`` keeps prompt and answer text in the record (off: a hash and a length)."""
+    ``store_content`` keeps prompt and answer text in the record (off: a hash and a length);
+    ``store_features`` keeps the request's learning features (``learn.stored``), not its text."""
 
-    def __init__(self, sinks: Iterable[RecordSink] = (), *, store_content: bool = False, keep: int = 1000) -> None:
+    def __init__(self, sinks: Iterable[RecordSink] = (), *, store_content: bool = False,
+                 store_features: bool = False, keep: int = 1000) -> None:
         self.sinks: list[RecordSink] = list(sinks)
         self.store_content = store_content
+        self.store_features = store_features
         self.records: deque[dict[str, Any]] = deque(maxlen=keep)
 
     def adding(self, *sinks: RecordSink) -> SinkRecorder:
         """A recorder that writes to these sinks as well, sharing ``records`` with this one."""
-        other = SinkRecorder([*self.sinks, *sinks], store_content=self.store_content)
+        other = SinkRecorder([*self.sinks, *sinks], store_content=self.store_content,
+                             store_features=self.store_features)
         other.records = self.records
         return other
 
     def record(self, outcome: Outcome) -> None:
-        self.write(outcome_record(outcome, self.store_content))
+        self.write(outcome_record(outcome, self.store_content, self.store_features))
 
     def write(self, record: dict[str, Any]) -> None:
         self.records.append(record)
@@ -88,12 +93,13 @@ class SinkRecorder:
         return None
 
 
-def outcome_record(outcome: Outcome, store_content: bool) -> dict[str, Any]:
+def outcome_record(outcome: Outcome, store_content: bool, store_features: bool = False) -> dict[str, Any]:
     """The routing record of one request, whatever happened.
 
     Field names follow the OpenTelemetry GenAI conventions where one exists (``gen_ai.*``) and use a
     ``router.`` prefix otherwise. Prompt and answer text are stored only when the user opted in
-    (``store_content``); otherwise a SHA-256 and a length stand in for them.
+    (``store_content``); otherwise a SHA-256 and a length stand in for them. ``store_features`` adds the
+    request's learning features (``router.features``: hashed, not the text; ``learn.stored``).
     """
     call, response, error = outcome.call, outcome.response, outcome.error
     decision, forced, attempts, messages = call.decision, call.forced, call.attempts, call.messages
@@ -131,4 +137,14 @@ def outcome_record(outcome: Outcome, store_content: bool) -> dict[str, Any]:
     if store_content:
         record["router.prompt"] = [{"role": m.role, "content": m.text} for m in messages]
         record["router.answer"] = answer
+    if store_features and messages:
+        record["router.features"] = _features(call)
     return record
+
+
+def _features(call: Call) -> str | None:
+    try:
+        return request_features(call.messages, call.options)
+    except Exception:  # a record is written whatever happens; a request the features cannot read has none
+        log.exception("computing the learning features of request %s failed", call.request_id)
+        return None

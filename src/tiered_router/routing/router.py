@@ -89,7 +89,8 @@ class TieredModelRouter:
         self.live_model = LiveModel(self.log_store, heuristic) if classifier is None and self.log_store else None
         self.classifier: Classifier = classifier or (self.live_model.load() if self.live_model else heuristic)
         self.recorder: Recorder = recorder or SinkRecorder(self._default_sinks(sinks),
-                                                           store_content=self.settings.log_content)
+                                                           store_content=self.settings.log_content,
+                                                           store_features=self.settings.log_features)
         self.tool_tiers = ToolCallTiers()
         self.verifier = Verifier(self.engine, self.settings.verify)
         self.shadows = Shadows(self.engine, self.log_store, self.settings.shadow_rate, cloud=self.settings.shadow_cloud,

@@ -20,7 +20,7 @@ from typing import Any
 from ...budget.money import usd_to_micro
 from .schema import ATTEMPT_COLUMNS, REQUEST_COLUMNS
 
-_OPTIONAL_FIELDS = frozenset({"router.prompt", "router.answer"})  # absent from the record unless opted in
+_OPTIONAL_FIELDS = frozenset({"router.prompt", "router.answer", "router.features"})  # absent unless opted in
 
 _json_encode = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False).encode
 

@@ -15,7 +15,8 @@ from collections.abc import Iterable, Sequence
 SCHEMA_TABLE = "router_schema_version"
 
 # (column, record field, kind). kind: text, int, real, bool, json, time (epoch s ↔ µs), money (USD ↔ µ$).
-REQUEST_COLUMNS: tuple[tuple[str, str, str], ...] = (
+# The columns of router_requests as migration 1 created them; later ones are added by their migration.
+_REQUEST_COLUMNS_1: tuple[tuple[str, str, str], ...] = (
     ("request_id", "request_id", "text"),
     ("time_us", "time", "time"),
     ("entry_point", "router.entry_point", "text"),
@@ -45,6 +46,11 @@ REQUEST_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # Only filled when the user opted in (TIER_LOG_CONTENT): the record carries no text otherwise.
     ("prompt", "router.prompt", "json"),
     ("answer", "router.answer", "text"),
+)
+REQUEST_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    *_REQUEST_COLUMNS_1,
+    # Only filled when the user opted in (TIER_LOG_FEATURES): hashed learning features, not the text.
+    ("features", "router.features", "text"),
 )
 ATTEMPT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("tier", "tier", "int"),
@@ -80,7 +86,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         [
             # log_id: 16 hex digits of the record's epoch-µs then 8 random hex digits. Time-ordered (so
             # "newest N" and retention are b-tree ranges) and unique even when a client reuses a request id.
-            _ddl("router_requests", [("log_id", "TEXT")], REQUEST_COLUMNS, "log_id"),
+            _ddl("router_requests", [("log_id", "TEXT")], _REQUEST_COLUMNS_1, "log_id"),
             "CREATE INDEX IF NOT EXISTS router_requests_time ON router_requests (time_us)",
             "CREATE INDEX IF NOT EXISTS router_requests_request_id ON router_requests (request_id)",
             _ddl("router_attempts", [("log_id", "TEXT"), ("attempt_index", "{int}"), ("request_id", "TEXT"),
@@ -125,6 +131,13 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
   model TEXT NOT NULL
 )""",
             "CREATE INDEX IF NOT EXISTS router_models_state ON router_models (state, created_us)",
+        ],
+    ),
+    (
+        4,
+        [
+            # A request's learning features, kept without its text (TIER_LOG_FEATURES; learn/stored.py).
+            "ALTER TABLE router_requests ADD COLUMN features TEXT",
         ],
     ),
 ]
