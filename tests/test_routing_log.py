@@ -522,3 +522,36 @@ def test_the_sink_does_not_wait_for_the_database(tmp_path, stores):
         blocker.execute("ROLLBACK")
         blocker.close()
     assert store.flush() and store.count() == 2000
+
+
+def test_a_log_written_before_the_features_column_is_migrated_in_place(db, stores, monkeypatch):
+    """A routing log of schema version 3 (before TIER_LOG_FEATURES) with a request in it: this code adds the
+    `features` column (migration 4) and reads the old request back without features, the new one with."""
+    from tiered_router.observe.store import postgres, sqlite
+    from tiered_router.observe.store.schema import MIGRATIONS
+
+    monkeypatch.setattr(sqlite, "MIGRATIONS", MIGRATIONS[:3])
+    monkeypatch.setattr(postgres, "MIGRATIONS", MIGRATIONS[:3])
+    old = stores(db)
+    conn = old._dialect.connect(create=True)
+    try:
+        old._dialect.migrate(conn)  # the tables as the previous code made them
+        false = "false" if db.startswith("postgres") else "0"
+        t_us = int(NOW * 1e6)
+        old._dialect.execute(conn, "INSERT INTO router_requests (log_id, request_id, time_us, escalated, degraded, "
+                             "cost_micro, cost_estimated, status, final_tier) VALUES "
+                             f"('{t_us:016x}aaaaaaaa', 'before', {t_us}, {false}, {false}, 0, {false}, 'ok', 1)", ())
+        conn.commit()
+    finally:
+        conn.close()
+    assert old.schema_version() == 3
+    old.close()
+    monkeypatch.undo()
+
+    new = stores(db)
+    new.sink(record(request_id="after", **{"router.features": '{"format": 1}'}))
+    assert new.flush()
+    assert new.schema_version() == LATEST_VERSION == 4
+    before, after = new.get("before"), new.get("after")
+    assert before is not None and "router.features" not in before
+    assert after is not None and after["router.features"] == '{"format": 1}'
