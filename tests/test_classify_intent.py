@@ -422,3 +422,38 @@ def test_a_lookup_asked_as_tell_me_after_chat_and_a_browser_click_are_tier_1() -
                  "dinner is getting cold. settle it for us: tell me who painted the Mona Lisa")
     assert d.tier == Tier.LOCAL_FAST and "context-then-question" in d.reasons, d
     assert "action-verb" in classify("Click the login button.").reasons
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Great Depression, 1929 — cause?",
+        "Seasons. Why?",
+        "bread rises, cake collapses. what gives",
+        "Fall of Constantinople. Avoidable?",
+        "coffee and longevity — causal or correlational?",
+        "What made the 1918 flu so deadly?",
+        "2011 Thai floods: what drove the chip shortage?",
+        "signups halved since the redesign. now what",
+        "Evicted, two weeks to move, no savings. What are my options?",
+        "Hiring: senior generalist, or two juniors?",
+        "When is a median better than a mean? Characterize it precisely.",
+    ],
+)
+def test_terse_requests_for_a_cause_a_verdict_or_a_next_step_are_tier_2(prompt: str) -> None:
+    assert classify(prompt).tier == Tier.LOCAL_HEAVY, classify(prompt)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "What is the next step after mixing the dough, according to this recipe card?",
+        "My character should probably head over to the stables now.",
+        "I reckon my character ought to grab the lantern.",
+        "Would you mind telling me the capital of Peru?",
+        "Rome: what's the population?",
+        "Is it Sydney or Canberra, the capital?",
+    ],
+)
+def test_wordy_moves_and_lookups_and_topics_before_a_lookup_stay_tier_1(prompt: str) -> None:
+    assert classify(prompt).tier == Tier.LOCAL_FAST, classify(prompt)

@@ -50,7 +50,9 @@ from .lexicon import (
 from .readings import (
     DETERMINERS,
     asks_brief,
+    asks_cause_tersely,
     asks_for_ideas,
+    asks_next_step,
     asks_question,
     delicate_ask,
     embedded_request,
@@ -265,6 +267,7 @@ def _read_ask(t: Text) -> Ask:
             first == "where" and ("come", "from") in pairs and second in _HOW_AUX):
         # "What keeps inflation high?", "What is entropy, really?", "Where does Earth's magnetic field come from?"
         open_lead = "explain-why"
+        n_why = max(n_why, 1)  # "what made the Dust Bowl so bad?" is a why-question, like "why was it so bad?"
     elif first == "how" and (second == "come" or ((second in _HOW_AUX or second == "can") and third
                                                    and third not in HOW_TO_SUBJECTS)):
         open_lead = "explain-why"  # "how do vaccines teach ...", not "how do you say ..."
@@ -291,9 +294,12 @@ def _read_ask(t: Text) -> Ask:
     elif weighs_alternatives(lowered, first, wset, t.n_words) or whether_should(lowered):
         open_lead = "judgement"  # "Kafka or RabbitMQ for our order pipeline?", "tell me if I should lease or buy"
         n_judge = 1
-    elif asks_for_ideas(lowered):
-        open_lead = "plan-request"  # "flaky test, only on CI — ideas?"
+    elif asks_for_ideas(lowered) or asks_next_step(lowered):
+        open_lead = "plan-request"  # "flaky test, only on CI — ideas?", "churn doubled. now what"
         n_plan += 1
+    elif asks_cause_tersely(lowered, t.n_words):
+        open_lead = "explain-why"  # "Bronze Age collapse, 1177 BC — cause?", "Tides. Two a day. How?"
+        n_why += 1
     elif first == "how" and second and second not in _HOW_EMBEDDED_STOP and third:
         open_lead = "explain-why"  # "how a mortgage offset saves interest", "(help me understand) how X works"
         n_why += 1

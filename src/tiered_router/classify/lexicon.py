@@ -93,7 +93,7 @@ HOW_TO_SUBJECTS = _lex("i you we one u my your our")
 REASON_VERBS = _lex(
     """
     argue justify defend convince persuade reason prove discuss debate explain critique weigh compare
-    contrast evaluate assess analyse analyze derive
+    contrast evaluate assess analyse analyze derive characterize characterise demonstrate
     """
 )
 # Question openers that usually mean a factual lookup ("how" only with HOW_LOOKUP after it).

@@ -26,7 +26,9 @@ from .lexicon import (
 __all__ = [
     "DETERMINERS",
     "asks_brief",
+    "asks_cause_tersely",
     "asks_for_ideas",
+    "asks_next_step",
     "asks_question",
     "delicate_ask",
     "embedded_request",
@@ -50,10 +52,11 @@ DETERMINERS = frozenset({"the", "this", "these", "those", "that", "a", "an", "my
 _VALUE_CLAUSE_RE = re.compile(
     r"(?:^|[,;:]\s*|\b(?:then|and|so)\s+)(?:how\s+(?:many|much|long|old|far|fast|tall|big|large|often|high|deep|wide|"
     r"heavy)\b|(?:what|which|who|"
-    r"when|where)\b(?!'?s?\s+(?:should|would|could|might|if|happens?|do|does|can|caus\w*|led|leads|makes?|went)\b))"
+    r"when|where)\b(?!'?s?\s+(?:should|would|could|might|if|happens?|do|does|can|caus\w*|led|leads|makes?|made|went"
+    r"|drives|drove|brought|keeps|kept|explains|triggered|sparked|determines|determined|gives)\b))"
 )
 # "what does CPM stand for?", "what does 'ennui' mean?": a definition, not an explanation.
-_MEANING_RE = re.compile(r"what\s+does\s+\S+(?:\s+\S+)?\s+(?:stand\s+for|mean)\b")
+_MEANING_RE = re.compile(r"what\s+does\s+\S+(?:\s+\S+){0,3}?\s+(?:stand\s+for|mean)\b")
 _SENTENCE_BREAK_RE = re.compile(r"[.!?]\s|\n")
 _LAST_SENTENCE_RE = re.compile(r"(?:^|[.!?]\s+|\n\s*)([^.!?\n]*[.?!]?)$")
 # A yes/no question that asks whether a claim holds, not for a fact: "Are electric cars really greener?",
@@ -117,11 +120,30 @@ _STRATEGIC_TARGETS = frozenset({"build", "builds", "strategy", "setup", "loadout
 _ALTERNATIVE_MAX_WORDS = 16
 _PURPOSE_MIN_WORDS = 6
 _OR_WORDS = frozenset({"or", "vs", "versus"})
+_CIRCUMSTANCE = ("for", "at", "in", "with", "given", "when", "if")
 # Asking for ideas or an opinion at the end: "flaky test, only on CI — ideas?", "postgres vs mongo for event
 # sourcing, thoughts?", "… what do you think?". ("Any tips?" is left alone: often a light request.)
 _IDEAS_RE = re.compile(
     r"(?:^|[\s,;:(\u2014\u2013-])(?:any\s+)?(?:ideas|thoughts|suggestions|advice|opinions|recommendations)\s*\??\s*$"
     r"|\bwhat\s+(?:do|would)\s+you\s+(?:think|suggest|recommend|advise)\b[^.!?]{0,40}\??\s*$"
+)
+# A terse question that asks for a cause, a mechanism or a verdict, at the end of a short message: "Bronze Age
+# collapse, 1177 BC — cause?", "Tides. Two a day. How?", "ice floats. most solids sink. what gives",
+# "USSR, 1991. Inevitable?", "Telomeres and aging — causal or correlational?", "the 2008 crash, in mechanism
+# terms", "… and through what channel?".
+_INQUIRY_END_RE = re.compile(
+    r"(?:^|[.,;:!?\u2014\u2013-]\s*|\s)(?:(?:the|same|main|root|real)\s+)?(?:causes?|why|how|what\s+gives"
+    r"|inevitable|avoidable|preventable|causal(?:\s+or\s+correlational)?|correlational|mechanism|in\s+mechanism\s+terms"
+    r"|through\s+what\s+(?:channel|mechanism)s?|by\s+what\s+mechanism)\s*[?.!]*\s*$"
+)
+_INQUIRY_MAX_WORDS = 20
+# Asking what to do next in a word or two: "churn doubled after we raised prices. now what", "Next 90 days,
+# concretely.", "What's the path out?", "what are my options", "where do I even start", "dig into it with me".
+_NEXT_STEP_RE = re.compile(
+    r"(?:^|[.!?]\s+)next\s+(?:steps?|moves?|\d+\s+days)\b"  # as a request of its own, not "the next step in …"
+    r"|\b(?:now\s+what|what\s+now|what\s+next|what\s+are\s+(?:my|our)\s+options"
+    r"|where\s+(?:do|should)\s+(?:i|we)\s+(?:even\s+)?(?:start|begin)|(?:the|a)\s+(?:way|path)\s+(?:out|forward)"
+    r"|dig\s+into\s+(?:it|this|that)|go[- ]to[- ]market)\b"
 )
 # "Tell me if I should lease or buy": a decision asked for as "if / whether I should".
 _WHETHER_SHOULD_RE = re.compile(r"\b(?:if|whether)\s+(?:i|we)\s+should\b")
@@ -161,14 +183,28 @@ def weighs_alternatives(t_lowered: str, first: str, wset: frozenset[str], n_word
         return False
     at = next((question.find(w) + len(w) for w in (" or ", " vs ", " vs. ", " versus ") if w in question), -1)
     after_or = question[at:] if at >= 0 else ""
-    # A purpose named in a few words is a preference ("Tea or coffee for breakfast?"), not a decision.
-    purpose = " for " in f" {after_or}" and n_words >= _PURPOSE_MIN_WORDS
+    # A purpose or a circumstance named in a few words is a preference ("Tea or coffee for breakfast?"), not a
+    # decision; a topic named before the alternatives is one ("Pricing: $9 flat, or tiered usage?").
+    topic_at = question.find(":", 0, max(0, at - 4))
+    purpose = (any(f" {w} " in f" {after_or}" for w in _CIRCUMSTANCE) and n_words >= _PURPOSE_MIN_WORDS) or (
+        topic_at > 0 and LOOKUP_LEAD.isdisjoint(question[topic_at + 1:].split()))
     return bool(after_or) and (purpose or not wset.isdisjoint(_STAKE))
 
 
 def asks_for_ideas(lowered: str) -> bool:
     """Whether the request ends by asking for ideas, suggestions or an opinion."""
     return bool(_IDEAS_RE.search(lowered[-80:]))
+
+
+def asks_cause_tersely(lowered: str, n_words: int) -> bool:
+    """Whether a short message ends by asking, in a word or two, for a cause, a mechanism or a verdict."""
+    return n_words <= _INQUIRY_MAX_WORDS and bool(_INQUIRY_END_RE.search(lowered[-60:]))
+
+
+def asks_next_step(lowered: str) -> bool:
+    """Whether the message asks what to do next in a phrase ("now what", "what are my options", "the path
+    out", "next 90 days")."""
+    return bool(_NEXT_STEP_RE.search(lowered, 0, 600))
 
 
 def whether_should(lowered: str) -> bool:

@@ -30,7 +30,14 @@ _POLITE_PREFIX_RE = re.compile(
     r"\s*(?:(?:please|pls|kindly|hey|hi|ok|okay|now|then|so|and|just|simply|quickly|anyway|anyways|btw|oh|also"
     r"|but|well|alright|right|hmm|wait|lol)[\s,!.]+)*"
     r"(?:(?:can|could|would|will)\s+(?:you|u)\s+(?:please\s+|pls\s+|just\s+)?|i\s+(?:want|need|would\s+like)\s+you\s+to\s+"
-    r"|help\s+me\s+(?:to\s+)?|let'?s\s+|i'?d\s+like\s+(?:you\s+)?to\s+)?"
+    r"|help\s+me\s+(?:to\s+)?|let'?s\s+|i'?d\s+like\s+(?:you\s+)?to\s+"
+    # Wordier courtesy: "if it's not too much trouble,", "would someone mind pointing out", "I'd really
+    # appreciate it if someone could remind me", "it'd be great if you could", "kindly let me know".
+    r"|if\s+it'?s\s+not\s+too\s+much\s+trouble,?\s+|(?:would|do)\s+(?:you|someone|anyone)\s+mind\s+"
+    r"(?:pointing\s+out\s+|telling\s+me\s+|letting\s+me\s+know\s+)?"
+    r"|(?:i'?d|i\s+would)\s+(?:really\s+|so\s+)?(?:appreciate\s+it|be\s+grateful)\s+if\s+(?:you|someone|anyone)\s+"
+    r"(?:could|would|can)\s+|it'?d\s+be\s+(?:great|nice|helpful)\s+if\s+(?:you|someone)\s+(?:could|would)\s+"
+    r"|(?:could|can)\s+(?:someone|anyone)\s+|let\s+me\s+know\s+|remind\s+me\s+(?:roughly\s+|approximately\s+)?)?"
     # "Tell me why ...", "help me understand how ...", "I don't get why ...": the framing wraps the question
     # "why ..." or "how ...", and the question word is the lead.
     r"(?:(?:tell\s+me|i\s+wonder|do\s+you\s+know|(?:understand|know|unpack|grasp|break\s+down"
@@ -42,7 +49,7 @@ _POLITE_PREFIX_RE = re.compile(
 )
 _FIRST_WORDS_RE = re.compile(r"[a-z][a-z'-]*")
 # A label of one to three words ending in a colon: "Plan: ...", "Plan B: ...", "Open question: ...".
-_LABEL_RE = re.compile(r"[a-z][a-z'-]*(?:[ \t]+[a-z0-9][a-z0-9'-]*){0,2}[ \t]*:[ \t]+")
+_LABEL_RE = re.compile(r"[a-z0-9][a-z0-9'-]*(?:[ \t]+[a-z0-9][a-z0-9'-]*){0,2}[ \t]*:[ \t]+")
 # What may follow a label for the label to be only a name for the request ("Plan: open the door").
 _REQUEST_LEADS = ACTION_LEAD | STRONG_LEAD | MEDIUM_LEAD | LOOKUP_LEAD | {"why", "should"}
 _LABEL_VERBS = STRONG_LEAD | MEDIUM_LEAD
@@ -64,7 +71,7 @@ _SENTENCE_END_RE = re.compile(r"[.!?]\s|\n")
 _DIGIT_TABLE = bytes.maketrans(b"123456789", b"000000000")
 _ITEM_MAX_WORDS = 4
 _ITEM_MAX_CHARS = 80  # longer than any item of four words but a freak: not split into words to find out
-NARRATORS = frozenset({"i", "we", "she", "he", "they"})  # who tells a move: "I knock", "she goes"
+NARRATORS = frozenset({"i", "we", "she", "he", "they", "my"})  # who tells a move: "I knock", "my character grabs"
 # Starts with the quote itself, so the regex engine scans for it as a literal (26 times faster on 2 kB than
 # the same pattern behind a lookbehind); the lookbehind then rules out an apostrophe inside a word.
 _QUOTED_RE = re.compile(r"'(?<![\w']')[^'\n]{1,300}?'(?![\w])")
@@ -75,12 +82,17 @@ _CLAUSE_START_RE = re.compile(
 )
 # A player's move told in the first or third person: "I knock three times on the door", "She goes inside",
 # "I just want to duck into the alley".
+# "My character should probably head over to the stables", "I reckon my character ought to grab it": a move
+# told as what the player's character should do.
+_CHARACTER = (r"(?:(?:i\s+(?:reckon|think|guess)\s+)?my\s+(?:character|party|hero|champion)\s+"
+              r"(?:should\s+(?:probably\s+)?|ought\s+to\s+|will\s+|could\s+|wants\s+to\s+|is\s+going\s+to\s+)?)")
 _NARRATED_MOVE_RE = re.compile(
-    r"(?:i|we|she|he|they)\s+(?:just\s+|then\s+|now\s+|quickly\s+|slowly\s+)?"
-    r"(?:(?:want|try|decide|need|get\s+ready)\s+to\s+)?([a-z]+)"
+    rf"(?:{_CHARACTER}|(?:i|we|she|he|they)\s+(?:just\s+|then\s+|now\s+|quickly\s+|slowly\s+)?"
+    r"(?:(?:want|try|decide|need|get\s+ready)\s+to\s+)?)([a-z]+)"
 )
 # The same at the start of a request, where "I want to pay off my loans" states a goal: moves only.
-_DIRECT_MOVE_RE = re.compile(r"(?:i|we|she|he|they)\s+(?:just\s+|then\s+|now\s+|quickly\s+|slowly\s+)?([a-z]+)")
+_DIRECT_MOVE_RE = re.compile(
+    rf"(?:{_CHARACTER}|(?:i|we|she|he|they)\s+(?:just\s+|then\s+|now\s+|quickly\s+|slowly\s+)?)([a-z]+)")
 
 
 class Text(NamedTuple):
