@@ -294,10 +294,10 @@ def _read_ask(t: Text) -> Ask:
     elif weighs_alternatives(lowered, first, wset, t.n_words) or whether_should(lowered):
         open_lead = "judgement"  # "Kafka or RabbitMQ for our order pipeline?", "tell me if I should lease or buy"
         n_judge = 1
-    elif asks_for_ideas(lowered) or asks_next_step(lowered):
+    elif asks_for_ideas(lowered, wset) or asks_next_step(lowered, wset, pairs):
         open_lead = "plan-request"  # "flaky test, only on CI — ideas?", "churn doubled. now what"
         n_plan += 1
-    elif asks_cause_tersely(lowered, t.n_words):
+    elif asks_cause_tersely(lowered, wset, t.n_words):
         open_lead = "explain-why"  # "Bronze Age collapse, 1177 BC — cause?", "Tides. Two a day. How?"
         n_why += 1
     elif first == "how" and second and second not in _HOW_EMBEDDED_STOP and third:

@@ -137,6 +137,11 @@ _INQUIRY_END_RE = re.compile(
     r"|through\s+what\s+(?:channel|mechanism)s?|by\s+what\s+mechanism)\s*[?.!]*\s*$"
 )
 _INQUIRY_MAX_WORDS = 20
+# The regexes above run only when one of their words is there (most requests hold none).
+_INQUIRY_WORDS = frozenset({"cause", "causes", "why", "how", "gives", "inevitable", "avoidable", "preventable",
+                            "causal", "correlational", "mechanism", "channel", "channels", "mechanisms"})
+_IDEAS_WORDS = frozenset({"ideas", "thoughts", "suggestions", "advice", "opinions", "recommendations", "think",
+                          "suggest", "recommend", "advise"})
 # Asking what to do next in a word or two: "churn doubled after we raised prices. now what", "Next 90 days,
 # concretely.", "What's the path out?", "what are my options", "where do I even start", "dig into it with me".
 _NEXT_STEP_RE = re.compile(
@@ -145,6 +150,13 @@ _NEXT_STEP_RE = re.compile(
     r"|where\s+(?:do|should)\s+(?:i|we)\s+(?:even\s+)?(?:start|begin)|(?:the|a)\s+(?:way|path)\s+(?:out|forward)"
     r"|dig\s+into\s+(?:it|this|that)|go[- ]to[- ]market)\b"
 )
+# Every phrase _NEXT_STEP_RE matches holds one of these word pairs: the regex runs only when one is there
+# (its words alone, "now", "next", "way", are in most long requests).
+_NEXT_STEP_PAIRS = frozenset({("now", "what"), ("what", "now"), ("what", "next"), ("my", "options"),
+                              ("our", "options"), ("even", "start"), ("even", "begin"), ("i", "start"),
+                              ("we", "start"), ("i", "begin"), ("we", "begin"), ("way", "out"), ("path", "out"),
+                              ("way", "forward"), ("path", "forward"), ("dig", "into"), ("|", "next"),
+                              ("to", "market")})
 # "Tell me if I should lease or buy": a decision asked for as "if / whether I should".
 _WHETHER_SHOULD_RE = re.compile(r"\b(?:if|whether)\s+(?:i|we)\s+should\b")
 _STAKE = frozenset({"my", "our", "we", "i", "us", "me"})
@@ -191,19 +203,22 @@ def weighs_alternatives(t_lowered: str, first: str, wset: frozenset[str], n_word
     return bool(after_or) and (purpose or not wset.isdisjoint(_STAKE))
 
 
-def asks_for_ideas(lowered: str) -> bool:
+def asks_for_ideas(lowered: str, wset: frozenset[str]) -> bool:
     """Whether the request ends by asking for ideas, suggestions or an opinion."""
-    return bool(_IDEAS_RE.search(lowered[-80:]))
+    return not wset.isdisjoint(_IDEAS_WORDS) and bool(_IDEAS_RE.search(lowered[-80:]))
 
 
-def asks_cause_tersely(lowered: str, n_words: int) -> bool:
+def asks_cause_tersely(lowered: str, wset: frozenset[str], n_words: int) -> bool:
     """Whether a short message ends by asking, in a word or two, for a cause, a mechanism or a verdict."""
-    return n_words <= _INQUIRY_MAX_WORDS and bool(_INQUIRY_END_RE.search(lowered[-60:]))
+    return (n_words <= _INQUIRY_MAX_WORDS and not wset.isdisjoint(_INQUIRY_WORDS)
+            and bool(_INQUIRY_END_RE.search(lowered[-60:])))
 
 
-def asks_next_step(lowered: str) -> bool:
+def asks_next_step(lowered: str, wset: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
     """Whether the message asks what to do next in a phrase ("now what", "what are my options", "the path
     out", "next 90 days")."""
+    if pairs.isdisjoint(_NEXT_STEP_PAIRS) and "go-to-market" not in wset and not lowered.startswith("next"):
+        return False
     return bool(_NEXT_STEP_RE.search(lowered, 0, 600))
 
 

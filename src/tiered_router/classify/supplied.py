@@ -87,7 +87,8 @@ def question_after_context(lowered: str) -> int:
     """Where a short value question that ends the request starts, after a comma or a colon ("strategy guide
     says to 'kite' enemies, what does kite mean in games?"), or 0. Not after quantities, in digits or in words
     ("If Cindy has four pets, how many pets do the three have?" is a word problem)."""
-    m = _LAST_QUESTION_RE.search(lowered.rstrip())
+    end = lowered.rstrip()
+    m = _LAST_QUESTION_RE.search(end, max(0, len(end) - 160))  # at most ten words: the end is enough
     if m is None or m.start(1) == 0 or not value_question(lowered, m.start(1)):
         return 0
     return m.start(1) if _NUMBER_WORDS.isdisjoint(_WORD_RE.findall(lowered, 0, m.start(1))) else 0
