@@ -457,3 +457,14 @@ def test_terse_requests_for_a_cause_a_verdict_or_a_next_step_are_tier_2(prompt: 
 )
 def test_wordy_moves_and_lookups_and_topics_before_a_lookup_stay_tier_1(prompt: str) -> None:
     assert classify(prompt).tier == Tier.LOCAL_FAST, classify(prompt)
+
+
+def test_a_verdict_on_a_move_in_two_words_and_big_o_are_tier_2_boiling_text_down_is_not() -> None:
+    for prompt in ("Lease a car at 5.9% over three years instead of paying cash, worth it?",
+                   "Switching our team from Jira to Linear mid-quarter, good idea?",
+                   "Big-O of: for i in 1..n: j = i; while j < n: j *= 2"):
+        assert classify(prompt).tier == Tier.LOCAL_HEAVY, classify(prompt)
+    for prompt in ("Boil this down to under 10 words: 'Our office will be closed on Monday for the public holiday "
+                   "and will reopen on Tuesday at nine.'",
+                   "Fix the grammar only, keep my words: 'me and him goes to the market every days.'"):
+        assert classify(prompt).tier == Tier.LOCAL_FAST, classify(prompt)

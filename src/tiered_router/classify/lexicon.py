@@ -37,7 +37,7 @@ _SIMPLE_ACTIONS = _lex(
     strike jump climb sit rest sleep wait enter leave exit use step turn push pull swim follow greet
     feed pet hide sneak search listen shout call unlock lock throw cook fish ride cross return move
     stand kneel pray hug smile nod dance sing whistle flee dodge block cast loot trade craft mine chop
-    dig extinguish douse read rename translate convert spell uppercase lowercase capitalize capitalise
+    dig extinguish douse read rename translate convert spell uppercase lowercase capitalize capitalise boil
     define name list count rephrase reword paraphrase fix correct thank remind make rewrite shorten
     repeat print show give play pause stop start save load check hand pay heal bow kick punch fill
     swap add keep set submit click tap press scroll hover
@@ -125,7 +125,7 @@ STRONG_ANY = _lex(
 HEAVY_NOUN = _lex(
     """
     plan plans strategy strategies roadmap architecture algorithm algorithms schema proof proofs
-    complexity essay report proposal curriculum itinerary budget analysis framework pipeline migration
+    complexity big-o essay report proposal curriculum itinerary budget analysis framework pipeline migration
     migrations approach approaches progression investigation contingency contingencies metrics
     scalability concurrency consistency latency throughput invariant theorem lemma distribution
     equation equations formula variance probability derivative integral matrix recursion recursive

@@ -134,12 +134,15 @@ _IDEAS_RE = re.compile(
 _INQUIRY_END_RE = re.compile(
     r"(?:^|[.,;:!?\u2014\u2013-]\s*|\s)(?:(?:the|same|main|root|real)\s+)?(?:causes?|why|how|what\s+gives"
     r"|inevitable|avoidable|preventable|causal(?:\s+or\s+correlational)?|correlational|mechanism|in\s+mechanism\s+terms"
-    r"|through\s+what\s+(?:channel|mechanism)s?|by\s+what\s+mechanism)\s*[?.!]*\s*$"
+    r"|through\s+what\s+(?:channel|mechanism)s?|by\s+what\s+mechanism"
+    # a verdict on a move: "Refinance from 7.2% to 6.1% with $4k closing costs, worth it?"
+    r"|(?:is\s+it\s+)?worth\s+it|(?:a\s+)?(?:good|bad|smart)\s+(?:idea|move|call)|makes?\s+sense)\s*[?.!]*\s*$"
 )
 _INQUIRY_MAX_WORDS = 20
 # The regexes above run only when one of their words is there (most requests hold none).
 _INQUIRY_WORDS = frozenset({"cause", "causes", "why", "how", "gives", "inevitable", "avoidable", "preventable",
-                            "causal", "correlational", "mechanism", "channel", "channels", "mechanisms"})
+                            "causal", "correlational", "mechanism", "channel", "channels", "mechanisms", "worth",
+                            "idea", "move", "call", "sense"})
 _IDEAS_WORDS = frozenset({"ideas", "thoughts", "suggestions", "advice", "opinions", "recommendations", "think",
                           "suggest", "recommend", "advise"})
 # Asking what to do next in a word or two: "churn doubled after we raised prices. now what", "Next 90 days,

@@ -35,7 +35,8 @@ _CODE_SAFE_EDITS = frozenset({"rename", "reformat", "format", "indent", "prettif
                               "uppercase", "lowercase", "capitalise", "capitalize", "replace", "swap", "extract",
                               "copy", "count", "remove", "delete"})
 _LAYOUT_WORDS = frozenset({"spelling", "typo", "typos", "comments", "indentation", "whitespace", "formatting",
-                           "capitalisation", "capitalization", "uppercase", "lowercase", "camelcase",
+                           "capitalisation", "capitalization", "uppercase", "lowercase", "camelcase", "grammar",
+                           "punctuation",
                            "docstring", "docstrings"})
 # The last question of a first paragraph, after a comma, a sentence end or a colon: "here's our log, what's
 # the first timestamp?"; at most ten words.
