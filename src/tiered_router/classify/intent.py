@@ -61,28 +61,14 @@ from .readings import (
     noun_first,
     on_data,
     superlative_plan,
-    value_question,
     we_are,
     weighs,
     weighs_alternatives,
     whether_should,
     why_interjection,
 )
-from .supplied import (
-    CLOSING_ACTION_WORDS,
-    CODE_BEHAVIOUR,
-    NOT_MECHANICAL,
-    action_before_content,
-    code_or_math,
-    head_before_content,
-    layout_edit,
-    material,
-    question_after_context,
-    question_before_data,
-    simple_action,
-    value_in_data,
-)
-from .text import NARRATORS, Text, closing_request, enumeration, narrated_move, read_text, split_head
+from .supplied import NOT_MECHANICAL, code_or_math, layout_edit, supplied_content
+from .text import NARRATORS, Text, narrated_move, read_text
 
 __all__ = ["SUPPLIED_WEIGHT", "Ask", "add_intent", "closed_form", "read_ask"]
 
@@ -127,7 +113,6 @@ _NOT_A_VALUE = frozenset({"tradeoffs", "trade-offs", "pros", "cons", "implicatio
                           "lessons", "arguments"})
 # The asker's situation first, then the request: "I'm a nurse and I need to convert ...".
 _SELF_WORDS = frozenset({"i", "im", "ive", "id", "we", "were", "weve", "my", "our"})
-_WORD_RE = re.compile(r"[a-z][a-z'-]*")
 _WH = frozenset({"what", "which", "how", "whats"})
 _OPTIMAL_SUFFIXES = ("-efficient", "-effective", "-optimal")
 # Verbs of overcoming in a how-to question: "how do we beat the lich king without fire resistance?" asks
@@ -344,99 +329,12 @@ def _read_ask(t: Text) -> Ask:
     open_intent = any_phrase or kind in ("strong", "open")
 
     # ---- content supplied to work on ----
-    found = _supplied_content(t, kind, reason, open_intent)
+    found = supplied_content(t, kind, reason, open_intent)
     kind, reason, n_head = found.kind, found.reason, found.n_head
     shortness = max(0.0, 1.0 - max(0, n_head - 6) / 22.0)  # 1 for short requests, 0 from ~28 words
     brief = asks_brief(wset, lowered)
     return Ask(n_plan, n_why, n_prove, n_long, n_judge, kind, reason, open_intent, found.edit, found.scene,
                found.supplied, shortness, found.head, brief, found.in_data)
-
-
-class _Supplied(NamedTuple):
-    """How the request reads once the content it supplies is set apart: its opening (``kind``, ``reason``,
-    which a scene or pasted content may name), a mechanical edit of the content (``edit``), a question or
-    action after a scene or on pasted text (``scene``), a value looked up in pasted data (``in_data``), the
-    characters supplied, and the instruction's word count and words."""
-
-    kind: str
-    reason: str
-    n_head: int
-    head: frozenset[str]
-    edit: bool = False
-    scene: bool = False
-    in_data: bool = False
-    supplied: int = 0
-
-
-def _supplied_content(t: Text, kind: str, reason: str, open_intent: bool) -> _Supplied:
-    plain = _Supplied(kind, reason, t.n_words, t.wset)
-    if open_intent:
-        return plain
-    if kind == "action" and t.first in ACTION_LEAD:
-        return _edit_of_supplied(t, plain)
-    if kind == "lookup" and "\n" in t.lowered and not (t.options or t.few_shot):
-        return _question_on_supplied(t, plain)
-    if not kind and t.first not in GENERIC_LEAD:
-        return _request_after_context(t, plain)
-    return plain
-
-
-def _edit_of_supplied(t: Text, plain: _Supplied) -> _Supplied:
-    """"Sort these names: Zoe, Adam, ...": a simple action on content after a colon, a blank line, or as a
-    list is a mechanical edit, read on its instruction."""
-    lowered = t.lowered
-    head_end, head_words = split_head(lowered)
-    n_items, list_chars = enumeration(lowered)
-    head = frozenset(head_words) if head_words is not None else t.wset
-    if ((head_words is not None or n_items >= 4) and head.isdisjoint(NOT_MECHANICAL)
-            and (layout_edit(t.first, head) or material(lowered[head_end:] if head_words is not None else lowered))):
-        supplied = max(len(lowered) - head_end if head_words is not None else 0, list_chars)
-        n_head = len(head_words) if head_words is not None else t.n_words
-        return plain._replace(edit=True, supplied=supplied, n_head=n_head, head=head)
-    return plain
-
-
-def _question_on_supplied(t: Text, plain: _Supplied) -> _Supplied:
-    """"Who scored the second goal?\n\n<the match report>": a question on text it supplies. ("What is the
-    output of this code?\n\n<code>" is a problem to work through.)"""
-    lowered = t.lowered
-    head_end, head_words = head_before_content(lowered)
-    if head_words is None:
-        return plain
-    asked = frozenset(head_words)
-    if not asked.isdisjoint(CODE_BEHAVIOUR) and code_or_math(lowered[head_end:]):
-        return plain
-    in_data = value_in_data(lowered, head_end, asked)
-    return plain._replace(scene=True, n_head=len(head_words), supplied=len(lowered) - head_end, in_data=in_data,
-                          head=asked if in_data else plain.head)
-
-
-def _request_after_context(t: Text, plain: _Supplied) -> _Supplied:
-    """A request that does not open with one: a question before pasted data, an action before pasted content,
-    or a simple action or value question after a scene or chat."""
-    lowered = t.lowered
-    if "\n" in lowered and not (t.options or t.few_shot):
-        # "here's a chunk of our nginx log, what's the timestamp of the first error?\n\n<the log>"
-        found, n_head, supplied, head = question_before_data(lowered, plain.n_head, plain.head)
-        if found:
-            return _Supplied("lookup", "lookup", n_head, head, scene=True, in_data=True, supplied=supplied)
-        if action := action_before_content(lowered):
-            # "Customer message below. Just pull out the order number.\n\n<the message>"
-            head, n_head, supplied = action
-            return _Supplied("action", "action-verb", n_head, head, edit=True, supplied=supplied)
-    closing, n_closing, closing_at = closing_request(lowered)
-    if closing_at and closing in ACTION_LEAD and n_closing <= CLOSING_ACTION_WORDS and simple_action(lowered,
-                                                                                                  closing_at):
-        # "The corridor is dark, water drips ... Take the torch.": a scene, then a simple action.
-        return plain._replace(kind="action", reason="action-verb", scene=True, n_head=n_closing, supplied=closing_at)
-    if closing_at and n_closing <= 10 and value_question(lowered, closing_at):
-        # "... so we agreed I'd ask you to settle it: how many legs does a spider have?"
-        return plain._replace(kind="lookup", reason="lookup", scene=True, n_head=n_closing, supplied=closing_at)
-    if not (t.options or t.few_shot) and (question_at := question_after_context(lowered)):
-        # "strategy guide says to 'kite' enemies, what does kite mean in games?"
-        return plain._replace(kind="lookup", reason="lookup", scene=True, supplied=question_at,
-                              n_head=len(_WORD_RE.findall(lowered, question_at)))
-    return plain
 
 
 def add_intent(ask: Ask, logit: float, reasons: list[str]) -> float:
