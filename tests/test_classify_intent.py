@@ -468,3 +468,34 @@ def test_a_verdict_on_a_move_in_two_words_and_big_o_are_tier_2_boiling_text_down
                    "and will reopen on Tuesday at nine.'",
                    "Fix the grammar only, keep my words: 'me and him goes to the market every days.'"):
         assert classify(prompt).tier == Tier.LOCAL_FAST, classify(prompt)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "armor or weapon upgrade first on a level 10 paladin?",
+        "Fight the dragon now or grind two more levels? 3 potions left, boss at 60% HP.",
+        "my bakery keeps running out of croissants by 10am, what am i doing wrong",
+        "which 3 units counter a cavalry rush?",
+        "best way to defend the gate with 8 spearmen?",
+        "Which two talents pair best if I want to solo the raid boss?",
+        "5 nurses, 3 shifts, 2 need weekends off — who does what?",
+        "how do I get the guild master to agree without paying the full fee?",
+    ],
+)
+def test_game_and_scheduling_decisions_asked_in_a_phrase_are_tier_2(prompt: str) -> None:
+    assert classify(prompt).tier == Tier.LOCAL_HEAVY, classify(prompt)
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Round 4. The orc is at range 2, your mage has 12 mana and the fire bolt costs 5. Cast fire bolt at the orc.",
+        "The reactor hums. Fuel at 40%, shields down. Refuel the ship.",
+        "Which animal would most likely survive a cold winter? A) frog B) bear C) snake D) lizard",
+        "The goblin charges. Attack or flee?",
+        "Sell the ruby or keep it?",
+    ],
+)
+def test_moves_after_a_game_status_and_quick_choices_stay_tier_1(prompt: str) -> None:
+    assert classify(prompt).tier == Tier.LOCAL_FAST, classify(prompt)

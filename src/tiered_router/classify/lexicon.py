@@ -40,7 +40,8 @@ _SIMPLE_ACTIONS = _lex(
     dig extinguish douse read rename translate convert spell uppercase lowercase capitalize capitalise boil
     define name list count rephrase reword paraphrase fix correct thank remind make rewrite shorten
     repeat print show give play pause stop start save load check hand pay heal bow kick punch fill
-    swap add keep set submit click tap press scroll hover
+    swap add keep set submit click tap press scroll hover refuel recharge dim brighten bump raise lower slip
+    crouch dock undock launch warp scan board
     """
 )
 # Mechanical edits of content the request supplies: sorting, reformatting, extracting, converting. With
@@ -229,6 +230,8 @@ WHY_PAIRS = frozenset(
     | {("what", w) for w in CAUSAL_AFTER_WHAT if w not in ("made", "makes", "went")}
     | {("what", "makes"), ("went", "wrong"), ("how", "come"), ("what", "led"), ("through", "how")}
     | {("through", "why")}
+    # a diagnosis asked for: "my colony keeps starving around day 30, what am i doing wrong"
+    | {("doing", "wrong"), ("going", "wrong")}
     # the consequences of a change: "what breaks if we move from REST to GraphQL"
     | {("breaks", "if"), ("break", "if"), ("wrong", "if")}
 )

@@ -30,6 +30,7 @@ __all__ = [
     "asks_for_ideas",
     "asks_next_step",
     "asks_question",
+    "asks_to_win",
     "delicate_ask",
     "embedded_request",
     "final_lookup_question",
@@ -119,6 +120,8 @@ _STRATEGIC_TARGETS = frozenset({"build", "builds", "strategy", "setup", "loadout
 # right?", "Take the sword or the shield?" name no purpose and no stake: a move, not a decision.)
 _ALTERNATIVE_MAX_WORDS = 16
 _PURPOSE_MIN_WORDS = 6
+_SITUATION_MAX_WORDS = 14  # "Siege the castle or starve it out? 400 men, winter in three weeks."
+_SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]*")
 _OR_WORDS = frozenset({"or", "vs", "versus"})
 _CIRCUMSTANCE = ("for", "at", "in", "with", "given", "when", "if")
 # Asking for ideas or an opinion at the end: "flaky test, only on CI — ideas?", "postgres vs mongo for event
@@ -160,6 +163,21 @@ _NEXT_STEP_PAIRS = frozenset({("now", "what"), ("what", "now"), ("what", "next")
                               ("we", "start"), ("i", "begin"), ("we", "begin"), ("way", "out"), ("path", "out"),
                               ("way", "forward"), ("path", "forward"), ("dig", "into"), ("|", "next"),
                               ("to", "market")})
+# Winning or scheduling asked for in a phrase: "which 4 heroes counter a double-healer comp?", "best way to
+# hold the bridge with 5 archers?", "which two professions pair best if I want to be self-sufficient",
+# "4 cooks, 3 ovens, 9 orders — who does what when?", "how do I get the dwarf king to sign without giving up
+# the mine?".
+_WINNING_RE = re.compile(
+    r"\bwhich\b[^.?!]{0,60}\bcounters?\b"  # not "which … survive / beat": "which animal would survive …" is a quiz
+    r"|\b(?:best|fastest|safest|cheapest)\s+way\s+to\s+(?:hold|defend|protect|take|beat|defeat|win|survive|counter"
+    r"|capture|escape|clear)\b"
+    r"|\bwhich\b[^.?!]{0,80}\b(?:pair|combine|work|go|fit)s?\s+best\s+(?:if|for|when|so|to)\b"
+    r"|\bwho\s+does\s+what\b"
+    r"|\bhow\s+(?:do|can|could|should)\s+(?:i|we)\s+get\s+(?:the|my|our|him|her|them)\b[^.?!]{0,40}?\bto\s+(?:sign"
+    r"|agree|accept|join|ally|support|trust|back|fund|approve|cooperate)\b"
+)
+_WINNING_WORDS = frozenset({"counter", "counters", "beat", "beats", "defeat", "defeats", "survive", "survives", "way",
+                            "best", "who", "get"})
 # "Tell me if I should lease or buy": a decision asked for as "if / whether I should".
 _WHETHER_SHOULD_RE = re.compile(r"\b(?:if|whether)\s+(?:i|we)\s+should\b")
 _STAKE = frozenset({"my", "our", "we", "i", "us", "me"})
@@ -191,10 +209,14 @@ def weighs_alternatives(t_lowered: str, first: str, wset: frozenset[str], n_word
     """Whether a short question asks to choose between alternatives for a purpose or with the asker's stake,
     with no question word before them ("Rust or Go for our payments backend?", "Monolith or microservices
     for a 4-person startup?", "Pay off my mortgage early or invest the difference?")."""
-    if wset.isdisjoint(_OR_WORDS) or n_words > _ALTERNATIVE_MAX_WORDS or first in LOOKUP_LEAD or first == "should":
+    if wset.isdisjoint(_OR_WORDS) or n_words > _ALTERNATIVE_MAX_WORDS + _SITUATION_MAX_WORDS:
         return False
-    question = t_lowered.strip()
-    if not question.endswith("?") or any(c in question[:-1] for c in ".!?\n"):
+    question, situation = _alternative_question(t_lowered.strip())
+    if not question or question.split()[0].strip("'\"") in LOOKUP_LEAD or question.startswith("should"):
+        return False
+    if situation:  # "Silent, act 2, poison deck but no scaling block. Wraith Form or Footwork here?"
+        return any(c.isdigit() for c in situation) and len(situation.split()) <= _SITUATION_MAX_WORDS
+    if n_words > _ALTERNATIVE_MAX_WORDS or first in LOOKUP_LEAD or first == "should":
         return False
     at = next((question.find(w) + len(w) for w in (" or ", " vs ", " vs. ", " versus ") if w in question), -1)
     after_or = question[at:] if at >= 0 else ""
@@ -203,8 +225,18 @@ def weighs_alternatives(t_lowered: str, first: str, wset: frozenset[str], n_word
     topic_at = question.find(":", 0, max(0, at - 4))
     purpose = (any(f" {w} " in f" {after_or}" for w in _CIRCUMSTANCE) and n_words >= _PURPOSE_MIN_WORDS) or (
         topic_at > 0 and LOOKUP_LEAD.isdisjoint(question[topic_at + 1:].split()))
-    return bool(after_or) and (purpose or not wset.isdisjoint(_STAKE))
+    first_of = f" {after_or}".find(" first") >= 0  # "crit or haste first on a frost mage?": what comes first
+    return bool(after_or) and (purpose or first_of or not wset.isdisjoint(_STAKE))
 
+
+def _alternative_question(text: str) -> tuple[str, str]:
+    """(the sentence that asks "A or B?", the rest) when one sentence of ``text`` is such a question and the
+    rest, before or after it, states the situation; ("", "") otherwise."""
+    sentences = [s.strip() for s in _SENTENCE_RE.findall(text) if s.strip()]
+    asked = [s for s in sentences if s.endswith("?") and any(w in f" {s} " for w in (" or ", " vs ", " versus "))]
+    if len(asked) != 1:
+        return "", ""
+    return asked[0], " ".join(s for s in sentences if s is not asked[0])
 
 def asks_for_ideas(lowered: str, wset: frozenset[str]) -> bool:
     """Whether the request ends by asking for ideas, suggestions or an opinion."""
@@ -223,6 +255,11 @@ def asks_next_step(lowered: str, wset: frozenset[str], pairs: frozenset[tuple[st
     if pairs.isdisjoint(_NEXT_STEP_PAIRS) and "go-to-market" not in wset and not lowered.startswith("next"):
         return False
     return bool(_NEXT_STEP_RE.search(lowered, 0, 600))
+
+
+def asks_to_win(lowered: str, wset: frozenset[str]) -> bool:
+    """Whether the request asks how to win, counter or schedule something, in a phrase (``_WINNING_RE``)."""
+    return not wset.isdisjoint(_WINNING_WORDS) and bool(_WINNING_RE.search(lowered, 0, 600))
 
 
 def whether_should(lowered: str) -> bool:

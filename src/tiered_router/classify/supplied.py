@@ -23,6 +23,9 @@ __all__ = ["CLOSING_ACTION_WORDS", "CODE_BEHAVIOUR", "NOT_MECHANICAL", "Supplied
 _WORD_RE = re.compile(r"[a-z][a-z'-]*")
 # The head of a mechanical edit holds none of these: "Fix this deadlock and explain it: ..." is not one.
 NOT_MECHANICAL = HEAVY_NOUN | STRONG_ANY | REASON_VERBS | DELIVERABLES | MEDIUM_LEAD
+_CLOSING_QUESTION_WORDS = 10  # "... so we agreed I'd ask you to settle it: how many legs does a spider have?"
+# A game's status line before the scene: "Turn 7.", "Round 3:", "Day 12 —".
+_STATUS_LINE_RE = re.compile(r"\s*(?:turn|round|day|wave|act|chapter|level)\s+\d+\s*[.:\u2014-]")
 CLOSING_ACTION_WORDS = 20  # "anyway: turn off all the downstairs lights and set the thermostat to 18 degrees"
 # An edit that says it changes nothing else: "nothing else", "leave everything else", "no other changes".
 _ALL_ELSE = frozenset({"nothing", "everything", "anything"})
@@ -163,8 +166,12 @@ def action_before_content(lowered: str) -> tuple[frozenset[str], int, int] | Non
 
 def simple_action(lowered: str, at: int) -> bool:
     """Whether the action at ``at`` is simple and what comes before it is a scene, not a problem: no hard
-    subject matter in the action ("tell me the risks"), no code or equation anywhere."""
-    words = frozenset(w.replace("'", "") for w in _WORD_RE.findall(lowered, at))
+    subject matter in the action ("tell me the risks"), no code or equation anywhere, and not a choice asked
+    ("… Raise prices, add a free-shipping threshold, or switch carriers?" weighs options)."""
+    action = lowered[at:]
+    if "?" in action and " or " in action:
+        return False
+    words = frozenset(w.replace("'", "") for w in _WORD_RE.findall(action))
     return words.isdisjoint(NOT_MECHANICAL) and not code_or_math(lowered)
 
 
@@ -191,7 +198,11 @@ def supplied_content(t: Text, kind: str, reason: str, open_intent: bool) -> Supp
     if open_intent:
         return plain
     if kind == "action" and t.first in ACTION_LEAD:
-        return _edit_of_supplied(t, plain)
+        edit = _edit_of_supplied(t, plain)
+        if edit.edit or not _STATUS_LINE_RE.match(t.lowered):
+            return edit
+        # "Turn 7. Sergeant Okoro is at C4 ... Move Okoro to D7.": a status line, a scene, then the move.
+        return _request_after_context(t, plain)
     if kind == "lookup" and "\n" in t.lowered and not (t.options or t.few_shot):
         return _question_on_supplied(t, plain)
     if not kind and t.first not in GENERIC_LEAD:
@@ -247,7 +258,7 @@ def _request_after_context(t: Text, plain: Supplied) -> Supplied:
                                                                                                   closing_at):
         # "The corridor is dark, water drips ... Take the torch.": a scene, then a simple action.
         return plain._replace(kind="action", reason="action-verb", scene=True, n_head=n_closing, supplied=closing_at)
-    if closing_at and n_closing <= 10 and value_question(lowered, closing_at):
+    if closing_at and n_closing <= _CLOSING_QUESTION_WORDS and value_question(lowered, closing_at):
         # "... so we agreed I'd ask you to settle it: how many legs does a spider have?"
         return plain._replace(kind="lookup", reason="lookup", scene=True, n_head=n_closing, supplied=closing_at)
     if not (t.options or t.few_shot) and (question_at := question_after_context(lowered)):
