@@ -280,7 +280,7 @@ def _read_ask(t: Text) -> Ask:
     elif weighs_alternatives(lowered, first, wset, t.n_words) or whether_should(lowered):
         open_lead = "judgement"  # "Kafka or RabbitMQ for our order pipeline?", "tell me if I should lease or buy"
         n_judge = 1
-    elif asks_for_ideas(lowered, wset) or asks_next_step(lowered, wset, pairs) or asks_to_win(lowered, wset):
+    elif asks_for_ideas(lowered, wset) or asks_next_step(lowered, wset, pairs) or asks_to_win(lowered, wset, pairs):
         open_lead = "plan-request"  # "flaky test, only on CI — ideas?", "churn doubled. now what"
         n_plan += 1
     elif asks_cause_tersely(lowered, wset, t.n_words):

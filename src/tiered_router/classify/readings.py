@@ -176,8 +176,11 @@ _WINNING_RE = re.compile(
     r"|\bhow\s+(?:do|can|could|should)\s+(?:i|we)\s+get\s+(?:the|my|our|him|her|them)\b[^.?!]{0,40}?\bto\s+(?:sign"
     r"|agree|accept|join|ally|support|trust|back|fund|approve|cooperate)\b"
 )
-_WINNING_WORDS = frozenset({"counter", "counters", "beat", "beats", "defeat", "defeats", "survive", "survives", "way",
-                            "best", "who", "get"})
+# Each phrase of _WINNING_RE holds one of these word pairs, or "which" and "counter(s)": the regex runs only then.
+_WINNING_PAIRS = frozenset({("best", "way"), ("fastest", "way"), ("safest", "way"), ("cheapest", "way"),
+                            ("does", "what"), ("i", "get"), ("we", "get"), ("pair", "best"), ("pairs", "best"),
+                            ("combine", "best"), ("combines", "best"), ("work", "best"), ("works", "best"),
+                            ("go", "best"), ("goes", "best"), ("fit", "best"), ("fits", "best")})
 # "Tell me if I should lease or buy": a decision asked for as "if / whether I should".
 _WHETHER_SHOULD_RE = re.compile(r"\b(?:if|whether)\s+(?:i|we)\s+should\b")
 _STAKE = frozenset({"my", "our", "we", "i", "us", "me"})
@@ -257,9 +260,11 @@ def asks_next_step(lowered: str, wset: frozenset[str], pairs: frozenset[tuple[st
     return bool(_NEXT_STEP_RE.search(lowered, 0, 600))
 
 
-def asks_to_win(lowered: str, wset: frozenset[str]) -> bool:
+def asks_to_win(lowered: str, wset: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
     """Whether the request asks how to win, counter or schedule something, in a phrase (``_WINNING_RE``)."""
-    return not wset.isdisjoint(_WINNING_WORDS) and bool(_WINNING_RE.search(lowered, 0, 600))
+    if pairs.isdisjoint(_WINNING_PAIRS) and not ("which" in wset and ("counter" in wset or "counters" in wset)):
+        return False
+    return bool(_WINNING_RE.search(lowered, 0, 600))
 
 
 def whether_should(lowered: str) -> bool:
