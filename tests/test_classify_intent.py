@@ -499,3 +499,17 @@ def test_game_and_scheduling_decisions_asked_in_a_phrase_are_tier_2(prompt: str)
 )
 def test_moves_after_a_game_status_and_quick_choices_stay_tier_1(prompt: str) -> None:
     assert classify(prompt).tier == Tier.LOCAL_FAST, classify(prompt)
+
+
+def test_output_formats_of_a_word_or_two_sentences_are_brief_and_a_named_deliverable_is_a_plan() -> None:
+    for prompt in ("Classify the ticket into one of: BILLING, SHIPPING, OTHER. Output the label only.\n\nTicket: "
+                   "'my parcel never arrived and the tracking stopped a week ago, can you help'",
+                   "Reply in character as a cheerful shopkeeper, max two sentences: 'do you sell rope?'",
+                   "Rate this review, answer positive/negative/neutral: 'Great fit, fast delivery.'"):
+        d = classify(prompt)
+        assert d.tier == Tier.LOCAL_FAST and "brief-answer" in d.reasons, d
+    for prompt in ("schema for a multi-tenant invoicing app", "roadmap for moving our billing off the monolith",
+                   "How many ways can you climb 12 stairs taking 1 or 2 at a time? Show the reasoning.",
+                   "postgres or dynamo, 3 engineers and 50k users?"):
+        assert classify(prompt).tier == Tier.LOCAL_HEAVY, classify(prompt)
+    assert classify("Plan for the rogue: open the chest and take the gold.").tier == Tier.LOCAL_FAST

@@ -307,6 +307,8 @@ def _read_ask(t: Text) -> Ask:
             kind, reason = "task", "task-verb"
     elif (first, second) in _PLANNING_PHRASAL and not on_data(lead[1:]):
         kind, reason = "open", "plan-request"  # "work out stat priorities for a mage", "figure out how to ..."
+    elif first in DELIVERABLES and second == "for" and ":" not in lowered[:60]:
+        kind, reason = "open", "plan-request"  # "schema for a multi-tenant invoicing app": a deliverable, named
     elif (first, second) in PROVE_PAIRS:
         kind, reason = "open", "analysis-request"  # "show that ...", "show there are ..."
     elif (first in GENERIC_LEAD or first in ACTION_LEAD) and (

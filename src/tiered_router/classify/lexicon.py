@@ -248,7 +248,8 @@ PERSONAL = _lex("i im ive id my we were our us")
 PROVE_PAIRS = frozenset(
     {("show", "that"), ("prove", "that"), ("show", "your"), ("with", "reasons"), ("explain", "your")}
     | {("explain", "each"), ("explain", "every"), ("pros", "and"), ("and", "against"), ("or", "against")}
-    | {("in", "detail"), ("in", "depth"), ("your", "reasoning"), ("the", "math"), ("your", "work")}
+    | {("in", "detail"), ("in", "depth"), ("your", "reasoning"), ("the", "reasoning"), ("the", "math")}
+    | {("your", "work")}
     | {("show", "there"), ("prove", "there"), ("convince", "me"), ("persuade", "me"), ("reason", "it")}
     | {("reason", "through"), ("reason", "about"), ("defend", "your"), ("defend", "it"), ("defend", "the")}
     | {("defend", "this"), ("defend", "that"), ("back", "it"), ("argue", "for"), ("argue", "against")}

@@ -103,11 +103,16 @@ _BRIEF_RE = re.compile(
     r"|the\s+(?:answer|number|name|word|result|total|letter))"
     r"|(?:answer|reply|respond)\s+(?:only\s+)?(?:with\s+)?(?:a\s+)?(?:yes\s+or\s+no|yes/no)"
     r"|no\s+explanations?\b|(?:don'?t|do\s+not|without)\s+(?:explain|explanation|elaborat)"
-    r"|(?:quick|short|brief)\s+(?:version|answer)\b)"
+    r"|(?:quick|short|brief)\s+(?:version|answer)\b"
+    # an output format that is one word or a sentence or two: "Output the label only", "max two sentences"
+    r"|output\s+(?:the|a|only\s+the)?\s*(?:label|answer|number|word|category|letter)\s+only"
+    r"|(?:max(?:imum)?|at\s+most|no\s+more\s+than)\s+(?:one|two|1|2)\s+sentences?"
+    r"|(?:answer|reply|respond)\s+(?:with\s+)?[a-z]+(?:\s*/\s*[a-z]+){1,4}\b)"
 )
 # Nearly every phrasing _BRIEF_RE matches holds one of these words ("in one number" alone does not): the
 # regex runs only when one is there. Common words ("answer", "number") would run it on most long prompts.
-_BRIEF_WORDS = frozenset({"word", "letter", "sentence", "one-word", "one-line", "one-sentence", "line", "just",
+_BRIEF_WORDS = frozenset({"word", "letter", "sentence", "sentences", "output", "answer", "one-word", "one-line",
+                          "one-sentence", "line", "just",
                           "only", "yes", "version", "quick", "short", "brief", "explanation", "explanations",
                           "explain", "elaborate", "elaborating", "elaboration"})
 _ALWAYS = frozenset({"always", "never"})
@@ -229,6 +234,8 @@ def weighs_alternatives(t_lowered: str, first: str, wset: frozenset[str], n_word
     purpose = (any(f" {w} " in f" {after_or}" for w in _CIRCUMSTANCE) and n_words >= _PURPOSE_MIN_WORDS) or (
         topic_at > 0 and LOOKUP_LEAD.isdisjoint(question[topic_at + 1:].split()))
     first_of = f" {after_or}".find(" first") >= 0  # "crit or haste first on a frost mage?": what comes first
+    # "monolith or microservices, 4-person startup?": a situation stated after a comma, with a number
+    first_of = first_of or ("," in after_or and any(c.isdigit() for c in after_or))
     return bool(after_or) and (purpose or first_of or not wset.isdisjoint(_STAKE))
 
 

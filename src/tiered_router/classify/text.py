@@ -49,7 +49,7 @@ _POLITE_PREFIX_RE = re.compile(
 )
 _FIRST_WORDS_RE = re.compile(r"[a-z][a-z'-]*")
 # A label of one to three words ending in a colon: "Plan: ...", "Plan B: ...", "Open question: ...".
-_LABEL_RE = re.compile(r"[a-z0-9][a-z0-9'-]*(?:[ \t]+[a-z0-9][a-z0-9'-]*){0,2}[ \t]*:[ \t]+")
+_LABEL_RE = re.compile(r"[a-z0-9][a-z0-9'-]*(?:[ \t]+[a-z0-9][a-z0-9'-]*){0,3}[ \t]*:[ \t]+")
 # What may follow a label for the label to be only a name for the request ("Plan: open the door").
 _REQUEST_LEADS = ACTION_LEAD | STRONG_LEAD | MEDIUM_LEAD | LOOKUP_LEAD | {"why", "should"}
 _LABEL_VERBS = STRONG_LEAD | MEDIUM_LEAD
