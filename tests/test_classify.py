@@ -51,6 +51,9 @@ BLIND_13 = REPO / "tests" / "data" / "tiers_holdout_blind13.jsonl"
 # The fourteenth, broad mixed traffic, written after all of the above: 0.833 blind, 5 of 60 tier-2 rows sent
 # down, at 8204f68 (the last blind figure of the session).
 BLIND_14 = REPO / "tests" / "data" / "tiers_holdout_blind14.jsonl"
+# The fifteenth, short and medium requests to the data README's definitions: 0.940 blind, 2 of 50 tier-2 rows
+# sent down, at 386df99. Nothing was changed for it: its misses are listed in docs/classifier.md.
+BLIND_15 = REPO / "tests" / "data" / "tiers_holdout_blind15.jsonl"
 
 # Written for this test, worded differently from the dev set and spread over domains (game, everyday,
 # coding, business, maths). Tier 1: actions, lookups, short rewrites. Tier 2: planning, design, proofs,
@@ -381,7 +384,7 @@ def test_dev_extra_rows_accuracy_reported_apart_from_the_old_rows() -> None:
                                             (BLIND_7, 0.95), (BLIND_8, 0.93), (BLIND_9, 0.9),
                                             (BLIND_10, 0.93), (BLIND_11, 0.83),
                                             (BLIND_12, 0.87), (BLIND_13, 0.9),
-                                            (BLIND_14, 0.85)])
+                                            (BLIND_14, 0.85), (BLIND_15, 0.94)])
 def test_blind_held_out_sets_stay_where_they_were_scored(path: Path, floor: float) -> None:
     accuracy, t2_to_t1, wrong = _metrics(_load_jsonl(path))
     print(f"\n{path.name}: accuracy={accuracy:.3f} tier2->tier1={t2_to_t1:.3f}")
