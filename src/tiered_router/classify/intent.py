@@ -62,7 +62,6 @@ from .readings import (
     noun_first,
     on_data,
     superlative_plan,
-    we_are,
     weighs,
     weighs_alternatives,
     whether_should,
@@ -271,7 +270,7 @@ def _read_ask(t: Text) -> Ask:
         open_lead = "plan-request"  # "take me through", "walk us through"
         n_plan += 1
     elif asks_question(lowered, t.n_boundaries) and (first == "should" or (
-            first in _YES_NO and weighs(wset, pairs) and not we_are(first, lowered))):
+            first in _YES_NO and weighs(wset, pairs))):
         open_lead = "judgement"  # "Should cities ban cars?", "Is it ethical to eat meat?"
         n_judge = 1
     elif superlative_plan(lead):
@@ -325,7 +324,7 @@ def _read_ask(t: Text) -> Ask:
         kind, reason = "action", "action-verb"  # "I'm a nurse and I need to convert ..."
     elif first in NARRATORS and "?" not in lowered and HEAVY_NOUN.isdisjoint(wset) and narrated_move(lowered):
         kind, reason = "action", "action-verb"  # "I climb the rope ladder up to the lookout platform"
-    elif first in LOOKUP_LEAD and (first != "how" or second in HOW_LOOKUP) and not we_are(first, lowered):
+    elif first in LOOKUP_LEAD and (first != "how" or second in HOW_LOOKUP):
         kind, reason = "lookup", "lookup"
     if kind in ("", "lookup", "task") and (argued or not pairs.isdisjoint(_REASON_CLAUSES)):
         kind, reason = "open", "analysis-request"  # "Is P equal to NP? Argue."; "... ? Make a case."

@@ -39,7 +39,6 @@ __all__ = [
     "on_data",
     "superlative_plan",
     "value_question",
-    "we_are",
     "weighs",
     "weighs_alternatives",
     "whether_should",
@@ -366,11 +365,6 @@ def final_lookup_question(window: str, imperative: bool) -> bool:
     m = _LAST_SENTENCE_RE.search(t[-400:])
     sentence = (m.group(1) if m else t[-400:]).lower()
     return bool(_VALUE_CLAUSE_RE.search(sentence))
-
-
-def we_are(first: str, lowered: str) -> bool:
-    """"We're thinking about a trip …": "were" read from "we're", not a question."""
-    return first == "were" and ("we're" in lowered[:60] or "we’re" in lowered[:60])
 
 
 def superlative_plan(lead: Sequence[str]) -> bool:

@@ -179,7 +179,9 @@ def read_text(text: str) -> Text:
     for m in _FIRST_WORDS_RE.finditer(lowered, start, start + 120):
         if not lead:
             after_first = lowered[m.end():m.end() + 8].lstrip()[:1]
-        lead.append(m.group().replace("'", ""))
+        # "we're" is "we", not "were" (a question's verb): a pronoun's "'re" is dropped, other apostrophes as
+        # everywhere else ("what's" → "whats").
+        lead.append(m.group().removesuffix("'re").replace("'", ""))
         if len(lead) == 5:
             break
     return Text(
