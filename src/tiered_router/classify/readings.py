@@ -13,6 +13,7 @@ from itertools import pairwise
 
 from .lexicon import (
     ACTION_LEAD,
+    CAUSAL_AFTER_WHAT,
     DATA_NOUNS,
     GENERIC_LEAD,
     HEAVY_NOUN,
@@ -49,11 +50,13 @@ DETERMINERS = frozenset({"the", "this", "these", "those", "that", "a", "an", "my
                           "both", "each", "every", "all", "following", "given", "me", "us"})
 # A final question that asks for a value ("what is the total", "which of these"), not for advice, a
 # hypothetical or a cause ("what should", "what would", "what if", "what caused").
+# The verbs of cause are the lexicon's (what caused, what drove, what made ...) and a few more.
+_NOT_A_VALUE_AFTER_WH = ("should", "would", "could", "might", "if", "happens?", "do", "does", "can", r"caus\w*",
+                         *sorted(CAUSAL_AFTER_WHAT | {"make", "brought", "gives"}))
 _VALUE_CLAUSE_RE = re.compile(
     r"(?:^|[,;:]\s*|\b(?:then|and|so)\s+)(?:how\s+(?:many|much|long|old|far|fast|tall|big|large|often|high|deep|wide|"
     r"heavy)\b|(?:what|which|who|"
-    r"when|where)\b(?!'?s?\s+(?:should|would|could|might|if|happens?|do|does|can|caus\w*|led|leads|makes?|made|went"
-    r"|drives|drove|brought|keeps|kept|explains|triggered|sparked|determines|determined|gives)\b))"
+    rf"when|where)\b(?!'?s?\s+(?:{'|'.join(_NOT_A_VALUE_AFTER_WH)})\b))"
 )
 # "what does CPM stand for?", "what does 'ennui' mean?": a definition, not an explanation.
 _MEANING_RE = re.compile(r"what\s+does\s+\S+(?:\s+\S+){0,3}?\s+(?:stand\s+for|mean)\b")
@@ -126,7 +129,8 @@ _ALTERNATIVE_MAX_WORDS = 16
 _PURPOSE_MIN_WORDS = 6
 _SITUATION_MAX_WORDS = 14  # "Siege the castle or starve it out? 400 men, winter in three weeks."
 _SENTENCE_RE = re.compile(r"[^.!?\n]+[.!?]*")
-_OR_WORDS = frozenset({"or", "vs", "versus"})
+_OR_SEPARATORS = (" or ", " vs ", " versus ")  # ("vs." ends a sentence: no question sentence holds it)
+_OR_WORDS = frozenset(w.strip() for w in _OR_SEPARATORS)
 _CIRCUMSTANCE = ("for", "at", "in", "with", "given", "when", "if")
 # Asking for ideas or an opinion at the end: "flaky test, only on CI — ideas?", "postgres vs mongo for event
 # sourcing, thoughts?", "… what do you think?". ("Any tips?" is left alone: often a light request.)
@@ -213,9 +217,11 @@ def weighs(wset: frozenset[str], pairs: frozenset[tuple[str, str]]) -> bool:
 
 
 def weighs_alternatives(t_lowered: str, first: str, wset: frozenset[str], n_words: int) -> bool:
-    """Whether a short question asks to choose between alternatives for a purpose or with the asker's stake,
-    with no question word before them ("Rust or Go for our payments backend?", "Monolith or microservices
-    for a 4-person startup?", "Pay off my mortgage early or invest the difference?")."""
+    """Whether a short question asks to choose between alternatives, with no question word before them, for a
+    purpose, a circumstance or a topic ("Rust or Go for our payments backend?", "Pricing: $9 flat, or tiered
+    usage?"), with the asker's stake ("Pay off my mortgage early or invest the difference?"), asking what
+    comes first ("crit or haste first on a frost mage?"), or beside a situation stated with numbers ("Siege
+    the castle or starve it out? 400 men, winter in three weeks.")."""
     if wset.isdisjoint(_OR_WORDS) or n_words > _ALTERNATIVE_MAX_WORDS + _SITUATION_MAX_WORDS:
         return False
     question, situation = _alternative_question(t_lowered.strip())
@@ -225,27 +231,28 @@ def weighs_alternatives(t_lowered: str, first: str, wset: frozenset[str], n_word
         return any(c.isdigit() for c in situation) and len(situation.split()) <= _SITUATION_MAX_WORDS
     if n_words > _ALTERNATIVE_MAX_WORDS or first in LOOKUP_LEAD or first == "should":
         return False
-    at = next((question.find(w) + len(w) for w in (" or ", " vs ", " vs. ", " versus ") if w in question), -1)
+    at = next((question.find(w) + len(w) for w in _OR_SEPARATORS if w in question), -1)
     after_or = question[at:] if at >= 0 else ""
     # A purpose or a circumstance named in a few words is a preference ("Tea or coffee for breakfast?"), not a
     # decision; a topic named before the alternatives is one ("Pricing: $9 flat, or tiered usage?").
     topic_at = question.find(":", 0, max(0, at - 4))
     purpose = (any(f" {w} " in f" {after_or}" for w in _CIRCUMSTANCE) and n_words >= _PURPOSE_MIN_WORDS) or (
         topic_at > 0 and LOOKUP_LEAD.isdisjoint(question[topic_at + 1:].split()))
-    first_of = f" {after_or}".find(" first") >= 0  # "crit or haste first on a frost mage?": what comes first
-    # "monolith or microservices, 4-person startup?": a situation stated after a comma, with a number
-    first_of = first_of or ("," in after_or and any(c.isdigit() for c in after_or))
-    return bool(after_or) and (purpose or first_of or not wset.isdisjoint(_STAKE))
+    # "crit or haste first on a frost mage?": what comes first; "monolith or microservices, 4-person startup?":
+    # a situation stated after a comma, with a number
+    situated = " first" in f" {after_or}" or ("," in after_or and any(c.isdigit() for c in after_or))
+    return bool(after_or) and (purpose or situated or not wset.isdisjoint(_STAKE))
 
 
 def _alternative_question(text: str) -> tuple[str, str]:
     """(the sentence that asks "A or B?", the rest) when one sentence of ``text`` is such a question and the
     rest, before or after it, states the situation; ("", "") otherwise."""
     sentences = [s.strip() for s in _SENTENCE_RE.findall(text) if s.strip()]
-    asked = [s for s in sentences if s.endswith("?") and any(w in f" {s} " for w in (" or ", " vs ", " versus "))]
+    asked = [s for s in sentences if s.endswith("?") and any(w in f" {s} " for w in _OR_SEPARATORS)]
     if len(asked) != 1:
         return "", ""
     return asked[0], " ".join(s for s in sentences if s is not asked[0])
+
 
 def asks_for_ideas(lowered: str, wset: frozenset[str]) -> bool:
     """Whether the request ends by asking for ideas, suggestions or an opinion."""
