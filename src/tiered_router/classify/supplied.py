@@ -115,26 +115,24 @@ def head_before_content(lowered: str) -> tuple[int, list[str] | None]:
     return 0, None
 
 
-def question_before_data(lowered: str, n_head: int, head: frozenset[str]
-                         ) -> tuple[bool, int, int, frozenset[str]]:
-    """(found, the question's words, the characters supplied, the instruction's words) when a first paragraph
-    asks for a value and data follows it: "here's a chunk of our nginx log, what's the timestamp on the
-    first line that says [error]?\n\n<the log>". The question is read on its own; the rest of the first
-    paragraph and the data are supplied content. Unchanged (not found) otherwise."""
+def question_before_data(lowered: str) -> tuple[frozenset[str], int, int] | None:
+    """(the question's words, their count, the characters supplied) when a first paragraph asks for a value
+    and data follows it: "here's a chunk of our nginx log, what's the timestamp on the first line that says
+    [error]?\n\n<the log>". The question is read on its own; the rest of the first paragraph and the data are
+    supplied content. None otherwise."""
     head_end, head_words = head_before_content(lowered)
     if head_words is None:
-        return False, n_head, 0, head
+        return None
     region = lowered[:head_end].rstrip()
     m = _LAST_QUESTION_RE.search(region)
     if m is None or not value_question(region, m.start(1)):
-        return False, n_head, 0, head
+        return None
     question_at = m.start(1)
     words = [w.replace("'", "") for w in _WORD_RE.findall(region, question_at)]
     question = frozenset(words)
-    n_question = len(words)
     if not value_in_data(lowered, head_end, question):
-        return False, n_head, 0, head
-    return True, n_question, len(lowered) - (len(region) - question_at), question
+        return None
+    return question, len(words), len(lowered) - (len(region) - question_at)
 
 
 def value_in_data(lowered: str, data_at: int, question: frozenset[str]) -> bool:
@@ -246,8 +244,8 @@ def _request_after_context(t: Text, plain: Supplied) -> Supplied:
     lowered = t.lowered
     if "\n" in lowered and not (t.options or t.few_shot):
         # "here's a chunk of our nginx log, what's the timestamp of the first error?\n\n<the log>"
-        found, n_head, supplied, head = question_before_data(lowered, plain.n_head, plain.head)
-        if found:
+        if question := question_before_data(lowered):
+            head, n_head, supplied = question
             return Supplied("lookup", "lookup", n_head, head, scene=True, in_data=True, supplied=supplied)
         if action := action_before_content(lowered):
             # "Customer message below. Just pull out the order number.\n\n<the message>"
