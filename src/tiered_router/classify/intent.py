@@ -166,6 +166,12 @@ class Ask(NamedTuple):
     brief: bool = False  # the answer asked for is a word, a value or one sentence
     in_data: bool = False  # a value looked up in supplied data: the content signals read the instruction only
 
+    @property
+    def material(self) -> bool:
+        """Whether what the request supplies is material (to edit, or data a value is read from), so that the
+        vocabulary and content signals read the instruction only."""
+        return self.edit or self.in_data
+
 
 def read_ask(t: Text) -> Ask:
     """The ``Ask`` of a request."""

@@ -121,7 +121,7 @@ def _vocabulary(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     (``personal-context``); reasoning words (``reasoning-words``); nouns of substantial deliverables and hard
     subject matter (``substantial-deliverable``). A mechanical edit is read on its instruction alone: "we
     talked about the launch budget" in meeting notes to reformat is material, not the asker's situation."""
-    wset = ask.head if ask.edit or ask.in_data else t.wset
+    wset = ask.head if ask.material else t.wset
     if t.n_words >= 10 and not wset.isdisjoint(PERSONAL):
         logit += 0.4
         reasons.append("personal-context")
@@ -183,7 +183,7 @@ def _content(t: Text, ask: Ask, logit: float, reasons: list[str]) -> float:
     # reason is still listed, for the learner and for the reader, but adds nothing to the logit.
     if n_numbers >= 3:
         reasons.append("numbers")
-    if ask.edit or ask.in_data:
+    if ask.material:
         return logit  # code or maths supplied to a mechanical edit, or data a value is read from, is material
     symbols = ascii_text.translate(None, _PROSE_BYTES)
     n_code = 2 * len(wset & CODE_WORDS) + len(wset & CODE_KEYWORDS)
