@@ -19,10 +19,12 @@ from .app import console, fail, guarded, main, open_log
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @guarded
 def learn(status: bool, rollback: bool, as_json: bool) -> None:
-    """Fit a classifier on the routing log's outcomes (feedback, shadow answers, gate verdicts) and promote it
-    only if replaying the outcomes it was not trained on shows an APGR gain whose 95% interval excludes zero.
+    """Fit a classifier on the routing log's outcomes (feedback, shadow answers, second opinions, gate
+    verdicts) and promote it only if replaying the outcomes it was not trained on shows an APGR gain whose 95%
+    interval excludes zero.
 
-    Learning needs the prompts, which the log keeps only with TIER_LOG_CONTENT=true."""
+    Learning needs the prompts, which the log keeps only with TIER_LOG_CONTENT=true, or their hashed features,
+    which it keeps in their place with TIER_LOG_FEATURES=true."""
     from ..classify import HeuristicClassifier
     from ..learn.from_log import learn as learn_from_log
     from ..observe.store import LogStoreError
